@@ -1,0 +1,69 @@
+# nlpbench — every user-facing job is a target. `make bench` and `make test` set up .venv on first use.
+VENV       ?= .venv
+PY         := $(VENV)/bin/python
+NLPBENCH   := $(VENV)/bin/nlpbench
+SUITE      ?= quick
+ARGS       ?=
+# The CPU build of PyTorch; set TORCH_SPEC=torch (or a CUDA wheel) on a GPU machine.
+TORCH_SPEC ?= torch==2.13.0
+STAMP      := $(VENV)/.installed
+RUN_DIR    ?= $(lastword $(sort $(wildcard results/runs/*)))
+BASELINE   ?= results/baselines/quick-cpu.json
+
+.PHONY: help install bench test perf sst2 multi30k regress baseline bench-micro bench-micro-compare profile tensorboard clean
+
+help:
+	@echo "make bench [SUITE=name ARGS='key=value ...']   run a suite (default: quick, offline, synthetic data)"
+	@echo "make test                                       run the test suite"
+	@echo "make sst2 | multi30k | perf                     run a shipped suite (NLPBENCH_DATA must hold sst2/, multi30k/)"
+	@echo "make regress | baseline                         quick suite vs the committed baseline | refresh the baseline"
+	@echo "make bench-micro | bench-micro-compare          pytest-benchmark micro-benchmarks"
+	@echo "make profile ARGS='--model lstm ...' | tensorboard   torch.profiler trace | view traces"
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -d $(VENV) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q "$(TORCH_SPEC)"
+	$(PY) -m pip install -q -e ".[dev]"
+	touch $(STAMP)
+
+bench: $(STAMP)
+	$(NLPBENCH) run $(SUITE) $(ARGS)
+
+test: $(STAMP)
+	$(PY) -m pytest tests --ignore=tests/benchmarks $(ARGS)
+
+perf: SUITE = perf
+perf: bench
+
+sst2: SUITE = sst2
+sst2: bench
+
+multi30k: SUITE = multi30k
+multi30k: bench
+
+regress: $(STAMP)
+	$(NLPBENCH) run quick --out results/regress $(ARGS)
+	$(NLPBENCH) compare $(BASELINE) $$(ls -d results/regress/quick-* | sort | tail -n 1)
+
+baseline: $(STAMP)
+	$(NLPBENCH) run quick --out results/regress $(ARGS)
+	$(PY) -m bench.compare --write-baseline $$(ls -d results/regress/quick-* | sort | tail -n 1) $(BASELINE)
+
+bench-micro: $(STAMP)
+	$(PY) -m pytest tests/benchmarks --benchmark-enable --benchmark-autosave $(ARGS)
+
+bench-micro-compare: $(STAMP)
+	$(PY) -m pytest tests/benchmarks --benchmark-enable --benchmark-compare --benchmark-compare-fail=median:15% $(ARGS)
+
+profile: $(STAMP)
+	$(NLPBENCH) profile $(SUITE) $(or $(ARGS),--model lstm --batch-size 8 --seq-len 128)
+
+tensorboard: $(STAMP)
+	$(PY) -m pip install -q tensorboard
+	$(VENV)/bin/tensorboard --logdir $(or $(RUN_DIR),results/runs)/profile
+
+clean:
+	rm -rf results/runs results/regress .pytest_cache .benchmarks

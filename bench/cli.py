@@ -1,0 +1,129 @@
+"""The `nlpbench` command line: run, validate, list, report, compare, profile.
+
+Exit codes: 0 success; 1 a regression (compare) or a failed required cell;
+2 bad input — every problem on its own line, no traceback; 130 interrupted.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import sys
+from pathlib import Path
+
+from bench.errors import BadInput
+
+
+def _add_run(sub) -> None:
+    p = sub.add_parser("run", help="run a suite (a path, or a name in suites/)")
+    p.add_argument("suite")
+    p.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="e.g. perf.batch_sizes=[1,8] device=cpu")
+    p.add_argument("--out", type=Path, help="parent folder for the run folder (default results/runs)")
+    p.add_argument("--resume", type=Path, metavar="RUN_DIR", help="finish an earlier run: only missing cells run")
+    p.add_argument("--data-dir", help="base of relative data paths (default $NLPBENCH_DATA)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.add_argument("--trust-remote-code", action="store_true", help="allow params.trust_remote_code: true")
+    p.set_defaults(func=cmd_run)
+
+
+def _add_validate(sub) -> None:
+    p = sub.add_parser("validate", help="check a suite, its overrides and its data without running it")
+    p.add_argument("suite")
+    p.add_argument("overrides", nargs="*", metavar="KEY=VALUE")
+    p.add_argument("--data-dir")
+    p.set_defaults(func=cmd_validate)
+
+
+def _add_list(sub) -> None:
+    p = sub.add_parser("list", help="what is registered")
+    p.add_argument("what", nargs="?", default="adapters", choices=["adapters", "suites", "datasets", "metrics"])
+    p.set_defaults(func=cmd_list)
+
+
+def cmd_run(args) -> int:
+    from bench.runner import run
+
+    if args.trust_remote_code:
+        os.environ["NLPBENCH_TRUST_REMOTE_CODE"] = "1"
+    progress = not args.no_progress and sys.stderr.isatty()
+    return run(
+        args.suite, args.overrides, out=args.out, resume=args.resume,
+        data_dir=args.data_dir, progress=progress, argv=sys.argv,
+    )  # fmt: skip
+
+
+def cmd_validate(args) -> int:
+    from bench.config import load_suite
+    from bench.runner import load_all_data
+
+    suite = load_suite(args.suite, args.overrides, args.data_dir)
+    data = load_all_data(suite, args.data_dir)
+    for task, td in zip(suite.tasks, data):
+        sizes = ", ".join(f"{s} {len(ds)}" for s, ds in td.splits.items())
+        print(f"{task.label}: {td.dataset} ({sizes}); models: {', '.join(m.label for m in task.models)}")
+    if suite.perf:
+        from bench.perf_plan import perf_models
+
+        n = len(perf_models(suite, data))
+        print(f"perf: {n} model(s) x modes {suite.perf.modes} x batch {suite.perf.batch_sizes} x seq {suite.perf.seq_lens}")
+    print(f"suite '{suite.name}' is valid")
+    return 0
+
+
+def cmd_list(args) -> int:
+    if args.what == "adapters":
+        from bench.registry import adapters
+
+        for name, cls in adapters().items():
+            fields = ", ".join(f"{f.name}={f.default!r}" for f in dataclasses.fields(cls.Config) if f.default is not dataclasses.MISSING)
+            print(f"{name:12s} tasks: {', '.join(cls.tasks):28s} params: {fields}")
+    elif args.what == "suites":
+        from bench.config import SUITES_DIR
+
+        for path in sorted(SUITES_DIR.glob("*.yaml")):
+            first = path.read_text().splitlines()[0].lstrip("# ").strip()
+            print(f"{path.stem:16s} {first}")
+    elif args.what == "datasets":
+        from bench.data.synthetic import GENERATORS
+
+        for name, (task, _) in GENERATORS.items():
+            print(f"synthetic:{name:12s} {task}")
+        print("files        TSV/CSV/JSONL/Parquet, or parallel text (.gz ok) for translation; see README")
+        print("hub          a datasets hub name (needs network)")
+    else:
+        from bench.metrics import available
+
+        print("\n".join(available()))
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="nlpbench", description="Accuracy, BLEU and cost of classic NLP models in one run.")
+    sub = ap.add_subparsers(dest="command", required=True)
+    _add_run(sub)
+    _add_validate(sub)
+    _add_list(sub)
+    from bench import compare, report
+    from bench.perf import profile
+
+    report.register(sub)
+    compare.register(sub)
+    profile.register(sub)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except BadInput as e:
+        for line in e.problems:
+            print(f"nlpbench: {line}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("nlpbench: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,250 @@
+"""Suite files: schema with defaults, dotted overrides, and validation that lists every problem.
+
+A suite is data, never code: YAML is safe-loaded, and the only names it can
+make us import are registered adapter names. Precedence of values:
+adapter defaults < suite file < `KEY=VALUE` overrides.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, ValidationError
+
+from bench.errors import BadInput, unknown_name
+from bench.overrides import apply_overrides
+from bench.schema_errors import format_errors
+
+SUITES_DIR = Path(__file__).resolve().parent.parent / "suites"
+Split = Literal["train", "validation", "test"]
+DType = Literal["fp32", "bf16", "fp16"]
+DEFAULT_METRICS = {"classification": ["accuracy", "f1_macro"], "translation": ["bleu", "chrf"]}
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TrainConfig(Strict):
+    """The shared training loop's settings; adapters may change the defaults (`train_defaults`)."""
+
+    epochs: PositiveFloat = 3
+    batch_size: PositiveInt = 64
+    lr: PositiveFloat = 1e-3
+    weight_decay: float = Field(0.01, ge=0)
+    clip_norm: PositiveFloat | None = 1.0
+    schedule: Literal["constant", "linear", "cosine", "inverse_sqrt"] = "constant"
+    warmup: float = Field(0.0, ge=0)  # < 1: fraction of planned steps; >= 1: steps
+    max_minutes: PositiveFloat | None = None  # wall-clock budget for training, evaluations included
+    eval_every: PositiveInt | None = None  # steps between validation passes (also at each epoch end)
+    patience: PositiveInt | None = None  # stop after this many evaluations without improvement
+    pool: PositiveInt = 50  # batches per length-sorted pool
+    eval_batch_size: PositiveInt = 256
+
+
+class ModelSpec(Strict):
+    adapter: str
+    name: str | None = None  # label in tables; defaults to the adapter name
+    params: dict[str, Any] = {}
+    train: dict[str, Any] = {}
+    required: bool = False  # a failed cell of a required model makes `run` exit 1
+
+    @property
+    def label(self) -> str:
+        return self.name or self.adapter
+
+
+class DatasetSpec(Strict):
+    source: Literal["synthetic", "files", "hub"]
+    name: str | None = None  # synthetic generator / hub data set / a label for files
+    config: str | None = None  # hub configuration name
+    files: dict[Split, str] = {}
+    format: Literal["auto", "tsv", "csv", "jsonl", "parquet", "text"] = "auto"
+    columns: dict[str, str] = {}  # role -> column name: text/label or src/tgt
+    columns_by_split: dict[Split, dict[str, str]] = {}  # where headers differ between files
+    splits: dict[Split, str] = {}  # hub split names, e.g. {validation: validation}
+    src: str | None = None  # translation: source language (fills {lang} in file paths)
+    tgt: str | None = None
+    labels: list[str | int] | None = None  # the label set; default: the labels seen in train
+    size: dict[Split, PositiveInt] = {}  # synthetic: examples per split
+    max_examples: dict[Split, PositiveInt] = {}  # take the first N of a split
+
+
+class TaskSpec(Strict):
+    task: Literal["classification", "translation"]
+    name: str | None = None
+    dataset: DatasetSpec
+    metrics: list[str] | None = None
+    eval_splits: list[Split] | None = None  # default: validation and test, where present
+    select_metric: str | None = None  # validation metric for the best checkpoint
+    models: list[ModelSpec] = Field(min_length=1)
+
+    @property
+    def label(self) -> str:
+        return self.name or self.task
+
+
+class PerfModelSpec(ModelSpec):
+    task: Literal["classification", "translation"] = "classification"
+    num_labels: PositiveInt = 2
+
+
+class PerfSpec(Strict):
+    modes: list[Literal["forward", "train_step", "generate"]] = ["forward"]
+    batch_sizes: list[PositiveInt] = [1, 8]
+    seq_lens: list[PositiveInt] = [32, 128]
+    dtype: DType | list[DType] = "fp32"
+    compile: bool | list[bool] = False
+    warmup: int = Field(3, ge=0)
+    min_iters: PositiveInt = 10
+    min_seconds: float = Field(1.0, ge=0)
+    max_new_tokens: PositiveInt = 32
+    launcher: Literal["inline", "process"] = "inline"
+    models: list[PerfModelSpec] = []  # default: every model of every task
+
+    @property
+    def dtypes(self) -> list[str]:
+        return self.dtype if isinstance(self.dtype, list) else [self.dtype]
+
+    @property
+    def compiles(self) -> list[bool]:
+        return self.compile if isinstance(self.compile, list) else [self.compile]
+
+
+class Suite(Strict):
+    name: str
+    description: str | None = None
+    seed: int = 0
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    dtype: DType = "fp32"  # autocast for training/eval on CUDA
+    tasks: list[TaskSpec] = []
+    perf: PerfSpec | None = None
+
+
+def suite_path(name_or_path: str) -> Path:
+    p = Path(name_or_path)
+    if p.suffix in (".yaml", ".yml") or p.exists():
+        if not p.is_file():
+            raise BadInput(f"suite: file not found: {p}")
+        return p
+    known = sorted(q.stem for q in SUITES_DIR.glob("*.yaml"))
+    if name_or_path not in known:
+        raise BadInput(unknown_name("suite", name_or_path, known))
+    return SUITES_DIR / f"{name_or_path}.yaml"
+
+
+def read_suite(name_or_path: str, overrides: list[str] = ()) -> dict:
+    """The raw suite mapping with overrides applied (not validated yet)."""
+    path = suite_path(name_or_path)
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as e:
+        raise BadInput(f"suite: {path} is not valid YAML: {str(e).splitlines()[0]}") from None
+    if not isinstance(raw, dict):
+        raise BadInput(f"suite: {path} must be a mapping with keys name, tasks, perf; given {type(raw).__name__}")
+    return apply_overrides(raw, list(overrides))
+
+
+def load_suite(name_or_path: str, overrides: list[str] = (), data_dir: str | None = None) -> Suite:
+    """Reads, overrides and validates a suite; raises BadInput listing every problem."""
+    return validate(read_suite(name_or_path, overrides), data_dir=data_dir)
+
+
+def validate(raw: dict, data_dir: str | None = None, check_files: bool = True) -> Suite:
+    try:
+        suite = Suite.model_validate(raw)
+    except ValidationError as e:
+        raise BadInput(format_errors(e, Suite)) from None
+    problems = _semantic_problems(suite, data_dir, check_files)
+    if problems:
+        raise BadInput(problems)
+    return suite
+
+
+def _semantic_problems(suite: Suite, data_dir: str | None, check_files: bool) -> list[str]:
+    from bench import metrics
+
+    problems: list[str] = []
+    for ti, task in enumerate(suite.tasks):
+        at = f"tasks.{ti}"
+        allowed = metrics.TASK_METRICS[task.task]
+        for mi, m in enumerate(task.metrics or []):
+            if m not in allowed:
+                problems.append(f"{at}.metrics.{mi}: " + unknown_name(f"{task.task} metric", m, allowed))
+        problems += _dataset_problems(task, f"{at}.dataset", data_dir, check_files)
+        names = [m.label for m in task.models]
+        for mi, m in enumerate(task.models):
+            if names.count(m.label) > 1:
+                problems.append(f"{at}.models.{mi}.name: two models are named '{m.label}'; give each a distinct name")
+            problems += model_problems(m, task.task, f"{at}.models.{mi}")
+    for mi, m in enumerate(suite.perf.models if suite.perf else []):
+        problems += model_problems(m, m.task, f"perf.models.{mi}")
+    return problems
+
+
+def model_problems(m: ModelSpec, task: str, at: str) -> list[str]:
+    from bench.registry import adapters
+
+    table = adapters()
+    if m.adapter not in table:
+        return [f"{at}.adapter: " + unknown_name("adapter", m.adapter, table)]
+    cls = table[m.adapter]
+    problems = []
+    if task not in cls.tasks:
+        problems.append(f"{at}.adapter: '{m.adapter}' does not do {task}; it does {', '.join(cls.tasks)}")
+    try:
+        adapter_config(cls, m.params)
+    except BadInput as e:
+        problems += [f"{at}.params.{p}" for p in e.problems]
+    try:
+        train_config(cls, m.train)
+    except BadInput as e:
+        problems += [f"{at}.train.{p}" for p in e.problems]
+    if m.params.get("trust_remote_code") and not os.environ.get("NLPBENCH_TRUST_REMOTE_CODE"):
+        problems.append(f"{at}.params.trust_remote_code: true needs the --trust-remote-code flag of `nlpbench run`")
+    return problems
+
+
+def adapter_config(cls: type, params: dict):
+    """The adapter's Config dataclass from suite params; BadInput lists each bad field."""
+    from pydantic import TypeAdapter
+
+    fields = {f.name: f for f in dataclasses.fields(cls.Config)}
+    problems = [f"{k}: " + unknown_name(f"param of '{cls.name}'", k, fields) for k in params if k not in fields]
+    if problems:
+        raise BadInput(problems)
+    try:
+        return TypeAdapter(cls.Config).validate_python(dict(params))
+    except ValidationError as e:
+        raise BadInput(format_errors(e, None)) from None
+
+
+def train_config(cls: type, train: dict) -> TrainConfig:
+    merged = {**getattr(cls, "train_defaults", {}), **train}
+    try:
+        return TrainConfig.model_validate(merged)
+    except ValidationError as e:
+        raise BadInput(format_errors(e, TrainConfig)) from None
+
+
+def _dataset_problems(task: TaskSpec, at: str, data_dir: str | None, check_files: bool) -> list[str]:
+    from bench.data import resolve_path
+
+    ds = task.dataset
+    problems = []
+    if ds.source == "files":
+        if "train" not in ds.files:
+            problems.append(f"{at}.files.train: required for source 'files'; given splits: {', '.join(ds.files) or 'none'}")
+        if task.task == "translation" and not (ds.src and ds.tgt):
+            problems.append(f"{at}.src/tgt: translation from files needs both languages, e.g. src: de, tgt: en")
+        for split, rel in ds.files.items():
+            for lang in (ds.src, ds.tgt) if "{lang}" in rel else (None,):
+                path = resolve_path(rel.replace("{lang}", lang or ""), data_dir)
+                if check_files and not path.is_file():
+                    problems.append(f"{at}.files.{split}: file not found: {path} (relative paths resolve against --data-dir, else $NLPBENCH_DATA)")
+    if ds.source in ("synthetic", "hub") and not ds.name:
+        problems.append(f"{at}.name: required for source '{ds.source}'")
+    return problems

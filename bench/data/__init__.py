@@ -1,0 +1,124 @@
+"""Task data from the three sources of a suite: `synthetic`, `files`, `hub`.
+
+Every source ends in the same shape, `TaskData`, whose splits are
+`datasets.Dataset`s with normalised columns: `text`, `label` (int 0..K-1) for
+classification; `src`, `tgt` for translation. Problems (missing columns, empty
+files, labels outside the label set) are collected across splits and raised
+together as one BadInput.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import datasets
+
+from bench.errors import BadInput
+
+ROLES = {"classification": ("text", "label"), "translation": ("src", "tgt")}
+
+
+@dataclass
+class TaskData:
+    task: str
+    dataset: str  # a name for records and tables
+    splits: dict[str, datasets.Dataset]
+    label_names: list[str] = field(default_factory=list)
+
+    @property
+    def num_labels(self) -> int | None:
+        return len(self.label_names) or None
+
+    @property
+    def train(self) -> datasets.Dataset:
+        return self.splits["train"]
+
+
+def resolve_path(rel: str, data_dir: str | None) -> Path:
+    """Relative paths resolve against --data-dir, else $NLPBENCH_DATA, else the working directory."""
+    p = Path(rel).expanduser()
+    if p.is_absolute():
+        return p
+    base = data_dir or os.environ.get("NLPBENCH_DATA")
+    return (Path(base).expanduser() / p) if base else p
+
+
+def load_task_data(task, data_dir: str | None, seed: int, at: str = "dataset") -> TaskData:
+    """Loads and normalises one task's data; BadInput lists every problem found."""
+    from bench.data import files, hub, synthetic
+
+    spec = task.dataset
+    loader = {"synthetic": synthetic.load, "files": files.load, "hub": hub.load}[spec.source]
+    raw, name = loader(task, data_dir, seed, at)  # {split: Dataset with source columns}
+    problems: list[str] = []
+    splits = {}
+    for split, ds in raw.items():
+        mapped = _map_columns(ds, task, split, at, problems)
+        if mapped is not None:
+            limit = spec.max_examples.get(split)
+            splits[split] = mapped.select(range(min(limit, len(mapped)))) if limit else mapped
+    labels: list[str] = []
+    if task.task == "classification" and not problems:
+        labels = _encode_labels(splits, spec.labels, at, problems)
+    if problems:
+        raise BadInput(problems)
+    if task.task == "classification":
+        splits = {s: _labels_to_ids(ds, labels) for s, ds in splits.items()}
+    return TaskData(task.task, name, splits, labels)
+
+
+def _map_columns(ds: datasets.Dataset, task, split: str, at: str, problems: list[str]):
+    spec = task.dataset
+    if len(ds) == 0:
+        problems.append(f"{at}.files.{split}: the {split} data is empty (no rows)")
+        return None
+    mapping = {**spec.columns, **spec.columns_by_split.get(split, {})}
+    wanted = {role: mapping.get(role, role) for role in ROLES[task.task]}
+    ok = True
+    for role, col in wanted.items():
+        if col not in ds.column_names:
+            key = "columns_by_split." + split if role in spec.columns_by_split.get(split, {}) else "columns"
+            problems.append(
+                f"{at}.{key}.{role}: column '{col}' not in the {split} data; columns there: {', '.join(ds.column_names)}"
+            )
+            ok = False
+    if not ok:
+        return None
+    ds = ds.select_columns(list(wanted.values()))
+    ds = ds.rename_columns({c: r for r, c in wanted.items() if c != r})
+    for role in ROLES[task.task]:
+        if role != "label":
+            bad = [i for i, v in enumerate(ds[role]) if not isinstance(v, str)]
+            if bad:
+                problems.append(f"{at}: {split} row {bad[0] + 1} has no text in column '{wanted[role]}' ({len(bad)} such rows)")
+                return None
+    return ds
+
+
+def _encode_labels(splits, given: list | None, at: str, problems: list[str]) -> list[str]:
+    """The label set as strings: the suite's `labels`, else the labels seen in train (sorted)."""
+    seen = sorted({str(v) for v in splits["train"]["label"] if v is not None}, key=_label_key) if "train" in splits else []
+    labels = [str(v) for v in given] if given else seen
+    if len(labels) < 2:
+        problems.append(f"{at}.labels: a classification task needs at least 2 labels; found {labels}")
+    allowed = set(labels)
+    for split, ds in splits.items():
+        for i, v in enumerate(ds["label"]):
+            if str(v) not in allowed:
+                problems.append(f"{at}: {split} row {i + 1} has label {v!r} outside the label set [{', '.join(labels)}]")
+                break
+    return labels
+
+
+def _label_key(v: str):
+    try:
+        return (0, float(v), v)
+    except ValueError:
+        return (1, 0.0, v)
+
+
+def _labels_to_ids(ds: datasets.Dataset, labels: list[str]) -> datasets.Dataset:
+    index = {name: i for i, name in enumerate(labels)}
+    ids = [index[str(v)] for v in ds["label"]]
+    return ds.remove_columns("label").add_column("label", ids)

@@ -1,0 +1,31 @@
+"""Errors the CLI turns into exit codes.
+
+`BadInput` carries *every* problem found (config, paths, data), one line each,
+so a user fixes them all in one go; the CLI prints them and exits 2.
+"""
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+class BadInput(Exception):
+    """Bad config, paths or data. `problems` is a list of one-line messages."""
+
+    def __init__(self, problems: str | Iterable[str]):
+        self.problems = [problems] if isinstance(problems, str) else list(problems)
+        super().__init__("\n".join(self.problems))
+
+
+def did_you_mean(given: str, choices: Iterable[str]) -> str:
+    """' — did you mean 'x'?' or '' when nothing is close."""
+    close = difflib.get_close_matches(str(given), [str(c) for c in choices], n=1, cutoff=0.6)
+    return f" — did you mean '{close[0]}'?" if close else ""
+
+
+def unknown_name(kind: str, given: str, choices: Iterable[str]) -> str:
+    """The standard lookup error line: unknown adapter 'lstmm' — did you mean 'lstm'? available: ..."""
+    choices = sorted(choices)
+    hint = did_you_mean(given, choices)
+    sep = "" if hint else " —"
+    return f"unknown {kind} '{given}'{hint}{sep} available: {', '.join(choices)}"

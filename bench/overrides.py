@@ -1,0 +1,61 @@
+"""Dotted `KEY=VALUE` overrides into a suite mapping.
+
+`tasks.0.models.1.params.hidden_size=512` walks dicts by key and lists by index;
+the value is parsed as YAML (`[1,8]` is a list, `512` an int, `null` None), safely.
+Missing dict keys are created, so a typo reaches the schema and gets a
+"did you mean" there.
+"""
+from __future__ import annotations
+
+import copy
+
+import yaml
+
+from bench.errors import BadInput
+
+
+def parse_value(text: str):
+    try:
+        return yaml.safe_load(text) if text.strip() else ""
+    except yaml.YAMLError:
+        return text  # not YAML: keep the string as given
+
+
+def apply_overrides(raw: dict, overrides: list[str]) -> dict:
+    """A copy of `raw` with each override applied; BadInput lists every malformed one."""
+    out = copy.deepcopy(raw)
+    problems = []
+    for item in overrides:
+        if "=" not in item:
+            problems.append(f"override '{item}': expected KEY=VALUE, e.g. perf.batch_sizes=[1,8]")
+            continue
+        key, value = item.split("=", 1)
+        try:
+            _set(out, key.strip().split("."), parse_value(value))
+        except BadInput as e:
+            problems.append(f"override '{item}': {e.problems[0]}")
+    if problems:
+        raise BadInput(problems)
+    return out
+
+
+def _set(node, path: list[str], value) -> None:
+    for i, part in enumerate(path):
+        last = i == len(path) - 1
+        where = ".".join(path[: i + 1])
+        if isinstance(node, list):
+            if not part.isdigit() or int(part) >= len(node):
+                raise BadInput(f"{where}: list index must be 0..{len(node) - 1}; given '{part}'")
+            if last:
+                node[int(part)] = value
+            else:
+                node = node[int(part)]
+        elif isinstance(node, dict):
+            if last:
+                node[part] = value
+            else:
+                if node.get(part) is None:
+                    node[part] = {}
+                node = node[part]
+        else:
+            raise BadInput(f"{where}: cannot set a key inside a {type(node).__name__} value")

@@ -1,0 +1,78 @@
+"""A suite's `perf:` section as a list of perf cells, handed to the sweep in `bench.perf`.
+
+Models come from `perf.models` when given, else from every task of the suite.
+`generate` cells exist only for translation models. Cell ids:
+`perf/<model>/<mode>/<dtype>[+compile]/b<batch>/s<seq>`.
+"""
+from __future__ import annotations
+
+import dataclasses
+import time
+
+from bench.config import adapter_config
+from bench.registry import get_adapter
+
+
+def perf_cell_id(name: str, mode: str, dtype: str, compiled: bool, batch: int, seq: int) -> str:
+    return f"perf/{name}/{mode}/{dtype}{'+compile' if compiled else ''}/b{batch}/s{seq}"
+
+
+def perf_models(suite, data) -> list[tuple]:
+    """(model spec, task name, num_labels, dataset label) for every model in the perf grid."""
+    if suite.perf.models:
+        return [(m, m.task, m.num_labels, "synthetic-ids") for m in suite.perf.models]
+    seen, out = set(), []
+    for task, td in zip(suite.tasks, data):
+        for m in task.models:
+            if m.label not in seen:
+                seen.add(m.label)
+                out.append((m, task.task, td.num_labels, "synthetic-ids"))
+    return out
+
+
+def perf_specs(ctx, data) -> list:
+    from bench.perf import PerfCellSpec
+
+    p = ctx.suite.perf
+    specs = []
+    for model, task, num_labels, _ in perf_models(ctx.suite, data):
+        params = dataclasses.asdict(adapter_config(get_adapter(model.adapter), model.params))
+        for mode in p.modes:
+            if mode == "generate" and task != "translation":
+                continue
+            for dtype in p.dtypes:
+                for compiled in p.compiles:
+                    for seq in p.seq_lens:
+                        for batch in p.batch_sizes:
+                            specs.append(PerfCellSpec(
+                                cell=perf_cell_id(model.label, mode, dtype, compiled, batch, seq),
+                                adapter=model.adapter, name=model.label, params=params, task=task,
+                                num_labels=num_labels, mode=mode, batch_size=batch, seq_len=seq,
+                                dtype=dtype, compile=compiled, warmup=p.warmup, min_iters=p.min_iters,
+                                min_seconds=p.min_seconds, max_new_tokens=p.max_new_tokens,
+                                device=ctx.device.type, seed=ctx.seed,
+                            ))  # fmt: skip
+    return specs
+
+
+def run_perf_cells(ctx, data) -> list[str]:
+    """Runs the missing perf cells; returns labels of required models with a failed cell."""
+    from bench.perf import sweep
+
+    specs = perf_specs(ctx, data)
+    by_id = {s.cell: s for s in specs}
+    models = {m.label: m for m, *_ in perf_models(ctx.suite, data)}
+    failed: set[str] = set()
+
+    def write(rec: dict) -> None:
+        spec = by_id[rec["cell"]]
+        model = models[spec.name]
+        base = ctx.common(spec.task, "synthetic-ids", model, None, "perf")
+        base.update(dtype=spec.dtype, compile=spec.compile, params=spec.params)
+        rec = {**base, "started_at": rec.get("started_at", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())), **rec}
+        ctx.store.append(rec)
+        if rec.get("status") in ("error", "oom") and model.required:
+            failed.add(model.label)
+
+    sweep(specs, ctx.suite.perf.launcher, write, done=ctx.store.done(), progress=ctx.progress)
+    return sorted(failed)

@@ -1,0 +1,52 @@
+"""Adapter registry: `@register_adapter("name")` plus the `nlpbench.adapters` entry-point group.
+
+As lm-evaluation-harness's `@register_model`: adapters in `models/` register on
+import; third-party packages add theirs through an entry point
+(`[project.entry-points."nlpbench.adapters"] myname = "mypkg.mod:MyAdapter"`)
+without editing this repo. Only registered names are ever imported from a suite.
+"""
+from __future__ import annotations
+
+from importlib.metadata import entry_points
+
+from bench.errors import BadInput, unknown_name
+
+_ADAPTERS: dict[str, type] = {}
+_loaded = False
+
+
+def register_adapter(name: str):
+    """Class decorator: registers an adapter class under `name` (sets `cls.name`)."""
+
+    def wrap(cls):
+        if name in _ADAPTERS and _ADAPTERS[name] is not cls:
+            raise ValueError(f"adapter '{name}' registered twice")
+        cls.name = name
+        _ADAPTERS[name] = cls
+        return cls
+
+    return wrap
+
+
+def _load_all() -> None:
+    global _loaded
+    if _loaded:
+        return
+    _loaded = True
+    import models  # noqa: F401  (registers the built-in adapters)
+
+    for ep in entry_points(group="nlpbench.adapters"):
+        if ep.name not in _ADAPTERS:
+            register_adapter(ep.name)(ep.load())
+
+
+def adapters() -> dict[str, type]:
+    _load_all()
+    return dict(sorted(_ADAPTERS.items()))
+
+
+def get_adapter(name: str) -> type:
+    table = adapters()
+    if name not in table:
+        raise BadInput(unknown_name("adapter", name, table))
+    return table[name]

@@ -1,0 +1,82 @@
+"""Run folders and the append-only `records.jsonl` store.
+
+Each finished cell is one JSON line, appended, flushed and fsync'ed at once,
+so a crash or Ctrl-C never loses a finished cell. A line torn by a kill is
+cut off before the next append, and readers keep the last record per cell,
+so `--resume` runs only what is missing and never duplicates a line.
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+from bench.env import REPO, git_state
+
+RUNS = REPO / "results" / "runs"
+DONE = {"ok", "oom", "skipped"}  # a resumed run re-tries only missing and `error` cells
+
+
+def utc_now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def new_run_dir(suite: str, out: Path | None = None) -> Path:
+    sha, _ = git_state()
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+    base = Path(out) if out else RUNS
+    path = base / f"{suite}-{stamp}-{sha}"
+    n = 1
+    while path.exists():  # two runs in the same second
+        n += 1
+        path = base / f"{suite}-{stamp}-{sha}-{n}"
+    path.mkdir(parents=True)
+    return path
+
+
+def read_records(run_dir: Path) -> list[dict]:
+    """All complete records; the last one wins for a cell id; a torn line is skipped."""
+    path = Path(run_dir) / "records.jsonl"
+    if not path.exists():
+        return []
+    by_cell: dict[str, dict] = {}
+    for line in path.read_text().splitlines():
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(rec, dict) and "cell" in rec:
+            by_cell.pop(rec["cell"], None)  # re-insert: keeps file order of the latest
+            by_cell[rec["cell"]] = rec
+    return list(by_cell.values())
+
+
+class RecordStore:
+    def __init__(self, run_dir: Path):
+        self.path = Path(run_dir) / "records.jsonl"
+        self._cut_torn_tail()
+
+    def _cut_torn_tail(self) -> None:
+        if not self.path.exists():
+            return
+        data = self.path.read_bytes()
+        if data and not data.endswith(b"\n"):
+            with open(self.path, "r+b") as f:
+                f.truncate(data.rfind(b"\n") + 1)
+
+    def done(self) -> set[str]:
+        return {r["cell"] for r in read_records(self.path.parent) if r.get("status") in DONE}
+
+    def append(self, record: dict) -> None:
+        line = json.dumps(record, default=str) + "\n"
+        with open(self.path, "a", encoding="utf-8") as f:
+            f.write(line)
+            f.flush()
+            os.fsync(f.fileno())
+
+
+def write_json(path: Path, data: dict) -> None:
+    tmp = Path(path).with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, indent=2, default=str) + "\n")
+    tmp.replace(path)

@@ -1,0 +1,99 @@
+import gzip
+
+import pytest
+
+from bench.config import TaskSpec
+from bench.data import load_task_data
+from bench.errors import BadInput
+from tests.conftest import files_suite
+
+
+def task_from(suite: dict) -> TaskSpec:
+    return TaskSpec.model_validate(suite["tasks"][0])
+
+
+def test_headers_that_differ_per_split_are_mapped_by_name(sst_like):
+    data = load_task_data(task_from(files_suite(sst_like)), None, 0)
+    assert set(data.splits) == {"train", "validation"}
+    assert data.splits["validation"].column_names == ["text", "label"]
+    assert data.splits["validation"][1]["text"] == "fine movie 1"
+    assert data.label_names == ["0", "1"]
+    # quotes inside TSV text are data, not CSV quoting
+    assert data.train[1]["text"].endswith("'s \"odd")
+
+
+def test_relative_paths_resolve_against_data_dir_and_env(sst_like, monkeypatch):
+    suite = files_suite(sst_like, files={"train": "train.tsv", "validation": "dev.tsv"})
+    assert len(load_task_data(task_from(suite), str(sst_like), 0).train) == 40
+    monkeypatch.setenv("NLPBENCH_DATA", str(sst_like))
+    assert len(load_task_data(task_from(suite), None, 0).train) == 40
+
+
+def test_a_test_split_uses_its_own_mapping(sst_like):
+    suite = files_suite(sst_like)
+    suite["tasks"][0]["dataset"]["files"]["test"] = str(sst_like / "dev.tsv")
+    data = load_task_data(task_from(suite), None, 0)
+    assert data.splits["test"]["text"] == data.splits["validation"]["text"]
+
+
+def test_wrong_column_names_the_columns_there(sst_like):
+    suite = files_suite(sst_like, columns={"text": "sentance", "label": "label"})
+    with pytest.raises(BadInput) as e:
+        load_task_data(task_from(suite), None, 0, at="tasks.0.dataset")
+    assert e.value.problems == [
+        "tasks.0.dataset.columns.text: column 'sentance' not in the train data; columns there: label, sentence"
+    ]
+
+
+def test_empty_file_and_missing_file(sst_like):
+    (sst_like / "empty.tsv").write_text("")
+    suite = files_suite(sst_like, files={"train": str(sst_like / "empty.tsv"), "validation": str(sst_like / "nope.tsv")})
+    with pytest.raises(BadInput) as e:
+        load_task_data(task_from(suite), None, 0, at="d")
+    assert len(e.value.problems) == 2
+    assert "is empty" in e.value.problems[0] and "file not found" in e.value.problems[1]
+
+
+def test_label_outside_the_label_set(sst_like):
+    (sst_like / "dev.tsv").write_text("label\tcontent\n0\tok\n7\tstrange\n")
+    with pytest.raises(BadInput, match=r"validation row 2 has label 7 outside the label set \[0, 1\]"):
+        load_task_data(task_from(files_suite(sst_like)), None, 0)
+
+
+def test_max_examples_takes_the_first_rows(sst_like):
+    data = load_task_data(task_from(files_suite(sst_like, max_examples={"train": 5})), None, 0)
+    assert len(data.train) == 5
+
+
+def test_jsonl_and_csv_formats(tmp_path):
+    (tmp_path / "t.jsonl").write_text('{"review": "good", "y": "pos"}\n{"review": "bad", "y": "neg"}\n')
+    (tmp_path / "v.csv").write_text('review,y\n"bad, really",neg\n')
+    suite = files_suite(tmp_path, files={"train": str(tmp_path / "t.jsonl"), "validation": str(tmp_path / "v.csv")},
+                        columns={"text": "review", "label": "y"}, columns_by_split={})  # fmt: skip
+    data = load_task_data(task_from(suite), None, 0)
+    assert data.label_names == ["neg", "pos"]
+    assert data.splits["validation"][0] == {"text": "bad, really", "label": 0}
+
+
+def test_parallel_gz_text_for_translation(tmp_path):
+    for lang, lines in {"de": ["ein hund", "eine katze"], "en": ["a dog", "a cat"]}.items():
+        with gzip.open(tmp_path / f"train.{lang}.gz", "wt") as f:
+            f.write("\n".join(lines) + "\n")
+    task = TaskSpec.model_validate({
+        "task": "translation", "models": [{"adapter": "dummy"}],
+        "dataset": {"source": "files", "src": "de", "tgt": "en", "files": {"train": str(tmp_path / "train.{lang}.gz")}},
+    })  # fmt: skip
+    data = load_task_data(task, None, 0)
+    assert data.train[1] == {"src": "eine katze", "tgt": "a cat"}
+
+
+def test_hub_offline_names_the_files_alternative(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    task = TaskSpec.model_validate({"task": "classification", "models": [{"adapter": "dummy"}],
+                                    "dataset": {"source": "hub", "name": "nlpbench-test/no-such-set"}})  # fmt: skip
+    with pytest.raises(BadInput) as e:
+        load_task_data(task, None, 0, at="tasks.0.dataset")
+    (line,) = e.value.problems
+    assert line.startswith("tasks.0.dataset.name: cannot load 'nlpbench-test/no-such-set' from the hub")
+    assert "use source: files" in line

@@ -1,0 +1,46 @@
+import sys
+import textwrap
+
+import pytest
+
+from bench import registry
+from bench.errors import BadInput
+
+
+def test_lookup_error_suggests_and_lists():
+    with pytest.raises(BadInput) as e:
+        registry.get_adapter("lstmm")
+    assert e.value.problems[0].startswith("unknown adapter 'lstmm' — did you mean 'lstm'? available: ")
+    assert "dummy" in e.value.problems[0]
+
+
+def test_third_party_adapter_through_entry_point(tmp_path, monkeypatch):
+    """A package outside this repo adds an adapter via the `nlpbench.adapters` entry-point group."""
+    (tmp_path / "thirdparty_nlp.py").write_text(textwrap.dedent('''
+        from dataclasses import dataclass
+        from models.dummy import DummyAdapter
+
+        @dataclass
+        class Cfg:
+            width: int = 3
+
+        class Plugin(DummyAdapter):
+            Config = Cfg
+    '''))
+    dist = tmp_path / "thirdparty_nlp-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: thirdparty-nlp\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text("[nlpbench.adapters]\nplugin = thirdparty_nlp:Plugin\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(registry, "_loaded", False)
+    monkeypatch.setattr(registry, "_ADAPTERS", dict(registry._ADAPTERS))
+    cls = registry.get_adapter("plugin")
+    assert cls.name == "plugin" and cls.Config().width == 3
+    sys.modules.pop("thirdparty_nlp", None)
+
+
+def test_registering_a_name_twice_is_refused(monkeypatch):
+    monkeypatch.setattr(registry, "_ADAPTERS", dict(registry._ADAPTERS))
+    registry.get_adapter("dummy")
+    with pytest.raises(ValueError, match="registered twice"):
+        registry.register_adapter("dummy")(type("Other", (), {}))
