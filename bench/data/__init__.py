@@ -16,6 +16,9 @@ import datasets
 
 from bench.errors import BadInput
 
+datasets.disable_progress_bars()  # the harness shows its own progress; datasets' bars are noise here
+datasets.logging.set_verbosity_error()
+
 ROLES = {"classification": ("text", "label"), "translation": ("src", "tgt")}
 
 
