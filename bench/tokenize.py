@@ -42,18 +42,18 @@ def _build(kind: str, specials: list[str], vocab_size: int, min_frequency: int, 
     if kind == "word":
         tok = Tokenizer(models.WordLevel(unk_token=unk))
         tok.pre_tokenizer = pre_tokenizers.Whitespace()
-        trainer = trainers.WordLevelTrainer(vocab_size=vocab_size, min_frequency=min_frequency, special_tokens=specials)
+        trainer = trainers.WordLevelTrainer(vocab_size=vocab_size, min_frequency=min_frequency, special_tokens=specials, show_progress=False)
     elif kind == "bpe":
         tok = Tokenizer(models.BPE(unk_token=unk))
         # Metaspace keeps word boundaries as '▁' so decode() restores the spacing.
         tok.pre_tokenizer = pre_tokenizers.Metaspace()
         tok.decoder = decoders.Metaspace()
-        trainer = trainers.BpeTrainer(vocab_size=vocab_size, min_frequency=min_frequency, special_tokens=specials)
+        trainer = trainers.BpeTrainer(vocab_size=vocab_size, min_frequency=min_frequency, special_tokens=specials, show_progress=False)
     elif kind == "wordpiece":
         tok = Tokenizer(models.WordPiece(unk_token=unk))
         tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
         tok.decoder = decoders.WordPiece()
-        trainer = trainers.WordPieceTrainer(vocab_size=vocab_size, min_frequency=min_frequency, special_tokens=specials)
+        trainer = trainers.WordPieceTrainer(vocab_size=vocab_size, min_frequency=min_frequency, special_tokens=specials, show_progress=False)
     else:
         raise BadInput(f"tokenizer kind: allowed {', '.join(KINDS)}; given '{kind}'")
     tok.normalizer = normalizers.Sequence(norm)

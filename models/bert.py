@@ -1,0 +1,287 @@
+"""`bert`: BERT fine-tuned for sequence classification, with Hugging Face `transformers`.
+
+BERT: Devlin et al., 2019, "BERT: Pre-training of Deep Bidirectional
+Transformers for Language Understanding" (https://arxiv.org/abs/1810.04805).
+
+Two ways in:
+- `checkpoint: <hub name or local dir>` loads `AutoTokenizer` +
+  `AutoModelForSequenceClassification` (init `pretrained:<checkpoint>`);
+- `checkpoint: null` (the offline path) builds a BERT from `BertConfig` at the
+  size params, with a WordPiece vocabulary trained on the train split. An
+  optional `pretrain: {objective: mlm, steps: N}` stage first runs masked-LM
+  pretraining on the task's own unlabelled train text (init `mlm:<steps done>`,
+  else `random`), so the row is "pretrain, then fine-tune" as in the paper.
+
+Fine-tuning follows BERT's recipe (AdamW, linear warm-up then decay, clipping);
+the harness's trainer runs it from `train_defaults`.
+"""
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from tokenizers import processors
+from tqdm.auto import tqdm
+from transformers import (
+    AutoModelForMaskedLM,
+    AutoModelForSequenceClassification,
+    AutoTokenizer,
+    BertConfig,
+    BertForMaskedLM,
+    DataCollatorForLanguageModeling,
+    PreTrainedTokenizerFast,
+)
+
+from bench.adapter import TaskInfo, random_ids
+from bench.errors import BadInput
+from bench.registry import register_adapter
+from bench.tokenize import DEFAULT_SPECIALS, train_tokenizer
+
+OBJECTIVES = ("mlm",)
+MAX_POSITIONS = 512  # as BERT: perf cells sweep seq_len up to 512 whatever max_len is
+
+
+@dataclass
+class PretrainConfig:
+    objective: str = "mlm"
+    steps: int = 4000
+    batch_size: int = 128
+    lr: float = 1e-3  # a small BERT from scratch takes a far larger lr than BERT-base's 1e-4
+    mask_prob: float = 0.15
+    max_minutes: float | None = 10.0  # stop early (the schedule still decays to 0)
+    warmup: float = 0.06  # fraction of steps
+
+    def __post_init__(self):
+        if self.objective not in OBJECTIVES:
+            raise BadInput(f"pretrain.objective: allowed {', '.join(OBJECTIVES)}; given '{self.objective}'")
+        if not 0.0 < self.mask_prob < 1.0:
+            raise BadInput(f"pretrain.mask_prob: allowed a number in (0, 1); given {self.mask_prob}")
+        if self.steps < 1:
+            raise BadInput(f"pretrain.steps: allowed an integer >= 1; given {self.steps}")
+
+
+@dataclass
+class BertClsConfig:
+    checkpoint: str | None = None  # hub name or local dir; None = build and train offline
+    trust_remote_code: bool = False  # the runner refuses True without the user's CLI flag
+    vocab_size: int = 8000  # WordPiece size (offline path)
+    lowercase: bool = True
+    # A narrow 2-layer BERT: on 2 CPU cores it does several MLM and fine-tuning
+    # epochs of SST-2 within 10 minutes each (BERT-Mini, 4 layers, does ~1).
+    hidden_size: int = 256
+    num_layers: int = 2
+    num_heads: int = 4
+    intermediate_size: int = 1024
+    max_len: int = 64  # tokens incl. [CLS]/[SEP]; longer inputs are truncated
+    dropout: float = 0.1
+    pretrain: PretrainConfig | None = None  # e.g. {objective: mlm, steps: 3000}
+
+    def __post_init__(self):
+        if isinstance(self.pretrain, dict):  # from YAML: check its keys, then type it
+            known = {f.name for f in dataclasses.fields(PretrainConfig)}
+            bad = sorted(set(self.pretrain) - known)
+            if bad:
+                raise BadInput(f"pretrain.{bad[0]}: allowed keys {', '.join(sorted(known))}; given '{bad[0]}'")
+            self.pretrain = PretrainConfig(**self.pretrain)
+        if self.pretrain is not None and self.checkpoint is not None:
+            raise BadInput(f"pretrain: allowed only with checkpoint: null; given checkpoint '{self.checkpoint}'")
+        if self.hidden_size % self.num_heads:
+            raise BadInput(f"num_heads: allowed a divisor of hidden_size {self.hidden_size}; given {self.num_heads}")
+
+
+def wordpiece_tokenizer(texts, cfg: BertClsConfig, cache_dir=None) -> PreTrainedTokenizerFast:
+    """A WordPiece vocabulary trained on `texts`, wrapped as a transformers fast tokenizer.
+
+    The wrapper gives the offline path the same API as `AutoTokenizer` (call,
+    pad, special-token mask for the MLM collator, save_pretrained)."""
+    raw = train_tokenizer("wordpiece", texts, cfg.vocab_size, lowercase=cfg.lowercase, cache_dir=cache_dir)
+    pad, unk, cls, sep, mask = DEFAULT_SPECIALS["wordpiece"]
+    cls_id, sep_id = raw.token_to_id(cls), raw.token_to_id(sep)
+    raw.post_processor = processors.TemplateProcessing(
+        single=f"{cls} $A {sep}", pair=f"{cls} $A {sep} $B:1 {sep}:1", special_tokens=[(cls, cls_id), (sep, sep_id)]
+    )
+    return PreTrainedTokenizerFast(
+        tokenizer_object=raw, pad_token=pad, unk_token=unk, cls_token=cls, sep_token=sep, mask_token=mask,
+        model_max_length=cfg.max_len,
+    )
+
+
+def bert_config(cfg: BertClsConfig, vocab_size: int, num_labels: int, pad_id: int = 0) -> BertConfig:
+    return BertConfig(
+        vocab_size=vocab_size, hidden_size=cfg.hidden_size, num_hidden_layers=cfg.num_layers,
+        num_attention_heads=cfg.num_heads, intermediate_size=cfg.intermediate_size,
+        hidden_dropout_prob=cfg.dropout, attention_probs_dropout_prob=cfg.dropout,
+        max_position_embeddings=max(MAX_POSITIONS, cfg.max_len), pad_token_id=pad_id, num_labels=num_labels,
+    )
+
+
+def length_batches(lengths: list[int], batch_size: int, generator: torch.Generator, pool: int = 50):
+    """Endless batches of indices, sorted by length within shuffled pools: less padding, still random."""
+    while True:
+        order = torch.randperm(len(lengths), generator=generator).tolist()
+        batches = []
+        for i in range(0, len(order), batch_size * pool):
+            chunk = sorted(order[i : i + batch_size * pool], key=lengths.__getitem__)
+            batches += [chunk[j : j + batch_size] for j in range(0, len(chunk), batch_size)]
+        for b in torch.randperm(len(batches), generator=generator).tolist():
+            yield batches[b]
+
+
+def mlm_loss(mlm: BertForMaskedLM, batch: dict) -> torch.Tensor:
+    """Masked-LM loss that projects onto the vocabulary only at masked positions.
+
+    `BertForMaskedLM.forward` scores every position; for a small BERT that
+    vocabulary projection dominates the step, and only ~15% of positions carry
+    a label, so scoring just those is several times cheaper for the same loss."""
+    hidden = mlm.bert(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).last_hidden_state
+    labels = batch["labels"]
+    picked = labels != -100
+    logits = mlm.cls(hidden[picked])
+    return F.cross_entropy(logits.float(), labels[picked])
+
+
+def time_used(p: PretrainConfig, start: float) -> float:
+    """Fraction of `max_minutes` spent since `start` (0 when there is no clock limit)."""
+    return (time.monotonic() - start) / (p.max_minutes * 60) if p.max_minutes else 0.0
+
+
+def time_aware_linear(opt, p: PretrainConfig, start: float):
+    """Linear warm-up, then linear decay to 0 by whichever ends first: `steps` or `max_minutes`.
+
+    As `get_linear_schedule_with_warmup`, but a run cut short by the clock still
+    ends near lr 0 instead of stopping at a high lr."""
+    warm = max(1, int(p.warmup * p.steps))
+
+    def factor(step: int) -> float:
+        if step < warm:
+            return (step + 1) / warm
+        return max(0.0, 1.0 - max((step - warm) / max(1, p.steps - warm), time_used(p, start)))
+
+    return torch.optim.lr_scheduler.LambdaLR(opt, factor)
+
+
+def pretrain_mlm(mlm: BertForMaskedLM, tokenizer, texts, p: PretrainConfig, info: TaskInfo, max_len: int) -> int:
+    """Trains `mlm` on `texts` (unlabelled) for `p.steps` steps or `p.max_minutes`; returns steps done."""
+    examples = [{"input_ids": ids} for ids in tokenizer(list(texts), truncation=True, max_length=max_len)["input_ids"]]
+    collator = DataCollatorForLanguageModeling(tokenizer, mlm_probability=p.mask_prob, seed=info.seed)
+    gen = torch.Generator().manual_seed(info.seed)
+    batches = length_batches([len(e["input_ids"]) for e in examples], p.batch_size, gen)
+    opt = torch.optim.AdamW(mlm.parameters(), lr=p.lr, weight_decay=0.01, betas=(0.9, 0.98))
+    start = time.monotonic()
+    sched = time_aware_linear(opt, p, start)
+    amp = info.device.type == "cuda" and info.dtype in ("bf16", "fp16")
+    amp_dtype = torch.bfloat16 if info.dtype == "bf16" else torch.float16
+    scaler = torch.amp.GradScaler(enabled=amp and info.dtype == "fp16")
+    mlm.train()
+    bar = tqdm(total=p.steps, desc="mlm pretrain", disable=not info.progress, leave=False)
+    step = 0
+    while step < p.steps and time_used(p, start) < 1.0:
+        batch = {k: v.to(info.device) for k, v in collator([examples[i] for i in next(batches)]).items()}
+        with torch.autocast(info.device.type, dtype=amp_dtype, enabled=amp):
+            loss = mlm_loss(mlm, batch)
+        opt.zero_grad(set_to_none=True)
+        scaler.scale(loss).backward()
+        scaler.unscale_(opt)
+        torch.nn.utils.clip_grad_norm_(mlm.parameters(), 1.0)
+        scaler.step(opt)
+        scaler.update()
+        sched.step()
+        step += 1
+        bar.update(1)
+        bar.set_postfix(loss=f"{loss.item():.3f}", refresh=False)
+    bar.close()
+    mlm.eval()
+    return step
+
+
+@register_adapter("bert")
+class BertAdapter:
+    Config = BertClsConfig
+    tasks = ("classification",)
+    # BERT's fine-tuning recipe. lr suits the offline small BERT (random or
+    # MLM-pretrained); a pretrained BERT-base wants the paper's 2e-5..5e-5.
+    train_defaults = {
+        "lr": 2e-4, "weight_decay": 0.01, "schedule": "linear", "warmup": 0.1,
+        "clip_norm": 1.0, "batch_size": 64, "epochs": 3,
+    }
+
+    def __init__(self, config: BertClsConfig, info: TaskInfo):
+        self.cfg, self.info = config, info
+        self.tokenizer = None
+        self.init = "random"
+        self.mlm_steps = 0
+
+    def setup(self, train=None) -> None:
+        num_labels = self.info.num_labels or 2
+        if self.cfg.checkpoint is not None:
+            self._load_checkpoint(num_labels)
+        elif train is None:  # perf cell: the model at config sizes, no data
+            self.model = self._new_classifier(bert_config(self.cfg, self.cfg.vocab_size, num_labels))
+        else:
+            self._build_offline(train["text"], num_labels)
+        self.model.to(self.info.device).eval()
+
+    def _load_checkpoint(self, num_labels: int) -> None:
+        ckpt, remote = self.cfg.checkpoint, self.cfg.trust_remote_code
+        self.tokenizer = AutoTokenizer.from_pretrained(ckpt, trust_remote_code=remote)
+        # ignore_mismatched_sizes: a checkpoint saved with another label count gets a new head
+        self.model = AutoModelForSequenceClassification.from_pretrained(
+            ckpt, num_labels=num_labels, trust_remote_code=remote, attn_implementation="sdpa",
+            ignore_mismatched_sizes=True,
+        )
+        self.init = f"pretrained:{ckpt}"
+
+    def _new_classifier(self, config: BertConfig):
+        return AutoModelForSequenceClassification.from_config(config, attn_implementation="sdpa")
+
+    def _build_offline(self, texts, num_labels: int) -> None:
+        self.tokenizer = wordpiece_tokenizer(texts, self.cfg, self.info.cache_dir)
+        config = bert_config(self.cfg, len(self.tokenizer), num_labels, self.tokenizer.pad_token_id)
+        self.model = self._new_classifier(config)
+        if self.cfg.pretrain is None:
+            return
+        mlm = AutoModelForMaskedLM.from_config(config, attn_implementation="sdpa").to(self.info.device)
+        self.mlm_steps = pretrain_mlm(mlm, self.tokenizer, texts, self.cfg.pretrain, self.info, self.cfg.max_len)
+        # The encoder moves over; the pooler (trained by NSP in the paper, absent here) stays freshly initialised.
+        result = self.model.bert.load_state_dict(mlm.bert.state_dict(), strict=False)
+        assert not result.unexpected_keys and all(k.startswith("pooler.") for k in result.missing_keys), result
+        self.init = f"mlm:{self.mlm_steps}"
+
+    def encode(self, ds) -> list[dict]:
+        enc = self.tokenizer(list(ds["text"]), truncation=True, max_length=self.cfg.max_len)
+        labels = ds["label"] if "label" in ds.column_names else [0] * len(ds)
+        keys = [k for k in ("input_ids", "attention_mask", "token_type_ids") if k in enc]
+        return [
+            {**{k: enc[k][i] for k in keys}, "label": int(y), "length": len(enc["input_ids"][i])}
+            for i, y in enumerate(labels)
+        ]
+
+    def collate(self, examples: list[dict]) -> dict[str, torch.Tensor]:
+        features = [{k: v for k, v in e.items() if k not in ("label", "length")} for e in examples]
+        batch = dict(self.tokenizer.pad(features, return_tensors="pt"))
+        batch["labels"] = torch.tensor([e["label"] for e in examples])
+        return {k: v.to(self.info.device) for k, v in batch.items()}
+
+    def forward(self, batch: dict) -> torch.Tensor:
+        return self.model(**{k: v for k, v in batch.items() if k != "labels"}).logits
+
+    def loss(self, batch: dict) -> torch.Tensor:
+        return self.model(**batch).loss
+
+    def predict(self, batch: dict) -> list[int]:
+        return self.forward(batch).argmax(-1).tolist()
+
+    def synthetic_batch(self, batch_size: int, seq_len: int, generator: torch.Generator) -> dict:
+        limit = self.model.config.max_position_embeddings
+        if seq_len > limit:
+            raise BadInput(f"seq_len: allowed at most {limit} (the model's max_position_embeddings); given {seq_len}")
+        ids = random_ids(batch_size, seq_len, self.model.config.vocab_size, generator, low=len(DEFAULT_SPECIALS["wordpiece"]))
+        labels = torch.randint(0, self.model.config.num_labels, (batch_size,), generator=generator)
+        batch = {
+            "input_ids": ids, "attention_mask": torch.ones_like(ids),
+            "token_type_ids": torch.zeros_like(ids), "labels": labels,
+        }
+        return {k: v.to(self.info.device) for k, v in batch.items()}
