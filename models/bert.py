@@ -21,6 +21,7 @@ import dataclasses
 import time
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from tokenizers import processors
@@ -38,6 +39,7 @@ from transformers import (
 from bench.adapter import TaskInfo, random_ids
 from bench.errors import BadInput
 from bench.registry import register_adapter
+from bench.train import bucketed_batches
 from bench.tokenize import DEFAULT_SPECIALS, train_tokenizer
 
 OBJECTIVES = ("mlm",)
@@ -118,16 +120,11 @@ def bert_config(cfg: BertClsConfig, vocab_size: int, num_labels: int, pad_id: in
     )
 
 
-def length_batches(lengths: list[int], batch_size: int, generator: torch.Generator, pool: int = 50):
-    """Endless batches of indices, sorted by length within shuffled pools: less padding, still random."""
+def endless_batches(lengths: list[int], batch_size: int, seed: int):
+    """Length-bucketed index batches (the trainer's bucketing), epoch after epoch."""
+    rng = np.random.default_rng(seed)
     while True:
-        order = torch.randperm(len(lengths), generator=generator).tolist()
-        batches = []
-        for i in range(0, len(order), batch_size * pool):
-            chunk = sorted(order[i : i + batch_size * pool], key=lengths.__getitem__)
-            batches += [chunk[j : j + batch_size] for j in range(0, len(chunk), batch_size)]
-        for b in torch.randperm(len(batches), generator=generator).tolist():
-            yield batches[b]
+        yield from bucketed_batches(lengths, batch_size, rng, pool=50)
 
 
 def mlm_loss(mlm: BertForMaskedLM, batch: dict) -> torch.Tensor:
@@ -167,8 +164,7 @@ def pretrain_mlm(mlm: BertForMaskedLM, tokenizer, texts, p: PretrainConfig, info
     """Trains `mlm` on `texts` (unlabelled) for `p.steps` steps or `p.max_minutes`; returns steps done."""
     examples = [{"input_ids": ids} for ids in tokenizer(list(texts), truncation=True, max_length=max_len)["input_ids"]]
     collator = DataCollatorForLanguageModeling(tokenizer, mlm_probability=p.mask_prob, seed=info.seed)
-    gen = torch.Generator().manual_seed(info.seed)
-    batches = length_batches([len(e["input_ids"]) for e in examples], p.batch_size, gen)
+    batches = endless_batches([len(e["input_ids"]) for e in examples], p.batch_size, info.seed)
     opt = torch.optim.AdamW(mlm.parameters(), lr=p.lr, weight_decay=0.01, betas=(0.9, 0.98))
     start = time.monotonic()
     sched = time_aware_linear(opt, p, start)
