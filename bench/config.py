@@ -120,6 +120,7 @@ class Suite(Strict):
     seed: int = 0
     device: Literal["auto", "cpu", "cuda"] = "auto"
     dtype: DType = "fp32"  # autocast for training/eval on CUDA
+    threads: PositiveInt | None = None  # torch CPU threads; default: torch's choice (all cores)
     tasks: list[TaskSpec] = []
     perf: PerfSpec | None = None
 

@@ -140,6 +140,8 @@ def run(
     suite = load_suite(suite_arg, overrides, data_dir)
     data = load_all_data(suite, data_dir)
     device = env.resolve_device(suite.device)
+    if suite.threads:
+        torch.set_num_threads(suite.threads)
     if device.type == "cuda" and not torch.cuda.is_available():
         raise BadInput("device: 'cuda' asked for but no CUDA device is available; allowed here: auto, cpu")
     run_dir = open_run(suite, out, resume)
