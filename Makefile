@@ -50,7 +50,7 @@ regress: $(STAMP)
 
 baseline: $(STAMP)
 	$(NLPBENCH) run quick --out results/regress $(ARGS)
-	$(PY) -m bench.compare --write-baseline $$(ls -d results/regress/quick-* | sort | tail -n 1) $(BASELINE)
+	$(NLPBENCH) baseline $$(ls -d results/regress/quick-* | sort | tail -n 1) $(BASELINE) --kinds quality
 
 bench-micro: $(STAMP)
 	$(PY) -m pytest tests/benchmarks --benchmark-enable --benchmark-autosave $(ARGS)

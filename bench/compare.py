@@ -1,0 +1,370 @@
+"""`nlpbench compare BASELINE NEW`: the regression gate (exit 1 on a regression).
+
+Cells are matched on their `cell` id and every metric present in both is
+compared. Quality metrics have absolute tolerances (accuracy may drop 0.005);
+perf metrics relative ones (p50 latency may grow 10%), and a perf change is
+only a regression when it also exceeds the cells' own measured noise, the IQR
+of the latency samples: a ×1.5 inside a noisy cell's spread is not evidence.
+On a different machine (fingerprint: device, CPU, threads, torch, CUDA) perf
+regressions are reported as warnings, since the numbers are not comparable.
+
+Either side is a run folder or a baseline file written by `write_baseline`:
+    {"format": "nlpbench-baseline/1", "suite": "quick", "created_at": "...",
+     "source_run": "quick-2025...", "git_sha": "abc1234",
+     "machine": {"device": ..., "cpu": ..., "threads": ..., "torch": ..., "cuda": ...},
+     "records": [<records.jsonl lines, one per cell>]}
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from bench.errors import BadInput, unknown_name
+from bench.report import latest_per_cell, load_records, machine_info, read_meta
+
+FORMAT = "nlpbench-baseline/1"
+BASELINE_DROP = ("samples",)  # example predictions: bulk a committed baseline doesn't need
+MAX_LISTED = 30  # cells printed per list (missing, new); the rest are counted
+MAX_ROWS = 60  # above this many gated deltas, perf rows within tolerance are not printed
+# Allowed change before a regression is called. Quality: absolute drop; perf: relative change.
+# None = compared and shown, never gated (turn on with --tolerance memory=0.2).
+DEFAULT_TOLERANCES: dict[str, float | None] = {
+    "accuracy": 0.005, "f1_macro": 0.005, "bleu": 0.5, "chrf": 0.5,
+    "latency": 0.10, "throughput": 0.10, "memory": None,
+}
+LOWER_IS_BETTER = {"ter", "wer", "cer", "loss", "perplexity"}
+# Perf numbers compared: (row label, dotted path, tolerance key or None, higher is better).
+PERF_METRICS = (
+    ("latency_p50_ms", "latency_ms.p50", "latency", False),
+    ("latency_p90_ms", "latency_ms.p90", None, False),
+    ("samples_per_s", "throughput.samples_per_s", "throughput", True),
+    ("tokens_per_s", "throughput.tokens_per_s", None, True),
+    ("peak_memory_mb", "peak_memory_mb", "memory", False),
+    ("ttft_ms", "time_to_first_token_ms", None, False),
+    ("per_token_ms", "per_token_ms", None, False),
+)
+# Quality-cell numbers other than `metrics`, shown for context only.
+QUALITY_INFO = (("n_params", "n_params", False), ("train_s", "train_s", False),
+                ("eval_examples_per_s", "eval_examples_per_s", True))
+
+
+@dataclass
+class Side:
+    label: str
+    machine: dict
+    records: dict[str, dict]  # cell id -> record
+    suite: str | None = None
+
+
+@dataclass
+class Delta:
+    cell: str
+    metric: str
+    base: float
+    new: float
+    tolerance: str = ""  # "-0.005", "+10%", "" when not gated
+    verdict: str = "info"  # ok | improved | regression | warning (other machine) | noise (within IQR) | info
+
+    @property
+    def change(self) -> float:
+        return self.new - self.base
+
+    @property
+    def rel(self) -> float:
+        return self.change / abs(self.base) if self.base else math.nan
+
+
+@dataclass
+class CompareResult:
+    deltas: list[Delta] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)  # in the baseline, not in the new run
+    new: list[str] = field(default_factory=list)  # in the new run only
+    status_changes: list[tuple[str, str, str, str]] = field(default_factory=list)  # cell, old, new, verdict
+    warnings: list[str] = field(default_factory=list)
+    machine_differs: bool = False
+
+    @property
+    def regressions(self) -> list[str]:
+        found = [f"{d.cell} {d.metric}" for d in self.deltas if d.verdict == "regression"]
+        return found + [f"{c} status {a} -> {b}" for c, a, b, v in self.status_changes if v == "regression"]
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.regressions else 0
+
+    def table(self) -> pd.DataFrame:
+        return pd.DataFrame([{"cell": d.cell, "metric": d.metric, "baseline": d.base, "new": d.new,
+                              "delta": d.change, "change_%": 100 * d.rel, "tolerance": d.tolerance,
+                              "verdict": d.verdict} for d in self.deltas])
+
+
+# ---------------------------------------------------------------- inputs
+
+
+def load_side(path: Path) -> Side:
+    """A run folder (records.jsonl + run.json) or a baseline JSON file."""
+    path = Path(path)
+    if path.is_dir():
+        meta = read_meta(path)
+        records = latest_per_cell(load_records(path))
+        return Side(path.name, machine_info(meta), _by_cell(records), meta.get("suite"))
+    if not path.is_file():
+        raise BadInput(f"compare: '{path}' is neither a run folder nor a baseline JSON file")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise BadInput(f"compare: baseline '{path}' is not JSON ({e})")
+    if not isinstance(data, dict) or not isinstance(data.get("records"), list):
+        raise BadInput(f"compare: baseline '{path}' has no 'records' list (format {FORMAT})")
+    machine = machine_info({"machine": data.get("machine")} if isinstance(data.get("machine"), dict) else {})
+    records = [r for r in data["records"] if isinstance(r, dict)]
+    return Side(path.name, machine, _by_cell(latest_per_cell(records)), data.get("suite"))
+
+
+def _by_cell(records: list[dict]) -> dict[str, dict]:
+    return {str(r["cell"]): r for r in records if "cell" in r}
+
+
+def write_baseline(run_dir: Path, path: Path, kinds: tuple[str, ...] = ("quality", "perf")) -> Path:
+    """Freezes a run's records (of `kinds`) and machine fingerprint into a baseline file."""
+    run_dir, path = Path(run_dir), Path(path)
+    if not run_dir.is_dir():
+        raise BadInput(f"baseline: run folder '{run_dir}' does not exist")
+    meta = read_meta(run_dir)
+    records = [{k: v for k, v in r.items() if k not in BASELINE_DROP}
+               for r in latest_per_cell(load_records(run_dir)) if r.get("kind") in kinds]
+    if not records:
+        raise BadInput(f"baseline: run folder '{run_dir}' has no {' or '.join(kinds)} records")
+    data = {"format": FORMAT, "suite": meta.get("suite") or records[0].get("suite"),
+            "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "source_run": run_dir.name,
+            "git_sha": meta.get("git_sha"), "machine": machine_info(meta), "records": records}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=1, sort_keys=True, default=str) + "\n", encoding="utf-8")
+    return path
+
+
+def parse_tolerances(items: list[str] | None) -> dict[str, float]:
+    """`KEY=VALUE` strings; a sign is ignored (accuracy=-0.01 and accuracy=0.01 both allow a 0.01 drop)."""
+    out, problems = {}, []
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        try:
+            if not sep or not key.strip():
+                raise ValueError
+            out[key.strip()] = abs(float(value))
+        except ValueError:
+            problems.append(f"--tolerance: expected KEY=NUMBER (e.g. accuracy=0.01, latency=0.2), given '{item}'")
+    if problems:
+        raise BadInput(problems)
+    return out
+
+
+# ---------------------------------------------------------------- comparing
+
+
+def compare(baseline: Path | Side, new: Path | Side, tolerances: dict[str, float] | None = None) -> CompareResult:
+    """Cell-by-cell deltas of `new` against `baseline`, judged against `tolerances`
+    (over DEFAULT_TOLERANCES; a key may also name any other quality metric)."""
+    base = baseline if isinstance(baseline, Side) else load_side(baseline)
+    new = new if isinstance(new, Side) else load_side(new)
+    tol = _check_tolerances({**DEFAULT_TOLERANCES, **(tolerances or {})}, base, new)
+    result = CompareResult()
+    result.machine_differs = _machine_note(base.machine, new.machine, result.warnings)
+    result.missing = [c for c in base.records if c not in new.records]
+    result.new = [c for c in new.records if c not in base.records]
+    for cell in (c for c in base.records if c in new.records):
+        old, cur = base.records[cell], new.records[cell]
+        if old.get("status") != cur.get("status"):
+            result.status_changes.append(_status_change(cell, old, cur, result.machine_differs))
+        elif old.get("status", "ok") == "ok":
+            result.deltas += _quality_deltas(cell, old, cur, tol, result.warnings) \
+                if old.get("kind") == "quality" else _perf_deltas(cell, old, cur, tol, result.machine_differs)
+    return result
+
+
+def _check_tolerances(tol: dict, base: Side, new: Side) -> dict:
+    metrics = {m for side in (base, new) for r in side.records.values()
+               for m, v in (r.get("metrics") or {}).items() if _number(v) is not None}
+    allowed = set(DEFAULT_TOLERANCES) | metrics
+    problems = [f"--tolerance: {unknown_name('key', k, allowed)}" for k in tol if k not in allowed]
+    if problems:
+        raise BadInput(problems)
+    return tol
+
+
+def _machine_note(base: dict, new: dict, warnings: list[str]) -> bool:
+    differ = [f"{k} {base[k]!r} -> {new[k]!r}" for k in base
+              if base.get(k) is not None and new.get(k) is not None and str(base[k]) != str(new[k])]
+    if differ:
+        warnings.append(f"different machine ({'; '.join(differ)}): perf regressions are reported as warnings")
+    elif not any(base.values()) or not any(new.values()):
+        warnings.append("machine fingerprint unknown on one side: perf numbers are compared as if on one machine")
+    return bool(differ)
+
+
+def _status_change(cell: str, old: dict, new: dict, machine_differs: bool) -> tuple[str, str, str, str]:
+    was, now = str(old.get("status")), str(new.get("status"))
+    if was == "ok" and now in ("error", "oom"):
+        # running out of memory on another machine says nothing about the code
+        verdict = "warning" if now == "oom" and machine_differs else "regression"
+    elif now == "ok":
+        verdict = "improved"
+    else:
+        verdict = "warning"
+    return cell, was, now, verdict
+
+
+def _number(value) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def _get(rec: dict, path: str):
+    for part in path.split("."):
+        rec = rec.get(part) if isinstance(rec, dict) else None
+    return rec
+
+
+def _quality_deltas(cell: str, old: dict, new: dict, tol: dict, warnings: list[str]) -> list[Delta]:
+    """Metrics: absolute tolerances, higher is better unless LOWER_IS_BETTER."""
+    m_old, m_new = old.get("metrics") or {}, new.get("metrics") or {}
+    sig_old, sig_new = m_old.get("bleu_signature"), m_new.get("bleu_signature")
+    if sig_old and sig_new and sig_old != sig_new:
+        warnings.append(f"{cell}: BLEU signature changed ({sig_old} -> {sig_new}): BLEU not comparable")
+    out = []
+    for name in m_old:
+        a, b = _number(m_old.get(name)), _number(m_new.get(name))
+        if a is None or b is None:
+            continue
+        d = Delta(cell, name, a, b)
+        limit = tol.get(name)
+        if limit is not None:
+            drop = (b - a) if name in LOWER_IS_BETTER else (a - b)
+            d.tolerance = f"{'+' if name in LOWER_IS_BETTER else '-'}{limit:g}"
+            d.verdict = "regression" if drop > limit + 1e-12 else "improved" if -drop > limit else "ok"
+        out.append(d)
+    for name, path, _ in QUALITY_INFO:
+        a, b = _number(_get(old, path)), _number(_get(new, path))
+        if a is not None and b is not None:
+            out.append(Delta(cell, name, a, b))
+    return out
+
+
+def _noise(rec: dict) -> tuple[float, float]:
+    """(IQR in ms, IQR / p50) of a perf cell's latency samples; 0 when not measured."""
+    lat = rec.get("latency_ms") or {}
+    iqr, p50 = _number(lat.get("iqr")) or 0.0, _number(lat.get("p50")) or 0.0
+    return iqr, (iqr / p50 if p50 > 0 else 0.0)
+
+
+def _perf_deltas(cell: str, old: dict, new: dict, tol: dict, machine_differs: bool) -> list[Delta]:
+    """Relative tolerances; latency changes must also exceed the larger IQR of the two cells
+    (in ms), throughput changes the larger relative IQR (throughput is batch / p50)."""
+    (iqr_a, rel_a), (iqr_b, rel_b) = _noise(old), _noise(new)
+    out = []
+    for name, path, key, higher_better in PERF_METRICS:
+        a, b = _number(_get(old, path)), _number(_get(new, path))
+        if a is None or b is None:
+            continue
+        d = Delta(cell, name, a, b)
+        limit = tol.get(key) if key else None
+        if limit is not None and a > 0:
+            worse = -d.rel if higher_better else d.rel
+            if key == "latency":
+                beyond_noise = abs(b - a) > max(iqr_a, iqr_b)
+            elif key == "throughput":
+                beyond_noise = abs(d.rel) > max(rel_a, rel_b)
+            else:
+                beyond_noise = True  # memory: no spread measured
+            d.tolerance = f"{'-' if higher_better else '+'}{limit:.0%}"
+            if worse > limit:
+                d.verdict = ("warning" if machine_differs else "regression") if beyond_noise else "noise"
+            else:
+                d.verdict = "improved" if -worse > limit and beyond_noise else "ok"
+        out.append(d)
+    return out
+
+
+# ---------------------------------------------------------------- output
+
+
+def render(result: CompareResult, base_label: str, new_label: str, show_all: bool = False) -> str:
+    """The printed report: gated deltas (all with show_all), cell lists, then one verdict line."""
+    lines = [f"compare: {new_label} against baseline {base_label}"]
+    lines += [f"warning: {w}" for w in result.warnings]
+    table = result.table()
+    if not table.empty:
+        shown = table if show_all else table[table["verdict"] != "info"]
+        if not show_all and len(shown) > MAX_ROWS:  # a big perf grid: quality rows and what changed
+            shown = shown[shown["cell"].str.startswith("quality/") | (shown["verdict"] != "ok")]
+        if len(shown):
+            lines += ["", _format(shown)]
+        if len(table) > len(shown):
+            lines.append(f"({len(table) - len(shown)} more deltas, ungated or within tolerance; --all shows them)")
+    for title, cells in (("missing in new run", result.missing), ("new cells (not in baseline)", result.new)):
+        if cells:
+            lines += ["", f"{title} ({len(cells)}):"] + [f"  {c}" for c in cells[:MAX_LISTED]]
+            lines += [f"  ... and {len(cells) - MAX_LISTED} more"] if len(cells) > MAX_LISTED else []
+    if result.status_changes:
+        lines += ["", "status changed:"] + [f"  {c}: {a} -> {b} ({v})" for c, a, b, v in result.status_changes]
+    regressions = result.regressions
+    n_warn = sum(d.verdict == "warning" for d in result.deltas) + sum(v == "warning" for *_, v in result.status_changes)
+    verdict = f"FAIL: {len(regressions)} regression(s)" if regressions else "OK: no regressions"
+    lines += ["", f"{verdict}{f', {n_warn} perf warning(s)' if n_warn else ''}"]
+    lines += [f"  {r}" for r in regressions]
+    return "\n".join(lines)
+
+
+def _format(df: pd.DataFrame) -> str:
+    df = df.copy()
+    for col in ("cell", "metric"):
+        df[col] = df[col].str.ljust(df[col].str.len().max())
+    for col in ("baseline", "new", "delta"):
+        df[col] = df[col].map(lambda v: f"{v:.4g}")
+    df["change_%"] = df["change_%"].map(lambda v: "" if pd.isna(v) else f"{v:+.1f}%")
+    df["verdict"] = df["verdict"].map(lambda v: v.upper() if v in ("regression", "warning") else v)
+    return df.to_string(index=False)
+
+
+# ---------------------------------------------------------------- command line
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("compare", help="regression gate: a run against a baseline (exit 1 on a regression)")
+    p.add_argument("baseline", type=Path, metavar="BASELINE", help="a run folder or a baseline JSON file")
+    p.add_argument("new", type=Path, metavar="NEW", help="a run folder or a baseline JSON file")
+    p.add_argument("--tolerance", action="append", default=[], metavar="KEY=VALUE",
+                   help="allowed change, e.g. accuracy=0.01 (absolute) latency=0.2 (relative); repeatable")
+    p.add_argument("--all", action="store_true", help="print every delta, not only the gated ones")
+    p.set_defaults(func=main)
+    b = subparsers.add_parser("baseline", help="freeze a run folder's records into a baseline JSON file")
+    b.add_argument("run_dir", type=Path, metavar="RUN_DIR")
+    b.add_argument("path", type=Path, metavar="OUT_JSON")
+    b.add_argument("--kinds", default="quality,perf", help="record kinds to keep (default quality,perf)")
+    b.set_defaults(func=main_baseline)
+
+
+def main(args: argparse.Namespace) -> int:
+    tolerances = parse_tolerances(args.tolerance)
+    problems = [f"compare: '{p}' does not exist" for p in (args.baseline, args.new) if not Path(p).exists()]
+    if problems:
+        raise BadInput(problems)
+    base, new = load_side(args.baseline), load_side(args.new)
+    result = compare(base, new, tolerances)
+    print(render(result, str(args.baseline), str(args.new), show_all=getattr(args, "all", False)))
+    return result.exit_code
+
+
+def main_baseline(args: argparse.Namespace) -> int:
+    kinds = tuple(k.strip() for k in args.kinds.split(",") if k.strip())
+    bad = [k for k in kinds if k not in ("quality", "perf")]
+    if bad:
+        raise BadInput(f"--kinds: allowed quality, perf; given {', '.join(bad)}")
+    path = write_baseline(args.run_dir, args.path, kinds)
+    print(f"baseline: {path}")
+    return 0

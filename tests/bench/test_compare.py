@@ -1,0 +1,219 @@
+"""The regression gate: planted regressions are caught, noise and other machines are not failures."""
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+from pathlib import Path
+
+import pytest
+
+from bench import compare as cmp
+from bench.errors import BadInput
+
+MACHINE = {"hostname": "ci-1", "device_name": "Fake CPU 3000", "cpu_model": "Fake CPU 3000", "threads": 2,
+           "cuda": None, "torch": "2.13.0"}
+
+
+def quality(model: str, accuracy: float) -> dict:
+    return {"cell": f"quality/classification/{model}/test", "kind": "quality", "suite": "quick",
+            "task": "classification", "dataset": "synthetic", "split": "test", "model": model, "name": model,
+            "status": "ok", "metrics": {"accuracy": accuracy, "accuracy_ci95": [accuracy - 0.02, accuracy + 0.02],
+                                        "f1_macro": accuracy - 0.01},
+            "n_params": 120000, "train_s": 3.0, "eval_examples_per_s": 900.0, "init": "random"}
+
+
+def translation(model: str, bleu: float) -> dict:
+    return {"cell": f"quality/translation/{model}/test", "kind": "quality", "task": "translation", "model": model,
+            "status": "ok", "metrics": {"bleu": bleu, "chrf": bleu + 20, "bleu_signature": "nrefs:1|tok:13a"}}
+
+
+def perf(model: str, p50: float, iqr: float, batch: int = 8, seq: int = 128, status: str = "ok") -> dict:
+    rec = {"cell": f"perf/{model}/forward/fp32/b{batch}/s{seq}", "kind": "perf", "model": model, "name": model,
+           "mode": "forward", "dtype": "fp32", "compile": False, "batch_size": batch, "seq_len": seq,
+           "status": status}
+    if status == "ok":
+        rec |= {"latency_ms": {"mean": p50, "p50": p50, "p90": p50 * 1.1, "p99": p50 * 1.2, "std": iqr / 1.35,
+                               "iqr": iqr, "n": 30},
+                "throughput": {"samples_per_s": batch / p50 * 1e3, "tokens_per_s": batch * seq / p50 * 1e3},
+                "peak_memory_mb": 120.0, "memory_kind": "cpu_rss", "noisy": iqr / p50 > 0.1}
+    return rec
+
+
+def baseline_records() -> list[dict]:
+    return [quality("lstm", 0.85), quality("bert", 0.90), translation("gru", 20.0),
+            perf("lstm", 10.0, 0.2), perf("bert", 40.0, 0.5), perf("noisy", 10.0, 8.0),
+            perf("fails", 10.0, 0.2), perf("gone", 10.0, 0.2)]
+
+
+def write_run(root: Path, name: str, records: list[dict], machine: dict = MACHINE, torn: bool = False) -> Path:
+    run = root / name
+    run.mkdir()
+    (run / "run.json").write_text(json.dumps({"suite": "quick", "git_sha": "abc1234", "machine": machine}))
+    text = "".join(json.dumps(r) + "\n" for r in records)
+    (run / "records.jsonl").write_text(text + ('{"cell": "perf/x' if torn else ""))
+    return run
+
+
+def edited(records: list[dict], **changes) -> list[dict]:
+    """A copy with per-cell edits: cell id -> function(record) -> record (None drops the cell)."""
+    out = []
+    for rec in copy.deepcopy(records):
+        fn = changes.get(rec["cell"])
+        rec = fn(rec) if fn else rec
+        if rec is not None:
+            out.append(rec)
+    return out
+
+
+def slower(factor: float):
+    def edit(rec):
+        lat, thr = rec["latency_ms"], rec["throughput"]
+        for k in ("mean", "p50", "p90", "p99"):
+            lat[k] *= factor
+        thr["samples_per_s"] /= factor
+        thr["tokens_per_s"] /= factor
+        return rec
+    return edit
+
+
+def accuracy_minus(drop: float):
+    def edit(rec):
+        rec["metrics"]["accuracy"] -= drop
+        return rec
+    return edit
+
+
+def verdicts(result, metric: str) -> dict[str, str]:
+    return {d.cell: d.verdict for d in result.deltas if d.metric == metric}
+
+
+@pytest.fixture
+def baseline_file(tmp_path) -> Path:
+    run = write_run(tmp_path, "quick-base", baseline_records())
+    return cmp.write_baseline(run, tmp_path / "baselines" / "quick-cpu.json")
+
+
+def test_planted_regressions_fail_and_noise_does_not(tmp_path, baseline_file, capsys):
+    new = edited(baseline_records(), **{
+        "quality/classification/lstm/test": accuracy_minus(0.02),
+        "perf/lstm/forward/fp32/b8/s128": slower(1.5),  # low noise: IQR 0.2 ms against +5 ms
+        "perf/bert/forward/fp32/b8/s128": slower(1.05),  # inside the 10% tolerance
+        "perf/noisy/forward/fp32/b8/s128": slower(1.5),  # +5 ms inside an IQR of 8 ms
+    })
+    result = cmp.compare(baseline_file, write_run(tmp_path, "quick-new", new))
+    acc_v = verdicts(result, "accuracy")
+    assert acc_v["quality/classification/lstm/test"] == "regression"
+    assert acc_v["quality/classification/bert/test"] == "ok"
+    lat = verdicts(result, "latency_p50_ms")
+    assert lat["perf/lstm/forward/fp32/b8/s128"] == "regression"
+    assert lat["perf/bert/forward/fp32/b8/s128"] == "ok"
+    assert lat["perf/noisy/forward/fp32/b8/s128"] == "noise"  # beyond tolerance, within the spread
+    thr = verdicts(result, "samples_per_s")
+    assert thr["perf/lstm/forward/fp32/b8/s128"] == "regression"
+    assert thr["perf/noisy/forward/fp32/b8/s128"] == "noise"
+    assert result.exit_code == 1
+
+    args = argparse.Namespace(baseline=baseline_file, new=tmp_path / "quick-new", tolerance=[], all=False)
+    assert cmp.main(args) == 1
+    out = capsys.readouterr().out
+    assert "REGRESSION" in out and "FAIL: 3 regression(s)" in out
+    assert "quality/classification/lstm/test accuracy" in out
+
+
+def test_an_unchanged_run_passes(tmp_path, baseline_file, capsys):
+    run = write_run(tmp_path, "same", baseline_records())
+    args = argparse.Namespace(baseline=baseline_file, new=run, tolerance=[], all=True)
+    assert cmp.main(args) == 0
+    assert "OK: no regressions" in capsys.readouterr().out
+
+
+def test_tolerances_from_the_command_line_loosen_the_gate(tmp_path, baseline_file):
+    new = edited(baseline_records(), **{"quality/classification/lstm/test": accuracy_minus(0.02),
+                                        "perf/lstm/forward/fp32/b8/s128": slower(1.5)})
+    run = write_run(tmp_path, "new", new)
+    tol = cmp.parse_tolerances(["accuracy=-0.03", "latency=0.6", "throughput=0.6"])
+    assert tol == {"accuracy": 0.03, "latency": 0.6, "throughput": 0.6}
+    assert cmp.compare(baseline_file, run, tol).exit_code == 0
+    with pytest.raises(BadInput, match="did you mean 'accuracy'"):
+        cmp.compare(baseline_file, run, {"acuracy": 0.1})
+    with pytest.raises(BadInput) as err:
+        cmp.parse_tolerances(["latency", "bleu=abc"])
+    assert len(err.value.problems) == 2
+
+
+def test_missing_new_and_status_changed_cells_are_listed(tmp_path, baseline_file, capsys):
+    new = edited(baseline_records(), **{
+        "perf/gone/forward/fp32/b8/s128": lambda r: None,
+        "perf/fails/forward/fp32/b8/s128": lambda r: perf("fails", 0, 0, status="oom") | {"error": "out of memory"},
+    }) + [perf("lstm", 20.0, 0.3, batch=32)]
+    result = cmp.compare(baseline_file, write_run(tmp_path, "new", new))
+    assert result.missing == ["perf/gone/forward/fp32/b8/s128"]
+    assert result.new == ["perf/lstm/forward/fp32/b32/s128"]
+    assert result.status_changes == [("perf/fails/forward/fp32/b8/s128", "ok", "oom", "regression")]
+    assert result.exit_code == 1
+    print(cmp.render(result, "base", "new"))
+    out = capsys.readouterr().out
+    assert "missing in new run (1):" in out and "new cells (not in baseline) (1):" in out
+    assert "perf/fails/forward/fp32/b8/s128: ok -> oom (regression)" in out
+
+
+def test_other_machine_turns_perf_regressions_into_warnings(tmp_path, baseline_file, capsys):
+    new = edited(baseline_records(), **{"perf/lstm/forward/fp32/b8/s128": slower(1.5)})
+    other = MACHINE | {"device_name": "NVIDIA H200", "threads": 16}
+    result = cmp.compare(baseline_file, write_run(tmp_path, "gpu", new, machine=other))
+    assert result.machine_differs
+    assert verdicts(result, "latency_p50_ms")["perf/lstm/forward/fp32/b8/s128"] == "warning"
+    assert result.exit_code == 0
+    print(cmp.render(result, "base", "gpu"))
+    out = capsys.readouterr().out
+    assert "different machine" in out and "threads 2 -> 16" in out and "OK: no regressions" in out
+    # quality is still gated on another machine
+    worse = edited(baseline_records(), **{"quality/classification/bert/test": accuracy_minus(0.4)})
+    assert cmp.compare(baseline_file, write_run(tmp_path, "gpu2", worse, machine=other)).exit_code == 1
+
+
+def test_baseline_file_round_trip_and_torn_run(tmp_path, baseline_file):
+    data = json.loads(baseline_file.read_text())
+    assert data["format"] == cmp.FORMAT and data["suite"] == "quick" and data["source_run"] == "quick-base"
+    assert data["machine"]["cpu"] == "Fake CPU 3000" and "hostname" not in data["machine"]
+    assert len(data["records"]) == len(baseline_records())
+    torn = write_run(tmp_path, "torn", baseline_records(), torn=True)
+    result = cmp.compare(baseline_file, torn)
+    assert result.exit_code == 0 and not result.missing and not result.new and not result.warnings
+    only_quality = cmp.write_baseline(torn, tmp_path / "q.json", kinds=("quality",))
+    assert {r["kind"] for r in json.loads(only_quality.read_text())["records"]} == {"quality"}
+
+
+def test_bleu_drop_and_signature_change(tmp_path, baseline_file):
+    def edit(r):
+        r["metrics"] |= {"bleu": 19.0, "bleu_signature": "nrefs:1|tok:intl"}
+        return r
+    result = cmp.compare(baseline_file, write_run(tmp_path, "new", edited(baseline_records(), **{
+        "quality/translation/gru/test": edit})))
+    assert verdicts(result, "bleu")["quality/translation/gru/test"] == "regression"
+    assert verdicts(result, "chrf")["quality/translation/gru/test"] == "ok"
+    assert any("BLEU signature changed" in w for w in result.warnings)
+
+
+def test_bad_paths_are_bad_input(tmp_path):
+    args = argparse.Namespace(baseline=tmp_path / "nope.json", new=tmp_path / "nope", tolerance=[], all=False)
+    with pytest.raises(BadInput) as err:
+        cmp.main(args)
+    assert len(err.value.problems) == 2
+    (tmp_path / "junk.json").write_text("{not json")
+    with pytest.raises(BadInput, match="not JSON"):
+        cmp.load_side(tmp_path / "junk.json")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(BadInput, match="no records.jsonl"):
+        cmp.load_side(tmp_path / "empty")
+
+
+def test_cli_registration_parses_repeatable_tolerances():
+    ap = argparse.ArgumentParser()
+    sub = ap.add_subparsers(dest="command")
+    cmp.register(sub)
+    args = ap.parse_args(["compare", "a.json", "runs/x", "--tolerance", "accuracy=0.01", "--tolerance", "latency=0.2"])
+    assert args.func is cmp.main and args.tolerance == ["accuracy=0.01", "latency=0.2"]
+    args = ap.parse_args(["baseline", "runs/x", "out.json"])
+    assert args.func is cmp.main_baseline
