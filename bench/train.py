@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import math
 import random
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -118,11 +119,14 @@ class _Fit:
         self.adapter.model.train()
         r = self.result
         r.history.append({"step": r.steps, "epoch": round(epoch, 3), "minutes": round(self.elapsed() / 60, 3), "score": score})
-        if r.best_score is None or score > r.best_score:
+        best = r.best_score is None or score > r.best_score
+        if best:
             r.best_score, r.best_step, self.bad_evals = score, r.steps, 0
             self.save()
         else:
             self.bad_evals += 1
+        h = r.history[-1]
+        tqdm.write(f"  step {h['step']} (epoch {h['epoch']:.2f}, {h['minutes']:.1f} min): validation {score:.4f}{'  best' if best else ''}", file=sys.stderr)
 
     def save(self) -> None:
         state = self.adapter.model.state_dict()
