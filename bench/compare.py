@@ -26,7 +26,7 @@ from pathlib import Path
 import pandas as pd
 
 from bench.errors import BadInput, unknown_name
-from bench.report import latest_per_cell, load_records, machine_info, read_meta
+from bench.report import load_records, machine_info, read_meta
 
 FORMAT = "nlpbench-baseline/1"
 BASELINE_DROP = ("samples",)  # example predictions: bulk a committed baseline doesn't need
@@ -112,7 +112,7 @@ def load_side(path: Path) -> Side:
     path = Path(path)
     if path.is_dir():
         meta = read_meta(path)
-        records = latest_per_cell(load_records(path))
+        records = load_records(path)
         return Side(path.name, machine_info(meta), _by_cell(records), meta.get("suite"))
     if not path.is_file():
         raise BadInput(f"compare: '{path}' is neither a run folder nor a baseline JSON file")
@@ -124,7 +124,7 @@ def load_side(path: Path) -> Side:
         raise BadInput(f"compare: baseline '{path}' has no 'records' list (format {FORMAT})")
     machine = machine_info({"machine": data.get("machine")} if isinstance(data.get("machine"), dict) else {})
     records = [r for r in data["records"] if isinstance(r, dict)]
-    return Side(path.name, machine, _by_cell(latest_per_cell(records)), data.get("suite"))
+    return Side(path.name, machine, _by_cell(records), data.get("suite"))
 
 
 def _by_cell(records: list[dict]) -> dict[str, dict]:
@@ -138,7 +138,7 @@ def write_baseline(run_dir: Path, path: Path, kinds: tuple[str, ...] = ("quality
         raise BadInput(f"baseline: run folder '{run_dir}' does not exist")
     meta = read_meta(run_dir)
     records = [{k: v for k, v in r.items() if k not in BASELINE_DROP}
-               for r in latest_per_cell(load_records(run_dir)) if r.get("kind") in kinds]
+               for r in (load_records(run_dir)) if r.get("kind") in kinds]
     if not records:
         raise BadInput(f"baseline: run folder '{run_dir}' has no {' or '.join(kinds)} records")
     data = {"format": FORMAT, "suite": meta.get("suite") or records[0].get("suite"),

@@ -21,6 +21,7 @@ import pandas as pd
 
 from bench import plots
 from bench.errors import BadInput
+from bench.results import read_records
 from bench.tables import Table, build_tables, display, flat, side_by_side, to_markdown
 
 # ---------------------------------------------------------------- loading
@@ -35,34 +36,10 @@ class Run:
 
 
 def load_records(run_dir: Path) -> list[dict]:
-    """Records of a run folder in file order. A torn last line (a crash mid-write)
-    is skipped; a bad line anywhere else is bad input."""
-    path = Path(run_dir) / "records.jsonl"
-    if not path.is_file():
+    """The latest record of each cell of a run folder (see `bench.results.read_records`)."""
+    if not (Path(run_dir) / "records.jsonl").is_file():
         raise BadInput(f"run folder '{run_dir}': no records.jsonl (expected a folder written by `nlpbench run`)")
-    lines = path.read_text(encoding="utf-8").splitlines()
-    records = []
-    for i, line in enumerate(lines):
-        if not line.strip():
-            continue
-        try:
-            rec = json.loads(line)
-        except json.JSONDecodeError:
-            if i == len(lines) - 1:
-                break  # torn by an interrupted write: that cell just didn't finish
-            raise BadInput(f"{path}: line {i + 1} is not JSON (only a torn last line is tolerated)")
-        if not isinstance(rec, dict):
-            raise BadInput(f"{path}: line {i + 1} is not a JSON object")
-        records.append(rec)
-    return records
-
-
-def latest_per_cell(records: list[dict]) -> list[dict]:
-    """One record per `cell` id, the last written (a resumed run may redo a cell)."""
-    by_cell: dict = {}
-    for i, rec in enumerate(records):
-        by_cell[rec.get("cell", f"#{i}")] = rec
-    return list(by_cell.values())
+    return read_records(run_dir)
 
 
 def read_meta(run_dir: Path) -> dict:
@@ -84,7 +61,7 @@ def load_runs(run_dirs: list[Path]) -> list[Run]:
         while label in seen:  # same folder name under two parents
             label = f"{d.resolve().parent.name}/{label}"
         seen.add(label)
-        runs.append(Run(label, d, read_meta(d), latest_per_cell(load_records(d))))
+        runs.append(Run(label, d, read_meta(d), load_records(d)))
     return runs
 
 
@@ -112,7 +89,7 @@ def machine_info(meta: dict) -> dict:
 
 def summary_table(records: list[dict]) -> str:
     """The main table(s) as console text: quality per task, or perf when the run had no quality cells."""
-    tables = build_tables(latest_per_cell(records))
+    tables = build_tables(records)
     quality = [t for t in tables if t.spec.name.startswith("quality_")]
     chosen = quality or [t for t in tables if t.spec.name == "perf"]
     return "\n\n".join(f"{t.spec.title}\n{display(t).to_string(index=False)}" for t in chosen) or "(no records)"

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 from bench.env import REPO, git_state
+from bench.errors import BadInput
 
 RUNS = REPO / "results" / "runs"
 DONE = {"ok", "oom", "skipped"}  # a resumed run re-tries only missing and `error` cells
@@ -36,19 +37,28 @@ def new_run_dir(suite: str, out: Path | None = None) -> Path:
 
 
 def read_records(run_dir: Path) -> list[dict]:
-    """All complete records; the last one wins for a cell id; a torn line is skipped."""
+    """The latest record of each cell, in file order ([] when there is no records.jsonl).
+
+    A torn last line (a kill mid-write) is skipped: that cell just didn't finish.
+    A bad line anywhere else is bad input, not something to skip silently."""
     path = Path(run_dir) / "records.jsonl"
     if not path.exists():
         return []
+    lines = path.read_text(encoding="utf-8").splitlines()
     by_cell: dict[str, dict] = {}
-    for line in path.read_text().splitlines():
+    for i, line in enumerate(lines):
+        if not line.strip():
+            continue
         try:
             rec = json.loads(line)
         except json.JSONDecodeError:
-            continue
-        if isinstance(rec, dict) and "cell" in rec:
-            by_cell.pop(rec["cell"], None)  # re-insert: keeps file order of the latest
-            by_cell[rec["cell"]] = rec
+            if i == len(lines) - 1:
+                break
+            raise BadInput(f"{path}: line {i + 1} is not JSON (only a torn last line is tolerated)") from None
+        if not isinstance(rec, dict) or "cell" not in rec:
+            raise BadInput(f"{path}: line {i + 1} is not a record (a JSON object with a 'cell')")
+        by_cell.pop(rec["cell"], None)  # re-insert: a redone cell takes its new place in file order
+        by_cell[rec["cell"]] = rec
     return list(by_cell.values())
 
 
