@@ -1,0 +1,107 @@
+"""What one iteration of a perf cell does, per mode.
+
+- `forward`: `adapter.forward(batch)` with `model.eval()` under `torch.inference_mode()`;
+- `train_step`: `adapter.loss(batch)`, backward, one AdamW step, zero_grad, with `model.train()`;
+- `generate`: `adapter.generate(batch, max_new_tokens, fixed_length=True)` with `model.eval()`
+  (output length fixed, no early stop, so every cell does the same work); a second
+  step generating one token gives the time to the first token.
+
+Reduced precision is `torch.autocast` on the cell's device (adapters never
+autocast themselves); fp16 training uses a `GradScaler` as real fp16 training would.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+
+from bench.errors import BadInput
+
+MODES = ("forward", "train_step", "generate")
+DTYPES = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
+TRAIN_LR = 1e-5  # tiny, so thousands of timed steps never push weights to inf/NaN (slow paths on CPU)
+
+
+def check_dtype(dtype: str, device: torch.device) -> None:
+    if dtype not in DTYPES:
+        raise BadInput(f"perf.dtype: allowed {', '.join(DTYPES)}; given '{dtype}'")
+    if dtype == "fp16" and device.type == "cpu":
+        raise BadInput(
+            "perf.dtype: fp16 autocast is not supported on cpu (use bf16 or fp32); given 'fp16' with device cpu"
+        )
+
+
+def autocast(device: torch.device, dtype: str):
+    """A context factory: autocast to `dtype` on `device`, or nothing for fp32."""
+    if DTYPES[dtype] is None:
+        return contextlib.nullcontext
+    return lambda: torch.autocast(device.type, dtype=DTYPES[dtype])
+
+
+@dataclass
+class Workload:
+    """One iteration (`step`), the context every pass runs it in, and for generate the 1-token step."""
+
+    step: Callable[[], object]
+    context: Callable[[], contextlib.AbstractContextManager]
+    first_token: Callable[[], object] | None = None
+
+
+def make_workload(adapter, batch: dict, mode: str, dtype: str, max_new_tokens: int = 32) -> Workload:
+    device = torch.device(adapter.info.device)
+    check_dtype(dtype, device)
+    amp = autocast(device, dtype)
+    if mode == "forward":
+        return _forward(adapter, batch, amp)
+    if mode == "train_step":
+        return _train_step(adapter, batch, amp, dtype, device)
+    if mode == "generate":
+        return _generate(adapter, batch, amp, max_new_tokens)
+    raise BadInput(f"perf.modes: allowed {', '.join(MODES)}; given '{mode}'")
+
+
+def _forward(adapter, batch, amp) -> Workload:
+    adapter.model.eval()
+
+    def step():
+        with amp():
+            return adapter.forward(batch)
+
+    return Workload(step, torch.inference_mode)
+
+
+def _train_step(adapter, batch, amp, dtype: str, device: torch.device) -> Workload:
+    adapter.model.train()
+    opt = torch.optim.AdamW(adapter.model.parameters(), lr=TRAIN_LR)
+    scaler = torch.amp.GradScaler(device.type) if dtype == "fp16" else None
+
+    def step():
+        with amp():  # backward runs outside autocast, as the autocast docs advise
+            loss = adapter.loss(batch)
+        if scaler is None:
+            loss.backward()
+            opt.step()
+        else:
+            scaler.scale(loss).backward()
+            scaler.step(opt)
+            scaler.update()
+        opt.zero_grad(set_to_none=True)
+
+    return Workload(step, contextlib.nullcontext)
+
+
+def _generate(adapter, batch, amp, max_new_tokens: int) -> Workload:
+    if not callable(getattr(adapter, "generate", None)):
+        raise BadInput(f"perf.modes: 'generate' needs a translation adapter with generate(); '{adapter.name}' has none")
+    if max_new_tokens < 2:
+        raise BadInput(f"perf.max_new_tokens: allowed >= 2 (per-token time needs two lengths); given {max_new_tokens}")
+    adapter.model.eval()
+
+    def run(n: int):
+        with amp():
+            return adapter.generate(batch, n, fixed_length=True)
+
+    return Workload(lambda: run(max_new_tokens), torch.inference_mode, lambda: run(1))

@@ -1,0 +1,278 @@
+"""Measurement trackers: context managers that fill a small dataclass on exit.
+
+Shaped after optimum-benchmark's latency/memory/energy trackers, with the
+fixes that made the old `transformers` benchmark utilities untrustworthy:
+
+- latency: on CUDA one pair of events per iteration and a *single* device
+  synchronisation when the samples are read (no sync inside the loop, so the
+  host keeps the queue full, as in real use; the host only waits for the event
+  of an iteration `MAX_IN_FLIGHT` back, so the stopping rule, read on the host
+  clock, cannot overshoot by more than that); on CPU `perf_counter_ns` around
+  each call. The loop runs until both `min_iters` and `min_seconds` are met;
+  raw samples are kept. Python's garbage collector is paused inside the loop
+  (as `timeit` does) so a collection never lands in one sample.
+- memory: measured in its own pass, never while timing. CUDA: peak stats are
+  reset, then peak allocated (tensors) and reserved (caching allocator) are
+  read. CPU: peak RSS above a baseline. `ru_maxrss` is a process-lifetime
+  high-water mark, so it is only used when it *rises* during the pass (then it
+  is exact); otherwise a background thread samples RSS every ~0.5 ms. Freed
+  heap is handed back to the OS (`malloc_trim`) before the baseline so memory
+  cached by earlier cells of an inline sweep does not hide this cell's. The
+  `process` launcher gives the cleanest figures (fresh interpreter per cell).
+- work: FLOPs of one iteration from `torch.utils.flop_counter.FlopCounterMode`
+  (matmuls, convolutions and attention: the ops that dominate).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import gc
+import os
+import resource
+import sys
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import psutil
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+NOISY_IQR_OVER_MEDIAN = 0.10
+MAX_IN_FLIGHT = 4  # CUDA: timed iterations the host may run ahead of the GPU
+MB = 2**20
+
+
+# --- latency -----------------------------------------------------------------
+
+
+@dataclass
+class Latency:
+    """Per-iteration latency statistics in milliseconds (raw samples kept)."""
+
+    mean: float
+    p50: float
+    p90: float
+    p99: float
+    std: float
+    iqr: float
+    n: int
+    samples_ms: list[float] = field(default_factory=list, repr=False)
+
+    @classmethod
+    def from_samples(cls, samples_ms) -> Latency:
+        x = np.asarray(samples_ms, dtype=np.float64)
+        if x.size == 0:
+            raise ValueError("no latency samples")
+        p25, p50, p75, p90, p99 = np.percentile(x, [25, 50, 75, 90, 99])
+        std = float(x.std(ddof=1)) if x.size > 1 else 0.0
+        return cls(float(x.mean()), float(p50), float(p90), float(p99), std, float(p75 - p25), int(x.size), x.tolist())
+
+    @property
+    def noisy(self) -> bool:
+        """True when the spread is too wide to trust one number (IQR/median > 10%)."""
+        return self.p50 <= 0 or self.iqr / self.p50 > NOISY_IQR_OVER_MEDIAN
+
+    def summary(self) -> dict:
+        """The record's `latency_ms` dict (no raw samples)."""
+        d = asdict(self)
+        d.pop("samples_ms")
+        return d
+
+
+class track_latency:
+    """`with track_latency(device) as lat: while not lat.enough(10, 1.0): lat.step(fn)` -> `lat.result`.
+
+    `elapsed_s` is host wall time since entering (the stopping rule and the
+    "time spent timing" figure); on CUDA the samples come from events.
+    """
+
+    def __init__(self, device: str | torch.device = "cpu"):
+        self.cuda = torch.device(device).type == "cuda"
+        self.result: Latency | None = None
+        self._ns: list[int] = []
+        self._events: list[tuple] = []
+
+    def __enter__(self) -> track_latency:
+        if self.cuda:
+            torch.cuda.synchronize()
+        self._gc_was_enabled = gc.isenabled()
+        gc.collect()
+        gc.disable()
+        self._t0 = time.perf_counter()
+        return self
+
+    @property
+    def n(self) -> int:
+        return len(self._events) if self.cuda else len(self._ns)
+
+    @property
+    def elapsed_s(self) -> float:
+        return time.perf_counter() - self._t0
+
+    def enough(self, min_iters: int, min_seconds: float) -> bool:
+        return self.n >= min_iters and self.elapsed_s >= min_seconds
+
+    def step(self, fn) -> None:
+        """Runs `fn()` once and records its latency."""
+        if self.cuda:
+            start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+            start.record()
+            fn()
+            end.record()
+            self._events.append((start, end))
+            if len(self._events) > MAX_IN_FLIGHT:
+                # the host must not queue minutes of work past min_seconds: wait for an *old*
+                # iteration (not the device), so the GPU still has MAX_IN_FLIGHT steps queued
+                self._events[-MAX_IN_FLIGHT - 1][1].synchronize()
+        else:
+            t0 = time.perf_counter_ns()
+            fn()
+            self._ns.append(time.perf_counter_ns() - t0)
+
+    def __exit__(self, *exc) -> None:
+        if self.cuda:
+            torch.cuda.synchronize()  # the one sync: every event is complete after it
+            samples = [s.elapsed_time(e) for s, e in self._events]
+        else:
+            samples = [ns / 1e6 for ns in self._ns]
+        self.wall_s = self.elapsed_s
+        if self._gc_was_enabled:
+            gc.enable()
+        if exc[0] is None:
+            self.result = Latency.from_samples(samples)
+
+
+def measure_latency(fn, device, min_iters: int, min_seconds: float) -> tuple[Latency, float]:
+    """Times `fn` until both stopping rules hold; returns (latency, wall seconds spent)."""
+    with track_latency(device) as lat:
+        while not lat.enough(min_iters, min_seconds):
+            lat.step(fn)
+    return lat.result, lat.wall_s
+
+
+# --- memory ------------------------------------------------------------------
+
+
+@dataclass
+class Memory:
+    peak_mb: float  # the record's peak_memory_mb
+    kind: str  # cuda_allocated | cpu_rss
+    reserved_mb: float | None = None  # CUDA caching allocator's peak reservation
+    method: str = ""  # how the CPU peak was read: ru_maxrss | sampled
+
+
+_procs: dict[int, psutil.Process] = {}
+
+
+def _rss() -> int:
+    pid = os.getpid()  # keyed by pid: a forked child must not read its parent
+    proc = _procs.get(pid) or _procs.setdefault(pid, psutil.Process(pid))
+    return proc.memory_info().rss
+
+
+def _ru_maxrss() -> int:
+    scale = 1 if sys.platform == "darwin" else 1024  # Linux reports KiB, macOS bytes
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale
+
+
+def settle_gc() -> None:
+    """Collects garbage, then freezes every survivor (imports, module state) out of later collections.
+
+    With torch and transformers loaded a full collection takes ~0.5 s; after
+    this, the collections trackers make scan only the objects of one cell.
+    """
+    gc.collect()
+    gc.freeze()
+
+
+def release_cpu_memory() -> None:
+    """Collects garbage and returns freed heap pages to the OS (glibc only), so RSS means live memory."""
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
+def cpu_baseline() -> int:
+    """RSS after releasing freed memory: the "before this cell" figure in bytes."""
+    release_cpu_memory()
+    return _rss()
+
+
+class _RssSampler(threading.Thread):
+    def __init__(self, interval_s: float = 5e-4):
+        super().__init__(daemon=True)
+        self.interval_s, self.peak, self._halt = interval_s, _rss(), threading.Event()
+
+    def run(self) -> None:
+        while not self._halt.is_set():
+            self.peak = max(self.peak, _rss())
+            time.sleep(self.interval_s)
+
+    def stop(self) -> int:
+        self._halt.set()
+        self.join()
+        return max(self.peak, _rss())
+
+
+class track_memory:
+    """`with track_memory(device, baseline) as mem: step()` -> `mem.result` (Memory).
+
+    `baseline` (bytes, CPU only) is the RSS the peak is measured above; give the
+    figure taken before the model was built so the peak counts weights,
+    activations and optimizer state, like CUDA's peak allocated does.
+    """
+
+    def __init__(self, device: str | torch.device = "cpu", baseline: int | None = None):
+        self.cuda = torch.device(device).type == "cuda"
+        self.baseline = baseline
+        self.result: Memory | None = None
+
+    def __enter__(self) -> track_memory:
+        if self.cuda:
+            torch.cuda.synchronize()
+            torch.cuda.reset_peak_memory_stats()
+        else:
+            release_cpu_memory()
+            if self.baseline is None:
+                self.baseline = _rss()
+            self._max_before = _ru_maxrss()
+            self._sampler = _RssSampler()
+            self._sampler.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.cuda:
+            torch.cuda.synchronize()
+            alloc, reserved = torch.cuda.max_memory_allocated(), torch.cuda.max_memory_reserved()
+            self.result = Memory(alloc / MB, "cuda_allocated", reserved / MB, "cuda_peak_stats")
+            return
+        sampled, max_after = self._sampler.stop(), _ru_maxrss()
+        # a rise of the lifetime high-water mark happened inside this pass: exact peak
+        peak, method = (max_after, "ru_maxrss") if max_after > self._max_before else (sampled, "sampled")
+        self.result = Memory(max(0, peak - self.baseline) / MB, "cpu_rss", None, method)
+
+
+# --- work --------------------------------------------------------------------
+
+
+@dataclass
+class Work:
+    flops: int  # floating-point operations of one iteration (0 when none counted)
+
+
+class track_flops:
+    """`with track_flops() as work: step()` -> `work.result.flops`."""
+
+    def __enter__(self) -> track_flops:
+        self._mode = FlopCounterMode(display=False)
+        self._mode.__enter__()
+        self.result: Work | None = None
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._mode.__exit__(*exc)
+        self.result = Work(int(self._mode.get_total_flops()))

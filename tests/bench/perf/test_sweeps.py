@@ -1,0 +1,60 @@
+"""sweep(): order, immediate writes, OOM -> skipped larger batches, resume via `done`."""
+
+from bench.perf import sweep
+
+
+def _grid(make_spec, **over):
+    return [
+        make_spec(batch_size=b, seq_len=s, min_iters=2, min_seconds=0.0, warmup=1, **over)
+        for s in (8, 32)
+        for b in (1, 4, 16, 64)
+    ]
+
+
+def test_oom_cell_then_larger_batches_skipped_rest_ok(make_spec):
+    specs = _grid(make_spec, params={"fail_above": 100})  # batch*seq > 100 raises torch.OutOfMemoryError
+    written = []
+    sweep(specs, "inline", written.append, progress=False)
+    status = {(r["batch_size"], r["seq_len"]): r["status"] for r in written}
+    assert [r["cell"] for r in written] == [s.cell for s in specs]  # in order, every cell written
+    assert status == {
+        (1, 8): "ok",
+        (4, 8): "ok",
+        (16, 8): "oom",
+        (64, 8): "skipped",
+        (1, 32): "ok",
+        (4, 32): "oom",
+        (16, 32): "skipped",
+        (64, 32): "skipped",
+    }
+    oom = next(r for r in written if r["status"] == "oom")
+    assert "fail_above" in oom["error"]
+    skipped = next(r for r in written if r["status"] == "skipped")
+    assert "ran out of memory" in skipped["error"] and "latency_ms" not in skipped
+
+
+def test_write_is_called_as_each_cell_ends(make_spec):
+    specs = _grid(make_spec)[:3]
+    seen = []
+
+    def write(rec):
+        seen.append(rec["cell"])
+        assert len(seen) <= len(specs)
+
+    sweep(specs, "inline", write, progress=False)
+    assert seen == [s.cell for s in specs]
+
+
+def test_done_cells_are_not_run_again(make_spec):
+    specs = _grid(make_spec)[:3]
+    written = []
+    sweep(specs, "inline", written.append, done={specs[0].cell, "unrelated"}, progress=False)
+    assert [r["cell"] for r in written] == [s.cell for s in specs[1:]]
+    assert all(r["status"] == "ok" and r["launcher"] == "inline" for r in written)
+
+
+def test_an_error_cell_does_not_stop_the_sweep(make_spec):
+    specs = [make_spec(dtype="fp16"), make_spec(batch_size=2, min_seconds=0.0)]
+    written = []
+    sweep(specs, "inline", written.append, progress=False)
+    assert [r["status"] for r in written] == ["error", "ok"]

@@ -1,0 +1,65 @@
+import time
+
+import numpy as np
+import pytest
+import torch
+
+from bench.perf.trackers import Latency, measure_latency, track_flops, track_latency, track_memory
+
+
+def test_latency_stats_on_known_samples():
+    lat = Latency.from_samples(list(range(1, 101)))  # 1..100 ms
+    assert lat.n == 100
+    assert lat.mean == pytest.approx(50.5)
+    assert lat.p50 == pytest.approx(50.5)
+    assert lat.p90 == pytest.approx(90.1)
+    assert lat.p99 == pytest.approx(99.01)
+    assert lat.iqr == pytest.approx(75.25 - 25.75)
+    assert lat.std == pytest.approx(np.std(np.arange(1, 101), ddof=1))
+    assert lat.samples_ms[:3] == [1, 2, 3]
+    assert set(lat.summary()) == {"mean", "p50", "p90", "p99", "std", "iqr", "n"}
+
+
+def test_noisy_when_iqr_over_median_above_ten_percent():
+    assert not Latency.from_samples([10.0, 10.1, 9.9, 10.0, 10.2]).noisy
+    assert Latency.from_samples([8.0, 9.0, 10.0, 11.0, 12.0]).noisy  # IQR 2 / median 10 = 0.2
+    assert not Latency.from_samples([9.5, 10.0, 10.0, 10.0, 10.5]).noisy  # 0.0 IQR
+    with pytest.raises(ValueError):
+        Latency.from_samples([])
+
+
+def test_latency_loop_meets_both_stopping_rules():
+    lat, wall = measure_latency(lambda: time.sleep(0.002), "cpu", min_iters=3, min_seconds=0.03)
+    assert lat.n >= 3 and wall >= 0.03
+    assert lat.p50 >= 2.0  # each sample covers the sleep
+    few, _ = measure_latency(lambda: time.sleep(0.001), "cpu", min_iters=7, min_seconds=0.0)
+    assert few.n == 7  # min_iters alone stops it when min_seconds is met
+
+
+def test_gc_paused_inside_timing_and_restored():
+    import gc
+
+    with track_latency("cpu") as lat:
+        assert not gc.isenabled()
+        lat.step(lambda: None)
+    assert gc.isenabled() and lat.result.n == 1
+
+
+def test_cpu_memory_tracker_sees_a_big_allocation_even_when_freed_inside():
+    with track_memory("cpu") as mem:
+        x = torch.ones(64 * 2**20 // 4 * 3)  # 192 MiB, every page touched
+        del x
+    assert mem.result.kind == "cpu_rss"
+    assert mem.result.peak_mb >= 180
+    with track_memory("cpu") as small:
+        y = torch.ones(1000)
+    assert small.result.peak_mb < 50
+    del y
+
+
+def test_flop_counter_gives_2mnk_for_a_linear():
+    m, k, n = 16, 64, 32
+    layer = torch.nn.Linear(k, n)
+    with track_flops() as work, torch.no_grad():
+        layer(torch.randn(m, k))
+    assert work.result.flops == 2 * m * n * k
