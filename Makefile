@@ -10,7 +10,7 @@ STAMP      := $(VENV)/.installed
 RUN_DIR    ?= $(lastword $(sort $(wildcard results/runs/*)))
 BASELINE   ?= results/baselines/quick-cpu.json
 
-.PHONY: help install bench test perf sst2 multi30k regress baseline bench-micro bench-micro-compare profile tensorboard clean
+.PHONY: help install bench test perf sst2 multi30k regress baseline bench-micro bench-micro-compare profile tensorboard clean trust
 
 help:
 	@echo "make bench [SUITE=name ARGS='key=value ...']   run a suite (default: quick, offline, synthetic data)"
@@ -67,3 +67,7 @@ tensorboard: $(STAMP)
 
 clean:
 	rm -rf results/runs results/regress .pytest_cache .benchmarks
+
+trust: $(STAMP)
+	$(PY) -m bench.perf.trust --adapter transformer $(ARGS)
+	$(PY) -m bench.perf.trust --adapter bert $(ARGS)

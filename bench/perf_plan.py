@@ -50,9 +50,16 @@ def perf_specs(ctx, data) -> list:
                                 num_labels=num_labels, mode=mode, batch_size=batch, seq_len=seq,
                                 dtype=dtype, compile=compiled, warmup=p.warmup, min_iters=p.min_iters,
                                 min_seconds=p.min_seconds, max_new_tokens=p.max_new_tokens,
-                                device=ctx.device.type, seed=ctx.seed,
+                                device=ctx.device.type, seed=ctx.seed, peak_gflops=ctx.peak_gflops,
                             ))  # fmt: skip
     return specs
+
+
+def launcher_options(p) -> dict:
+    """The suite's settings for its launcher (bench.perf.sweep's `options`)."""
+    if p.launcher == "ray":
+        return {"address": p.ray_address, "num_cpus": p.num_cpus}
+    return {"nproc": p.nproc} if p.launcher == "torchrun" else {}
 
 
 def run_perf_cells(ctx, data) -> list[str]:
@@ -74,5 +81,6 @@ def run_perf_cells(ctx, data) -> list[str]:
         if rec.get("status") in ("error", "oom") and model.required:
             failed.add(model.label)
 
-    sweep(specs, ctx.suite.perf.launcher, write, done=ctx.store.done(), progress=ctx.progress)
+    p = ctx.suite.perf
+    sweep(specs, p.launcher, write, done=ctx.store.done(), progress=ctx.progress, **launcher_options(p))
     return sorted(failed)

@@ -34,6 +34,7 @@ class Context:
     seed: int
     progress: bool
     store: RecordStore
+    peak_gflops: float | None = None  # matmul probe, for perf cells' fraction of peak
 
     def common(self, task: str, dataset: str, model, split: str | None, kind: str) -> dict:
         return {
@@ -166,8 +167,14 @@ def run(
 
 
 def run_perf(ctx: Context, data: list[TaskData]) -> list[str]:
+    from bench.perf import probe_peak_gflops
     from bench.perf_plan import run_perf_cells
 
+    probe = probe_peak_gflops(ctx.device.type)
+    ctx.peak_gflops = probe.get("gflops")
+    meta = json.loads((ctx.run_dir / "run.json").read_text())
+    write_json(ctx.run_dir / "run.json", {**meta, "matmul_probe": probe})
+    log(f"matmul probe: {probe.get('gflops', 0):.1f} GFLOP/s peak ({probe.get('dtype')}, n={probe.get('n')})")
     return run_perf_cells(ctx, data)
 
 

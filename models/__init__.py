@@ -1,2 +1,2 @@
-"""Built-in model adapters: importing this package registers them (one file each)."""
-from models import bert, dummy, lstm, seq2seq, transformer  # noqa: F401
+"""Built-in model adapters, one file each; `bench.registry` imports them (all, or one by name)."""
+BUILTIN = ("bert", "dummy", "lstm", "seq2seq", "transformer")

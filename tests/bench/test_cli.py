@@ -158,3 +158,27 @@ def test_list_and_validate(capsys):
     assert "quick" in capsys.readouterr().out
     assert main(["validate", "quick"]) == 0
     assert "is valid" in capsys.readouterr().out
+
+
+def test_perf_section_runs_through_the_cli_with_oom_and_skips(write_suite, tmp_path):
+    suite = tiny_suite(perf={
+        "modes": ["forward", "train_step"], "batch_sizes": [1, 4, 16], "seq_lens": [8, 32],
+        "warmup": 1, "min_iters": 2, "min_seconds": 0.0,
+        "models": [{"adapter": "dummy", "name": "dp", "params": {"fail_above": 100}}],
+    })  # fmt: skip
+    suite["tasks"] = []
+    out = tmp_path / "o"
+    assert main(["run", str(write_suite(suite)), "--out", str(out)]) == 0
+    rd = run_dir_of(out)
+    status = {r["cell"]: r["status"] for r in read_records(rd)}
+    assert len(status) == 12
+    # 16x8=128 > 100 fails; at seq 32, 4x32=128 fails and 16x32 is never tried
+    assert status["perf/dp/forward/fp32/b16/s8"] == "oom"
+    assert status["perf/dp/forward/fp32/b4/s32"] == "oom"
+    assert status["perf/dp/forward/fp32/b16/s32"] == "skipped"
+    assert status["perf/dp/train_step/fp32/b1/s32"] == "ok"
+    assert sum(s == "ok" for s in status.values()) == 6
+    ok = [r for r in read_records(rd) if r["status"] == "ok"][0]
+    assert ok["latency_ms"]["n"] >= 2 and ok["throughput"]["samples_per_s"] > 0
+    assert json.loads((rd / "run.json").read_text())["matmul_probe"]["gflops"] > 0
+    assert "peak_fraction" in ok
