@@ -23,6 +23,8 @@ def _add_run(sub) -> None:
     p.add_argument("--data-dir", help="base of relative data paths (default $NLPBENCH_DATA)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.add_argument("--trust-remote-code", action="store_true", help="allow params.trust_remote_code: true")
+    p.add_argument("--launcher", choices=["inline", "process", "ray", "torchrun"],
+                   help="where perf cells run (overrides perf.launcher)")  # fmt: skip
     p.set_defaults(func=cmd_run)
 
 
@@ -47,9 +49,20 @@ def cmd_run(args) -> int:
         os.environ["NLPBENCH_TRUST_REMOTE_CODE"] = "1"
     progress = not args.no_progress and sys.stderr.isatty()
     return run(
-        args.suite, args.overrides, out=args.out, resume=args.resume,
+        args.suite, [*args.overrides, *launcher_override(args)], out=args.out, resume=args.resume,
         data_dir=args.data_dir, progress=progress, argv=sys.argv,
     )  # fmt: skip
+
+
+def launcher_override(args) -> list[str]:
+    """`--launcher X` as the override `perf.launcher=X` (an error for a suite without a perf section)."""
+    if not args.launcher:
+        return []
+    from bench.config import read_suite
+
+    if read_suite(args.suite, args.overrides).get("perf") is None:
+        raise BadInput(f"--launcher: suite '{args.suite}' has no perf section; launchers place perf cells only")
+    return [f"perf.launcher={args.launcher}"]
 
 
 def cmd_validate(args) -> int:

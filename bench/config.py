@@ -92,6 +92,13 @@ class PerfModelSpec(ModelSpec):
     num_labels: PositiveInt = 2
 
 
+class PerfLimit(Strict):
+    """A mode's own, usually smaller, grid (train_step and generate cost more than forward)."""
+
+    batch_sizes: list[PositiveInt] | None = None
+    seq_lens: list[PositiveInt] | None = None
+
+
 class PerfSpec(Strict):
     modes: list[Literal["forward", "train_step", "generate"]] = ["forward"]
     batch_sizes: list[PositiveInt] = [1, 8]
@@ -102,8 +109,17 @@ class PerfSpec(Strict):
     min_iters: PositiveInt = 10
     min_seconds: float = Field(1.0, ge=0)
     max_new_tokens: PositiveInt = 32
-    launcher: Literal["inline", "process"] = "inline"
+    launcher: Literal["inline", "process", "ray", "torchrun"] = "inline"
+    ray_address: str | None = None  # launcher ray: a cluster to join ($RAY_ADDRESS wins); none: a local Ray
+    num_cpus: PositiveFloat = 1  # launcher ray: CPUs each cell reserves (its torch threads too)
+    nproc: PositiveInt = 2  # launcher torchrun: DDP processes per train_step cell
     models: list[PerfModelSpec] = []  # default: every model of every task
+    limits: dict[Literal["forward", "train_step", "generate"], PerfLimit] = {}
+
+    def grid(self, mode: str) -> tuple[list[int], list[int]]:
+        """(batch sizes, sequence lengths) for `mode`."""
+        lim = self.limits.get(mode, PerfLimit())
+        return lim.batch_sizes or self.batch_sizes, lim.seq_lens or self.seq_lens
 
     @property
     def dtypes(self) -> list[str]:
@@ -183,6 +199,10 @@ def _semantic_problems(suite: Suite, data_dir: str | None, check_files: bool) ->
             problems += model_problems(m, task.task, f"{at}.models.{mi}")
     for mi, m in enumerate(suite.perf.models if suite.perf else []):
         problems += model_problems(m, m.task, f"perf.models.{mi}")
+    if suite.perf and suite.perf.launcher == "ray":
+        from bench.perf.ray_launcher import ray_missing
+
+        problems += ray_missing()
     return problems
 
 

@@ -40,10 +40,11 @@ def perf_specs(ctx, data) -> list:
         for mode in p.modes:
             if mode == "generate" and task != "translation":
                 continue
+            batch_sizes, seq_lens = p.grid(mode)
             for dtype in p.dtypes:
                 for compiled in p.compiles:
-                    for seq in p.seq_lens:
-                        for batch in p.batch_sizes:
+                    for seq in seq_lens:
+                        for batch in batch_sizes:
                             specs.append(PerfCellSpec(
                                 cell=perf_cell_id(model.label, mode, dtype, compiled, batch, seq),
                                 adapter=model.adapter, name=model.label, params=params, task=task,

@@ -99,4 +99,6 @@ def get_launcher(name: str, **options):
         from bench.perf.torchrun import run_torchrun
 
         return partial(run_torchrun, **options)
+    if name == "ray":
+        raise ValueError("launcher 'ray' schedules whole sweeps: use bench.perf.sweep(specs, 'ray', write)")
     raise BadInput(f"perf.launcher: allowed {', '.join(LAUNCHERS)}; given '{name}'")

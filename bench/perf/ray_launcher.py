@@ -111,9 +111,10 @@ def importable_root(module: str) -> str | None:
 
 def for_worker(spec: PerfCellSpec, num_cpus: float) -> PerfCellSpec:
     """The spec as a worker needs it: the adapter's module imported first (plugins, test adapters), its threads."""
-    from bench.registry import get_adapter
+    from bench.registry import adapters
 
-    module = get_adapter(spec.adapter).__module__
+    cls = adapters().get(spec.adapter)  # unknown here: the worker writes the error record
+    module = cls.__module__ if cls else "models"
     imports = spec.imports if module in spec.imports or module.startswith("models") else (*spec.imports, module)
     return dataclasses.replace(spec, imports=imports, threads=spec.threads or max(1, int(num_cpus)))
 
