@@ -58,7 +58,6 @@ def run_quality_unit(task, model, data, ctx) -> list[dict]:
     setup_s = time.perf_counter() - t0
     needed = {"train", *eval_splits(task, data)} | ({"validation"} & set(data.splits))  # validation picks the checkpoint
     encoded = {s: adapter.encode(data.splits[s]) for s in needed}
-    names = task.metrics or DEFAULT_METRICS[task.task]
     select = task.select_metric or SELECT[task.task]
     val = encoded.get("validation")
 
@@ -82,20 +81,23 @@ def run_quality_unit(task, model, data, ctx) -> list[dict]:
         "train_examples_per_s": round(result.examples_per_s, 2),
         "fit": {k: v for k, v in dataclasses.asdict(result).items() if k not in ("train_s",)},
     }
-    records = []
-    for split in eval_splits(task, data):
-        t0 = time.perf_counter()
-        preds = predict_all(adapter, encoded[split], tcfg.eval_batch_size, ctx.dtype)
-        eval_s = time.perf_counter() - t0
-        refs = references(task.task, data.splits[split])
-        rec = {
-            "cell": cell_id(task.label, model.label, split),
-            "split": split,
-            "metrics": score(task.task, names, preds, refs, ctx.seed),
-            "eval_examples_per_s": round(len(preds) / eval_s, 2) if eval_s else None,
-            "n_eval": len(preds),
-            **common,
-        }
-        rec["samples"] = [{"pred": p, "ref": r} for p, r in list(zip(preds, refs))[:3]]
-        records.append(rec)
-    return records
+    names = task.metrics or DEFAULT_METRICS[task.task]
+    return [
+        {"cell": cell_id(task.label, model.label, s), **evaluate_split(adapter, task, data, encoded, s, names, tcfg, ctx), **common}
+        for s in eval_splits(task, data)
+    ]
+
+
+def evaluate_split(adapter, task, data, encoded: dict, split: str, names: list[str], tcfg, ctx) -> dict:
+    """Predictions on one split, its metrics, and how fast they came."""
+    t0 = time.perf_counter()
+    preds = predict_all(adapter, encoded[split], tcfg.eval_batch_size, ctx.dtype)
+    eval_s = time.perf_counter() - t0
+    refs = references(task.task, data.splits[split])
+    return {
+        "split": split,
+        "metrics": score(task.task, names, preds, refs, ctx.seed),
+        "eval_examples_per_s": round(len(preds) / eval_s, 2) if eval_s else None,
+        "n_eval": len(preds),
+        "samples": [{"pred": p, "ref": r} for p, r in list(zip(preds, refs))[:3]],
+    }
