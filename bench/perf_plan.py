@@ -18,15 +18,21 @@ def perf_cell_id(name: str, mode: str, dtype: str, compiled: bool, batch: int, s
 
 
 def perf_models(suite, data) -> list[tuple]:
-    """(model spec, task name, num_labels, dataset label) for every model in the perf grid."""
+    """(model spec, perf name, task name, num_labels) for every model in the perf grid.
+
+    Models from the tasks keep their label; the same label in two tasks of
+    different kinds (a transformer classifier and translator) becomes `label@task`."""
     if suite.perf.models:
-        return [(m, m.task, m.num_labels, "synthetic-ids") for m in suite.perf.models]
-    seen, out = set(), []
+        return [(m, m.label, m.task, m.num_labels) for m in suite.perf.models]
+    seen: dict[str, tuple] = {}
+    out = []
     for task, td in zip(suite.tasks, data):
         for m in task.models:
-            if m.label not in seen:
-                seen.add(m.label)
-                out.append((m, task.task, td.num_labels, "synthetic-ids"))
+            key = (m.adapter, repr(m.params), task.task)
+            name = m.label if seen.get(m.label, key) == key else f"{m.label}@{task.label}"
+            if name not in {n for _, n, *_ in out}:
+                seen.setdefault(m.label, key)
+                out.append((m, name, task.task, td.num_labels))
     return out
 
 
@@ -35,7 +41,7 @@ def perf_specs(ctx, data) -> list:
 
     p = ctx.suite.perf
     specs = []
-    for model, task, num_labels, _ in perf_models(ctx.suite, data):
+    for model, name, task, num_labels in perf_models(ctx.suite, data):
         params = dataclasses.asdict(adapter_config(get_adapter(model.adapter), model.params))
         for mode in p.modes:
             if mode == "generate" and task != "translation":
@@ -46,8 +52,8 @@ def perf_specs(ctx, data) -> list:
                     for seq in seq_lens:
                         for batch in batch_sizes:
                             specs.append(PerfCellSpec(
-                                cell=perf_cell_id(model.label, mode, dtype, compiled, batch, seq),
-                                adapter=model.adapter, name=model.label, params=params, task=task,
+                                cell=perf_cell_id(name, mode, dtype, compiled, batch, seq),
+                                adapter=model.adapter, name=name, params=params, task=task,
                                 num_labels=num_labels, mode=mode, batch_size=batch, seq_len=seq,
                                 dtype=dtype, compile=compiled, warmup=p.warmup, min_iters=p.min_iters,
                                 min_seconds=p.min_seconds, max_new_tokens=p.max_new_tokens,
@@ -69,14 +75,14 @@ def run_perf_cells(ctx, data) -> list[str]:
 
     specs = perf_specs(ctx, data)
     by_id = {s.cell: s for s in specs}
-    models = {m.label: m for m, *_ in perf_models(ctx.suite, data)}
+    models = {name: m for m, name, *_ in perf_models(ctx.suite, data)}
     failed: set[str] = set()
 
     def write(rec: dict) -> None:
         spec = by_id[rec["cell"]]
         model = models[spec.name]
         base = ctx.common(spec.task, "synthetic-ids", model, None, "perf")
-        base.update(dtype=spec.dtype, compile=spec.compile, params=spec.params)
+        base.update(name=spec.name, dtype=spec.dtype, compile=spec.compile, params=spec.params)
         rec = {**base, "started_at": rec.get("started_at", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())), **rec}
         ctx.store.append(rec)
         if rec.get("status") in ("error", "oom") and model.required:

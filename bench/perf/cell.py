@@ -224,7 +224,13 @@ def _record(spec: PerfCellSpec, m: dict, params: int) -> dict:
         rec["peak_fraction"] = rec["achieved_gflops"] / spec.peak_gflops
     if "first" in m:
         t1, tn, n = m["first"].p50, lat.p50, spec.max_new_tokens
-        rec.update(time_to_first_token_ms=t1, per_token_ms=(tn - t1) / (n - 1), noisy=lat.noisy or m["first"].noisy)
+        # Two separate timing loops: if the one-token run is not faster than the N-token run, the
+        # machine changed speed between them and the split into TTFT + per-token can't be trusted.
+        inconsistent = n > 1 and tn <= t1
+        rec.update(
+            time_to_first_token_ms=t1, per_token_ms=(tn - t1) / (n - 1) if n > 1 else None,
+            noisy=lat.noisy or m["first"].noisy or inconsistent,
+        )  # fmt: skip
     return rec
 
 
