@@ -7,7 +7,7 @@ ARGS       ?=
 # The CPU build of PyTorch; set TORCH_SPEC=torch (or a CUDA wheel) on a GPU machine.
 TORCH_SPEC ?= torch==2.13.0
 STAMP      := $(VENV)/.installed
-RUN_DIR    ?= $(lastword $(sort $(wildcard results/runs/*)))
+RUN_DIR    ?= $(shell ls -td results/runs/*/ 2>/dev/null | head -n 1)
 BASELINE   ?= results/baselines/quick-cpu.json
 
 .PHONY: help install bench test perf sst2 multi30k regress baseline bench-micro bench-micro-compare profile tensorboard clean trust
