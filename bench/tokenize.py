@@ -83,13 +83,37 @@ def train_tokenizer(
         if path.exists():
             return Tokenizer.from_file(str(path))
     tok, trainer = _build(kind, specials, vocab_size, min_frequency, lowercase)
+    if kind == "wordpiece":
+        trainer.special_tokens = specials + _continuations(tok, texts)
     tok.train_from_iterator(_batches(texts), trainer=trainer, length=len(texts))
+    if kind == "wordpiece":
+        tok = _unmark_continuations(tok, specials)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
         tok.save(str(tmp))
         tmp.replace(path)  # atomic: a killed run never leaves a torn cache file
     return tok
+
+
+def _continuations(tok: Tokenizer, texts: Sequence[str]) -> list[str]:
+    """'##c' for every character of the normalised text, in sorted order.
+
+    tokenizers creates these continuation tokens lazily in hash-map order, so
+    their ids, and through tie-breaking the merges, change from run to run
+    (huggingface/tokenizers#1794). Declared up front they get fixed ids and
+    WordPiece training becomes deterministic."""
+    chars: set[str] = set()
+    for t in texts:
+        chars.update(tok.normalizer.normalize_str(t))
+    return [f"##{c}" for c in sorted(chars) if not c.isspace()]
+
+
+def _unmark_continuations(tok: Tokenizer, specials: list[str]) -> Tokenizer:
+    """The '##c' tokens stay in the vocabulary but stop being special (added) tokens."""
+    spec = json.loads(tok.to_str())
+    spec["added_tokens"] = [a for a in spec["added_tokens"] if a["content"] in specials]
+    return Tokenizer.from_str(json.dumps(spec))
 
 
 def _batches(texts: Sequence[str], size: int = 1000) -> Iterable[list[str]]:
