@@ -37,7 +37,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--seq-len", type=int, default=128)
     ap.add_argument("--min-seconds", type=float, default=1.0, help="for both the harness loop and the Timer")
     ap.add_argument("--min-iters", type=int, default=10)
-    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--rounds", type=int, default=4, help="an even number balances which side goes first")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--tolerance", type=float, default=0.03)
     ap.add_argument("--threads", type=int, help="torch threads (default: torch's choice, as in a run)")
@@ -58,13 +58,25 @@ def make_spec(args: argparse.Namespace) -> PerfCellSpec:
     return spec
 
 
-def one_round(spec: PerfCellSpec, adapter, work) -> tuple[float, float]:
-    """(harness p50 ms, Timer median ms), measured back to back."""
-    harness = measure(spec, adapter, work, baseline=None)["latency"].p50
-    timer = Timer(stmt="step()", globals={"step": work.step}, num_threads=torch.get_num_threads())
-    with work.context():
-        m = timer.blocked_autorange(min_run_time=spec.min_seconds)
-    return harness, m.median * 1e3
+def one_round(spec: PerfCellSpec, adapter, work, timer_first: bool = False) -> tuple[float, float]:
+    """(harness p50 ms, Timer median ms), measured back to back.
+
+    Rounds alternate which goes first, so a machine that drifts in speed (a
+    shared VM, turbo decay) biases neither side."""
+
+    def harness() -> float:
+        return measure(spec, adapter, work, baseline=None)["latency"].p50
+
+    def timer() -> float:
+        t = Timer(stmt="step()", globals={"step": work.step}, num_threads=torch.get_num_threads())
+        with work.context():
+            return t.blocked_autorange(min_run_time=spec.min_seconds).median * 1e3
+
+    if timer_first:
+        t = timer()
+        return harness(), t
+    h = harness()
+    return h, timer()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -78,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{spec.cell}: {torch.get_num_threads()} threads, device {spec.device}, torch {torch.__version__}")
     ratios = []
     for r in range(args.rounds):
-        harness, timer = one_round(spec, adapter, work)
+        harness, timer = one_round(spec, adapter, work, timer_first=bool(r % 2))
         ratios.append(harness / timer)
         print(
             f"round {r + 1}: harness p50 {harness:.5g} ms | Timer.blocked_autorange median {timer:.5g} ms | ratio {ratios[-1]:.4f}"
