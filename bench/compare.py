@@ -27,6 +27,7 @@ import pandas as pd
 
 from bench.errors import BadInput, unknown_name
 from bench.report import load_records, machine_info, read_meta
+from bench.tables import lookup
 
 FORMAT = "nlpbench-baseline/1"
 BASELINE_DROP = ("samples",)  # example predictions: bulk a committed baseline doesn't need
@@ -224,12 +225,6 @@ def _number(value) -> float | None:
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
-def _get(rec: dict, path: str):
-    for part in path.split("."):
-        rec = rec.get(part) if isinstance(rec, dict) else None
-    return rec
-
-
 def _quality_deltas(cell: str, old: dict, new: dict, tol: dict, warnings: list[str]) -> list[Delta]:
     """Metrics: absolute tolerances, higher is better unless LOWER_IS_BETTER."""
     m_old, m_new = old.get("metrics") or {}, new.get("metrics") or {}
@@ -249,7 +244,7 @@ def _quality_deltas(cell: str, old: dict, new: dict, tol: dict, warnings: list[s
             d.verdict = "regression" if drop > limit + 1e-12 else "improved" if -drop > limit else "ok"
         out.append(d)
     for name, path, _ in QUALITY_INFO:
-        a, b = _number(_get(old, path)), _number(_get(new, path))
+        a, b = _number(lookup(old, path)), _number(lookup(new, path))
         if a is not None and b is not None:
             out.append(Delta(cell, name, a, b))
     return out
@@ -268,7 +263,7 @@ def _perf_deltas(cell: str, old: dict, new: dict, tol: dict, machine_differs: bo
     (iqr_a, rel_a), (iqr_b, rel_b) = _noise(old), _noise(new)
     out = []
     for name, path, key, higher_better in PERF_METRICS:
-        a, b = _number(_get(old, path)), _number(_get(new, path))
+        a, b = _number(lookup(old, path)), _number(lookup(new, path))
         if a is None or b is None:
             continue
         d = Delta(cell, name, a, b)

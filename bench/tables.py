@@ -29,10 +29,10 @@ def dtype_label(rec: dict) -> str:
 def key_value(rec: dict, key: str):
     if key == "model":
         return record_name(rec)
-    return dtype_label(rec) if key == "dtype" else _get(rec, key)
+    return dtype_label(rec) if key == "dtype" else lookup(rec, key)
 
 
-def _get(rec: dict, path: str):
+def lookup(rec: dict, path: str):
     """Dotted lookup into a record, list items by index: `metrics.accuracy_ci95.0`."""
     value = rec
     for part in path.split("."):
@@ -90,7 +90,7 @@ def _generic_quality_spec(task: str, records: list[dict]) -> Spec:
     names = dict.fromkeys(k for r in records for k, v in (r.get("metrics") or {}).items()
                           if isinstance(v, (int, float, str)))
     cols = tuple((n, f"metrics.{n}") for n in names) + _QUALITY_TAIL + (("status", "status"),)
-    numeric = tuple(n for n in names if any(isinstance(_get(r, f"metrics.{n}"), (int, float)) for r in records))
+    numeric = tuple(n for n in names if any(isinstance(lookup(r, f"metrics.{n}"), (int, float)) for r in records))
     return Spec(f"quality_{task}", f"Quality: {task}", QUALITY_KEYS, cols, numeric)
 
 
@@ -101,7 +101,7 @@ class Table:
 
 
 def _frame(spec: Spec, records: list[dict]) -> pd.DataFrame:
-    rows = [{**{k: key_value(r, k) for k in spec.keys}, **{col: _get(r, path) for col, path in spec.columns}}
+    rows = [{**{k: key_value(r, k) for k in spec.keys}, **{col: lookup(r, path) for col, path in spec.columns}}
             for r in records]
     df = pd.DataFrame(rows, columns=[*spec.keys, *(c for c, _ in spec.columns)])
     keep = [c for c in df.columns if c in spec.keys or c == "status" or df[c].notna().any()]
