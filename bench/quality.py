@@ -82,6 +82,7 @@ def run_quality_unit(task, model, data, ctx) -> list[dict]:
         "fit": {k: v for k, v in dataclasses.asdict(result).items() if k not in ("train_s",)},
     }
     names = task.metrics or DEFAULT_METRICS[task.task]
+    ctx.trained[(task.label, model.label)] = adapter
     return [
         {"cell": cell_id(task.label, model.label, s), **evaluate_split(adapter, task, data, encoded, s, names, tcfg, ctx), **common}
         for s in eval_splits(task, data)

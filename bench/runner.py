@@ -12,7 +12,7 @@ import json
 import sys
 import time
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -35,6 +35,10 @@ class Context:
     progress: bool
     store: RecordStore
     peak_gflops: float | None = None  # matmul probe, for perf cells' fraction of peak
+    # (task label, model label) -> the adapter trained in this process (best weights restored), for the
+    # work that follows training and must measure the same model: perf pairing, variants, serving.
+    # Cells skipped by --resume are absent here (reload them from the run folder).
+    trained: dict = field(default_factory=dict)
 
     def common(self, task: str, dataset: str, model, split: str | None, kind: str) -> dict:
         return {
