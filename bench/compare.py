@@ -1,7 +1,9 @@
 """`nlpbench compare BASELINE NEW`: the regression gate (exit 1 on a regression).
 
 Cells are matched on their `cell` id and every metric present in both is
-compared. Quality metrics have absolute tolerances (accuracy may drop 0.005);
+compared; a gated number (a metric with a tolerance, p50 latency, samples/s)
+that the baseline has and the new record lacks is a regression, so renaming a
+field can't quietly switch the gate off. Quality metrics have absolute tolerances (accuracy may drop 0.005);
 perf metrics relative ones (p50 latency may grow 10%), and a perf change is
 only a regression when it also exceeds the cells' own measured noise, the IQR
 of the latency samples: a ×1.5 inside a noisy cell's spread is not evidence.
@@ -19,15 +21,16 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
 from bench.errors import BadInput, unknown_name
+from bench.records import PERF_GATED, utc_now
 from bench.report import load_records, machine_info, read_meta
 from bench.tables import lookup
+from bench.tasks import METRICS, get_metric
 
 FORMAT = "nlpbench-baseline/1"
 BASELINE_DROP = ("samples",)  # example predictions: bulk a committed baseline doesn't need
@@ -35,11 +38,11 @@ MAX_LISTED = 30  # cells printed per list (missing, new); the rest are counted
 MAX_ROWS = 60  # above this many gated deltas, perf rows within tolerance are not printed
 # Allowed change before a regression is called. Quality: absolute drop; perf: relative change.
 # None = compared and shown, never gated (turn on with --tolerance memory=0.2).
+# Quality tolerances and directions come from the task table (bench.tasks.METRICS).
 DEFAULT_TOLERANCES: dict[str, float | None] = {
-    "accuracy": 0.005, "f1_macro": 0.005, "bleu": 0.5, "chrf": 0.5,
+    **{m.name: m.tolerance for m in METRICS.values()},
     "latency": 0.10, "throughput": 0.10, "memory": None,
 }
-LOWER_IS_BETTER = {"ter", "wer", "cer", "loss", "perplexity"}
 # Perf numbers compared: (row label, dotted path, tolerance key or None, higher is better).
 PERF_METRICS = (
     ("latency_p50_ms", "latency_ms.p50", "latency", False),
@@ -85,6 +88,7 @@ class Delta:
 class CompareResult:
     deltas: list[Delta] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)  # in the baseline, not in the new run
+    lost: list[str] = field(default_factory=list)  # "cell metric": gated in the baseline, absent in the new record
     new: list[str] = field(default_factory=list)  # in the new run only
     status_changes: list[tuple[str, str, str, str]] = field(default_factory=list)  # cell, old, new, verdict
     warnings: list[str] = field(default_factory=list)
@@ -93,6 +97,7 @@ class CompareResult:
     @property
     def regressions(self) -> list[str]:
         found = [f"{d.cell} {d.metric}" for d in self.deltas if d.verdict == "regression"]
+        found += [f"{lost} missing in the new record (renamed, or no longer written?)" for lost in self.lost]
         return found + [f"{c} status {a} -> {b}" for c, a, b, v in self.status_changes if v == "regression"]
 
     @property
@@ -143,7 +148,7 @@ def write_baseline(run_dir: Path, path: Path, kinds: tuple[str, ...] = ("quality
     if not records:
         raise BadInput(f"baseline: run folder '{run_dir}' has no {' or '.join(kinds)} records")
     data = {"format": FORMAT, "suite": meta.get("suite") or records[0].get("suite"),
-            "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "source_run": run_dir.name,
+            "created_at": utc_now(), "source_run": run_dir.name,
             "git_sha": meta.get("git_sha"), "machine": machine_info(meta), "records": records}
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, indent=1, sort_keys=True, default=str) + "\n", encoding="utf-8")
@@ -186,7 +191,23 @@ def compare(baseline: Path | Side, new: Path | Side, tolerances: dict[str, float
         elif old.get("status", "ok") == "ok":
             result.deltas += _quality_deltas(cell, old, cur, tol, result.warnings) \
                 if old.get("kind") == "quality" else _perf_deltas(cell, old, cur, tol, result.machine_differs)
+            result.lost += _lost_numbers(cell, old, cur, tol)
     return result
+
+
+def _gated_paths(rec: dict, tol: dict) -> list[tuple[str, str]]:
+    """(label, dotted path) of the numbers the gate checks in a record of its kind."""
+    if rec.get("kind") == "quality":
+        return [(name, f"metrics.{name}") for name, value in (rec.get("metrics") or {}).items()
+                if _number(value) is not None and tol.get(name) is not None]
+    if rec.get("kind") == "perf":
+        return list(PERF_GATED)
+    return []
+
+
+def _lost_numbers(cell: str, old: dict, new: dict, tol: dict) -> list[str]:
+    return [f"{cell} {label}" for label, path in _gated_paths(old, tol)
+            if _number(lookup(old, path)) is not None and _number(lookup(new, path)) is None]
 
 
 def _check_tolerances(tol: dict, base: Side, new: Side) -> dict:
@@ -226,7 +247,7 @@ def _number(value) -> float | None:
 
 
 def _quality_deltas(cell: str, old: dict, new: dict, tol: dict, warnings: list[str]) -> list[Delta]:
-    """Metrics: absolute tolerances, higher is better unless LOWER_IS_BETTER."""
+    """Metrics: absolute tolerances, in each metric's direction (bench.tasks)."""
     m_old, m_new = old.get("metrics") or {}, new.get("metrics") or {}
     sig_old, sig_new = m_old.get("bleu_signature"), m_new.get("bleu_signature")
     if sig_old and sig_new and sig_old != sig_new:
@@ -239,8 +260,9 @@ def _quality_deltas(cell: str, old: dict, new: dict, tol: dict, warnings: list[s
         d = Delta(cell, name, a, b)
         limit = tol.get(name)
         if limit is not None:
-            drop = (b - a) if name in LOWER_IS_BETTER else (a - b)
-            d.tolerance = f"{'+' if name in LOWER_IS_BETTER else '-'}{limit:g}"
+            higher = get_metric(name).higher_is_better
+            drop = (a - b) if higher else (b - a)
+            d.tolerance = f"{'-' if higher else '+'}{limit:g}"
             d.verdict = "regression" if drop > limit + 1e-12 else "improved" if -drop > limit else "ok"
         out.append(d)
     for name, path, _ in QUALITY_INFO:

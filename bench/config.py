@@ -17,11 +17,12 @@ from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, V
 from bench.errors import BadInput, unknown_name
 from bench.overrides import apply_overrides
 from bench.schema_errors import format_errors
+from bench.tasks import TASK_NAMES, get_task
 
 SUITES_DIR = Path(__file__).resolve().parent.parent / "suites"
 Split = Literal["train", "validation", "test"]
 DType = Literal["fp32", "bf16", "fp16"]
-DEFAULT_METRICS = {"classification": ["accuracy", "f1_macro"], "translation": ["bleu", "chrf"]}
+TaskName = Literal[TASK_NAMES]  # bench.tasks is the one list of tasks
 
 
 class Strict(BaseModel):
@@ -74,7 +75,7 @@ class DatasetSpec(Strict):
 
 
 class TaskSpec(Strict):
-    task: Literal["classification", "translation"]
+    task: TaskName
     name: str | None = None
     dataset: DatasetSpec
     metrics: list[str] | None = None
@@ -88,7 +89,7 @@ class TaskSpec(Strict):
 
 
 class PerfModelSpec(ModelSpec):
-    task: Literal["classification", "translation"] = "classification"
+    task: TaskName = "classification"
     num_labels: PositiveInt = 2
 
 
@@ -182,12 +183,10 @@ def validate(raw: dict, data_dir: str | None = None, check_files: bool = True) -
 
 
 def _semantic_problems(suite: Suite, data_dir: str | None, check_files: bool) -> list[str]:
-    from bench import metrics
-
     problems: list[str] = []
     for ti, task in enumerate(suite.tasks):
         at = f"tasks.{ti}"
-        allowed = metrics.TASK_METRICS[task.task]
+        allowed = get_task(task.task).metrics
         for mi, m in enumerate(task.metrics or []):
             if m not in allowed:
                 problems.append(f"{at}.metrics.{mi}: " + unknown_name(f"{task.task} metric", m, allowed))
@@ -259,7 +258,7 @@ def _dataset_problems(task: TaskSpec, at: str, data_dir: str | None, check_files
     if ds.source == "files":
         if "train" not in ds.files:
             problems.append(f"{at}.files.train: required for source 'files'; given splits: {', '.join(ds.files) or 'none'}")
-        if task.task == "translation" and not (ds.src and ds.tgt):
+        if get_task(task.task).generates and not (ds.src and ds.tgt):
             problems.append(f"{at}.src/tgt: translation from files needs both languages, e.g. src: de, tgt: en")
         for split, rel in ds.files.items():
             for lang in (ds.src, ds.tgt) if "{lang}" in rel else (None,):

@@ -7,10 +7,11 @@ Models come from `perf.models` when given, else from every task of the suite.
 from __future__ import annotations
 
 import dataclasses
-import time
 
 from bench.config import adapter_config
+from bench.records import perf_record, utc_now
 from bench.registry import get_adapter
+from bench.tasks import get_task
 
 
 def perf_cell_id(name: str, mode: str, dtype: str, compiled: bool, batch: int, seq: int) -> str:
@@ -44,7 +45,7 @@ def perf_specs(ctx, data) -> list:
     for model, name, task, num_labels in perf_models(ctx.suite, data):
         params = dataclasses.asdict(adapter_config(get_adapter(model.adapter), model.params))
         for mode in p.modes:
-            if mode == "generate" and task != "translation":
+            if mode == "generate" and not get_task(task).generates:
                 continue
             batch_sizes, seq_lens = p.grid(mode)
             for dtype in p.dtypes:
@@ -83,7 +84,7 @@ def run_perf_cells(ctx, data) -> list[str]:
         model = models[spec.name]
         base = ctx.common(spec.task, "synthetic-ids", model, None, "perf")
         base.update(name=spec.name, dtype=spec.dtype, compile=spec.compile, params=spec.params)
-        rec = {**base, "started_at": rec.get("started_at", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())), **rec}
+        rec = perf_record(**{**base, "started_at": rec.get("started_at") or utc_now(), **rec})
         ctx.store.append(rec)
         if rec.get("status") in ("error", "oom") and model.required:
             failed.add(model.label)

@@ -20,6 +20,8 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
+from bench.tasks import METRICS, TASKS
+
 TITLES = {
     "throughput_vs_batch": "Throughput vs batch size",
     "latency_vs_seq": "Latency vs sequence length",
@@ -30,7 +32,6 @@ PLAIN = FuncFormatter(lambda v, _: f"{v:g}")  # 300 rather than 3x10^2 on log ax
 MARKERS = "osD^v<>ph*"
 LINESTYLES = ("-", "--", ":", "-.")  # with the colours, tells apart lines that lie on top of each other
 MAX_PANELS = 4  # more panels than this get too small to read; evenly spaced ones are kept
-QUALITY_METRIC = {"classification": ("accuracy", "accuracy"), "translation": ("bleu", "BLEU")}
 
 
 def write_plots(runs: dict[str, list[dict]], out_dir: Path) -> dict[str, Path]:
@@ -219,7 +220,8 @@ def _pareto(runs, perf):
     models of a run that no other model of it beats on both (faster and better)."""
     if perf.empty:
         return None
-    panels = [(task, label, pts) for task, (metric, label) in QUALITY_METRIC.items()
+    metric_of = {t.name: t.select_metric for t in TASKS.values()}
+    panels = [(task, METRICS[metric].label, pts) for task, metric in metric_of.items()
               if (pts := _pareto_points(runs, perf, task, metric))]
     if not panels:
         return None

@@ -12,12 +12,10 @@ import numpy as np
 
 from bench import metrics
 from bench.adapter import TaskInfo, n_params
-from bench.config import DEFAULT_METRICS, adapter_config, train_config
+from bench.config import adapter_config, train_config
 from bench.registry import get_adapter
+from bench.tasks import get_task
 from bench.train import fit, predict_all, seed_everything
-
-SELECT = {"classification": "accuracy", "translation": "bleu"}
-
 
 def cell_id(task_label: str, model_label: str, split: str) -> str:
     return f"quality/{task_label}/{model_label}/{split}"
@@ -29,7 +27,7 @@ def eval_splits(task, data) -> list[str]:
 
 
 def references(task: str, ds) -> list:
-    return list(ds["label"] if task == "classification" else ds["tgt"])
+    return get_task(task).references(ds)
 
 
 def score(task: str, names: list[str], preds: list, refs: list, seed: int) -> dict:
@@ -58,7 +56,7 @@ def run_quality_unit(task, model, data, ctx) -> list[dict]:
     setup_s = time.perf_counter() - t0
     needed = {"train", *eval_splits(task, data)} | ({"validation"} & set(data.splits))  # validation picks the checkpoint
     encoded = {s: adapter.encode(data.splits[s]) for s in needed}
-    select = task.select_metric or SELECT[task.task]
+    select = task.select_metric or get_task(task.task).select_metric
     val = encoded.get("validation")
 
     def score_fn() -> float:
@@ -81,7 +79,7 @@ def run_quality_unit(task, model, data, ctx) -> list[dict]:
         "train_examples_per_s": round(result.examples_per_s, 2),
         "fit": {k: v for k, v in dataclasses.asdict(result).items() if k not in ("train_s",)},
     }
-    names = task.metrics or DEFAULT_METRICS[task.task]
+    names = task.metrics or list(get_task(task.task).default_metrics)
     ctx.trained[(task.label, model.label)] = adapter
     return [
         {"cell": cell_id(task.label, model.label, s), **evaluate_split(adapter, task, data, encoded, s, names, tcfg, ctx), **common}

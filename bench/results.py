@@ -14,13 +14,10 @@ from pathlib import Path
 
 from bench.env import REPO, git_state
 from bench.errors import BadInput
+from bench.records import DONE, RecordError, parse, utc_now
 
 RUNS = REPO / "results" / "runs"
-DONE = {"ok", "oom", "skipped"}  # a resumed run re-tries only missing and `error` cells
-
-
-def utc_now() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+__all__ = ["DONE", "RUNS", "RecordStore", "new_run_dir", "read_records", "utc_now", "write_json"]
 
 
 def new_run_dir(suite: str, out: Path | None = None) -> Path:
@@ -57,6 +54,10 @@ def read_records(run_dir: Path) -> list[dict]:
             raise BadInput(f"{path}: line {i + 1} is not JSON (only a torn last line is tolerated)") from None
         if not isinstance(rec, dict) or "cell" not in rec:
             raise BadInput(f"{path}: line {i + 1} is not a record (a JSON object with a 'cell')")
+        try:
+            parse(rec)  # the schema in bench.records; older records load, missing fields default
+        except RecordError as e:
+            raise BadInput(f"{path}: line {i + 1}: {e}") from None
         by_cell.pop(rec["cell"], None)  # re-insert: a redone cell takes its new place in file order
         by_cell[rec["cell"]] = rec
     return list(by_cell.values())
@@ -79,6 +80,7 @@ class RecordStore:
         return {r["cell"] for r in read_records(self.path.parent) if r.get("status") in DONE}
 
     def append(self, record: dict) -> None:
+        """Stores one record (built by `bench.records`), flushed and fsync'ed before returning."""
         line = json.dumps(record, default=str) + "\n"
         with open(self.path, "a", encoding="utf-8") as f:
             f.write(line)

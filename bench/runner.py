@@ -22,7 +22,8 @@ from bench.config import Suite, load_suite
 from bench.data import TaskData, load_task_data
 from bench.errors import BadInput
 from bench.quality import cell_id, eval_splits, run_quality_unit
-from bench.results import RecordStore, new_run_dir, read_records, utc_now, write_json
+from bench.records import failed_record, quality_record, utc_now
+from bench.results import RecordStore, new_run_dir, read_records, write_json
 
 
 @dataclass
@@ -128,7 +129,11 @@ def run_quality(ctx: Context, data: list[TaskData]) -> list[str]:
             wall = round(time.perf_counter() - t0, 3)
             for rec in records:
                 base = ctx.common(task.task, td.dataset, model, rec["split"], "quality")
-                ctx.store.append({**base, "status": "ok", "started_at": started, "wall_s": wall, **rec})
+                fields = {**base, "started_at": started, "wall_s": wall, **rec}
+                if fields.get("status", "ok") == "ok":
+                    ctx.store.append(quality_record(**fields))
+                else:
+                    ctx.store.append(failed_record(**fields))
     return failed
 
 

@@ -15,12 +15,10 @@ from pathlib import Path
 import datasets
 
 from bench.errors import BadInput
+from bench.tasks import get_task
 
 datasets.disable_progress_bars()  # the harness shows its own progress; datasets' bars are noise here
 datasets.logging.set_verbosity_error()
-
-ROLES = {"classification": ("text", "label"), "translation": ("src", "tgt")}
-
 
 @dataclass
 class TaskData:
@@ -77,7 +75,7 @@ def _map_columns(ds: datasets.Dataset, task, split: str, at: str, problems: list
         problems.append(f"{at}.files.{split}: the {split} data is empty (no rows)")
         return None
     mapping = {**spec.columns, **spec.columns_by_split.get(split, {})}
-    wanted = {role: mapping.get(role, role) for role in ROLES[task.task]}
+    wanted = {role: mapping.get(role, role) for role in get_task(task.task).roles}
     ok = True
     for role, col in wanted.items():
         if col not in ds.column_names:
@@ -90,7 +88,7 @@ def _map_columns(ds: datasets.Dataset, task, split: str, at: str, problems: list
         return None
     ds = ds.select_columns(list(wanted.values()))
     ds = ds.rename_columns({c: r for r, c in wanted.items() if c != r})
-    for role in ROLES[task.task]:
+    for role in get_task(task.task).roles:
         if role != "label":
             bad = [i for i, v in enumerate(ds[role]) if not isinstance(v, str)]
             if bad:

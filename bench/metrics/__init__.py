@@ -16,8 +16,6 @@ import numpy as np
 from bench.errors import BadInput, unknown_name
 
 HERE = Path(__file__).parent
-# Metrics a task accepts; used to validate suites.
-TASK_METRICS = {"classification": ("accuracy", "f1_macro"), "translation": ("bleu", "chrf")}
 
 
 def available() -> list[str]:

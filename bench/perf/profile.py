@@ -17,6 +17,7 @@ from pathlib import Path
 import torch
 from torch.profiler import ProfilerActivity, record_function, schedule, tensorboard_trace_handler
 
+from bench.tasks import get_task
 from bench.errors import BadInput, unknown_name
 from bench.perf.cell import PerfCellSpec, build_adapter
 from bench.perf.modes import DTYPES, MODES, make_workload
@@ -97,7 +98,7 @@ def spec_from_args(suite, args, device: str) -> PerfCellSpec:
     model, task, num_labels = _find_model(suite, args.model)
     perf = suite.perf
     dtype = args.dtype or (perf.dtypes[0] if perf else "fp32")
-    if args.mode == "generate" and task != "translation":
+    if args.mode == "generate" and not get_task(task).generates:
         raise BadInput(f"--mode: generate needs a translation model; '{model.label}' is {task}")
     if args.batch_size < 1 or args.seq_len < 1:
         raise BadInput(f"--batch-size/--seq-len: allowed >= 1; given {args.batch_size}/{args.seq_len}")

@@ -217,3 +217,25 @@ def test_cli_registration_parses_repeatable_tolerances():
     assert args.func is cmp.main and args.tolerance == ["accuracy=0.01", "latency=0.2"]
     args = ap.parse_args(["baseline", "runs/x", "out.json"])
     assert args.func is cmp.main_baseline
+
+
+def test_a_renamed_metric_fails_the_gate_naming_it(tmp_path, capsys):
+    """A copy of a run whose writer renamed `accuracy` (and a perf field): the gate must not go quiet."""
+    base = write_run(tmp_path, "base", baseline_records())
+
+    def rename_accuracy(r):
+        r["metrics"]["acc"] = r["metrics"].pop("accuracy")
+        return r
+
+    def rename_p50(r):
+        r["latency_ms"]["median"] = r["latency_ms"].pop("p50")
+        return r
+
+    copy_ = write_run(tmp_path, "copy", edited(baseline_records(), **{
+        "quality/classification/lstm/test": rename_accuracy, "perf/bert/forward/fp32/b8/s128": rename_p50}))
+    args = argparse.Namespace(baseline=base, new=copy_, tolerance=[], all=False)
+    assert cmp.main(args) == 1
+    out = capsys.readouterr().out
+    assert "quality/classification/lstm/test accuracy missing in the new record" in out
+    assert "perf/bert/forward/fp32/b8/s128 latency_p50_ms missing in the new record" in out
+    assert cmp.main(argparse.Namespace(baseline=base, new=base, tolerance=[], all=False)) == 0

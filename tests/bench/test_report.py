@@ -139,8 +139,12 @@ def test_torn_last_line_is_skipped_but_a_bad_middle_line_is_not(tmp_path):
     report.write_report([run])
     bad = tmp_path / "bad"
     bad.mkdir()
-    (bad / "records.jsonl").write_text('{"cell": 1}\n{oops\n{"cell": 2}\n')
+    (bad / "records.jsonl").write_text('{"cell": "a", "kind": "perf"}\n{oops\n{"cell": "b", "kind": "perf"}\n')
     with pytest.raises(BadInput, match="line 2"):
+        report.load_records(bad)
+    # a line that is JSON but not a record of the schema (bench.records) names the field
+    (bad / "records.jsonl").write_text('{"cell": "a", "kind": "perf", "batch_size": "eight"}\n')
+    with pytest.raises(BadInput, match="line 1: record 'a': batch_size"):
         report.load_records(bad)
 
 
