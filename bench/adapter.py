@@ -43,15 +43,17 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 import torch
+from pydantic import TypeAdapter, ValidationError
 
-TASKS = ("classification", "translation")
+from bench.errors import BadInput, unknown_name
+from bench.schema_errors import format_errors
 
 
 @dataclass
 class TaskInfo:
     """What the harness tells an adapter about the cell it runs in."""
 
-    task: str = "classification"  # one of TASKS
+    task: str = "classification"  # a name in bench.tasks.TASKS
     num_labels: int | None = 2  # classification only
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
     dtype: str = "fp32"  # autocast dtype on CUDA: fp32 | bf16 | fp16
@@ -83,10 +85,6 @@ class Adapter(Protocol):
     def forward(self, batch: dict[str, torch.Tensor]) -> Any: ...
 
 
-def config_fields(cls: type) -> dict[str, dataclasses.Field]:
-    return {f.name: f for f in dataclasses.fields(cls.Config)}
-
-
 def n_params(model: torch.nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
@@ -103,3 +101,15 @@ def pad(seqs: list[list[int]], pad_id: int, device: torch.device, length: int | 
 def random_ids(batch_size: int, seq_len: int, vocab_size: int, generator: torch.Generator, low: int = 4) -> torch.Tensor:
     """Seeded token ids of an exact shape for perf cells (ids below `low` are kept for specials)."""
     return torch.randint(low, vocab_size, (batch_size, seq_len), generator=generator)
+
+
+def adapter_config(cls: type, params: dict):
+    """The adapter's Config dataclass from suite params; BadInput lists each bad field."""
+    fields = {f.name: f for f in dataclasses.fields(cls.Config)}
+    problems = [f"{k}: " + unknown_name(f"param of '{cls.name}'", k, fields) for k in params if k not in fields]
+    if problems:
+        raise BadInput(problems)
+    try:
+        return TypeAdapter(cls.Config).validate_python(dict(params))
+    except ValidationError as e:
+        raise BadInput(format_errors(e, None)) from None

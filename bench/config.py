@@ -14,7 +14,9 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, ValidationError
 
+from bench.adapter import adapter_config  # re-exported: suites and plugins import it from here
 from bench.errors import BadInput, unknown_name
+from bench.extras import missing_extra
 from bench.overrides import apply_overrides
 from bench.schema_errors import format_errors
 from bench.tasks import TASK_NAMES, get_task
@@ -199,9 +201,7 @@ def _semantic_problems(suite: Suite, data_dir: str | None, check_files: bool) ->
     for mi, m in enumerate(suite.perf.models if suite.perf else []):
         problems += model_problems(m, m.task, f"perf.models.{mi}")
     if suite.perf and suite.perf.launcher == "ray":
-        from bench.perf.ray_launcher import ray_missing
-
-        problems += ray_missing()
+        problems += missing_extra("ray", "ray", "perf.launcher: 'ray'")
     return problems
 
 
@@ -226,20 +226,6 @@ def model_problems(m: ModelSpec, task: str, at: str) -> list[str]:
     if m.params.get("trust_remote_code") and not os.environ.get("NLPBENCH_TRUST_REMOTE_CODE"):
         problems.append(f"{at}.params.trust_remote_code: true needs the --trust-remote-code flag of `nlpbench run`")
     return problems
-
-
-def adapter_config(cls: type, params: dict):
-    """The adapter's Config dataclass from suite params; BadInput lists each bad field."""
-    from pydantic import TypeAdapter
-
-    fields = {f.name: f for f in dataclasses.fields(cls.Config)}
-    problems = [f"{k}: " + unknown_name(f"param of '{cls.name}'", k, fields) for k in params if k not in fields]
-    if problems:
-        raise BadInput(problems)
-    try:
-        return TypeAdapter(cls.Config).validate_python(dict(params))
-    except ValidationError as e:
-        raise BadInput(format_errors(e, None)) from None
 
 
 def train_config(cls: type, train: dict) -> TrainConfig:

@@ -32,9 +32,10 @@ from pathlib import Path
 
 import torch
 
-from bench.adapter import TaskInfo, n_params
+from bench.adapter import TaskInfo, adapter_config, n_params
 from bench.errors import BadInput
 from bench.perf.modes import make_workload
+from bench.records import utc_now
 from bench.perf.trackers import cpu_baseline, measure_latency, settle_gc, track_flops, track_memory
 
 THREADS_ENV = "NLPBENCH_TORCH_THREADS"  # the process launcher's thread count for its children
@@ -80,10 +81,6 @@ class PerfCellSpec:
         return (self.task, self.name, self.mode, self.seq_len, self.dtype, self.compile, self.device)
 
 
-def _now() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())  # the runner's format
-
-
 def adapter_class(spec: PerfCellSpec) -> type:
     from bench.registry import get_adapter
 
@@ -94,8 +91,6 @@ def adapter_class(spec: PerfCellSpec) -> type:
 
 def build_adapter(spec: PerfCellSpec):
     """The adapter (model built at its config's vocab size, no data) and its seeded synthetic batch."""
-    from bench.config import adapter_config  # validated like the suite's params (nested configs included)
-
     cls = adapter_class(spec)
     config = adapter_config(cls, spec.params)
     device = torch.device(spec.device)
@@ -109,18 +104,18 @@ def build_adapter(spec: PerfCellSpec):
     return adapter, batch
 
 
-def _compile(adapter, work) -> float:
+def compile_model(adapter, work) -> float:
     """Compiles the model in place and runs one step; returns the seconds it took."""
     torch._dynamo.reset()  # a fresh cache per cell: earlier shapes must not count toward the recompile limit
     adapter.model = torch.compile(adapter.model)
     t0 = time.perf_counter()
     with work.context():
         work.step()
-    _sync(adapter.info.device)
+    sync(adapter.info.device)
     return time.perf_counter() - t0
 
 
-def _sync(device) -> None:
+def sync(device) -> None:
     if torch.device(device).type == "cuda":
         torch.cuda.synchronize()
 
@@ -130,7 +125,7 @@ def _memory_pass(spec: PerfCellSpec, work, baseline: int | None):
     with track_memory(spec.device, baseline) as mem, work.context():
         t0 = time.perf_counter()
         work.step()
-        _sync(spec.device)
+        sync(spec.device)
         took = time.perf_counter() - t0
     return mem.result, took
 
@@ -143,7 +138,7 @@ def _flop_pass(spec: PerfCellSpec, adapter, work) -> tuple[int, float]:
         with track_flops() as counted, work.context():
             t0 = time.perf_counter()
             work.step()
-            _sync(spec.device)
+            sync(spec.device)
             took = time.perf_counter() - t0
     finally:
         adapter.model = compiled
@@ -167,7 +162,7 @@ def measure(spec: PerfCellSpec, adapter, work, baseline: int | None) -> dict:
             work.step()
         if work.first_token is not None:
             work.first_token()  # warms the 1-token length too
-        _sync(spec.device)
+        sync(spec.device)
         timed += time.perf_counter() - t0
         out["latency"], wall = measure_latency(work.step, spec.device, spec.min_iters, spec.min_seconds)
         timed += wall
@@ -180,7 +175,7 @@ def measure(spec: PerfCellSpec, adapter, work, baseline: int | None) -> dict:
 
 def run_perf_cell(spec: PerfCellSpec) -> dict:
     """Runs one cell; returns its record fields (status ok). Raises on failure (see `run_cell_safely`)."""
-    started, t_start = _now(), time.perf_counter()
+    started, t_start = utc_now(), time.perf_counter()
     threads = torch.get_num_threads()
     if spec.threads:
         torch.set_num_threads(spec.threads)
@@ -191,16 +186,16 @@ def run_perf_cell(spec: PerfCellSpec) -> dict:
         baseline = cpu_baseline() if torch.device(spec.device).type == "cpu" else None
         adapter, batch = build_adapter(spec)
         work = make_workload(adapter, batch, spec.mode, spec.dtype, spec.max_new_tokens)
-        compile_s = _compile(adapter, work) if spec.compile else None
+        compile_s = compile_model(adapter, work) if spec.compile else None
         m = measure(spec, adapter, work, baseline)
-        rec = _record(spec, m, n_params(adapter.model))
+        rec = cell_record(spec, m, n_params(adapter.model))
     finally:
         torch.set_num_threads(threads)
     rec.update(compile_s=compile_s, started_at=started, wall_s=time.perf_counter() - t_start)
     return rec
 
 
-def _record(spec: PerfCellSpec, m: dict, params: int) -> dict:
+def cell_record(spec: PerfCellSpec, m: dict, params: int) -> dict:
     lat, mem, flops = m["latency"], m["memory"], m["flops"]
     p50_s = lat.p50 / 1e3
     tokens = spec.batch_size * (spec.max_new_tokens if spec.mode == "generate" else spec.seq_len)
@@ -265,7 +260,7 @@ def error_message(exc: BaseException, limit: int = 600) -> str:
 
 def run_cell_safely(spec: PerfCellSpec) -> dict:
     """`run_perf_cell`, with a failure turned into a record: status `oom` or `error` plus the message."""
-    started, t0 = _now(), time.perf_counter()
+    started, t0 = utc_now(), time.perf_counter()
     try:
         return run_perf_cell(spec)
     except Exception as e:  # noqa: BLE001  (a failed cell must never end the sweep)

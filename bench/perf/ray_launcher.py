@@ -39,23 +39,19 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from bench.errors import BadInput
+from bench.extras import installed, missing_extra
 from bench.perf.cell import PerfCellSpec, base_record, error_message, run_cell_safely
 
-EXTRA = "pip install -e '.[ray]'"
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def ray_available() -> bool:
-    if "ray" in sys.modules:
-        return sys.modules["ray"] is not None  # None: import blocked (as tests do)
-    return importlib.util.find_spec("ray") is not None
+    return installed("ray")
 
 
 def ray_missing() -> list[str]:
     """The one-line problem for a suite asking for `launcher: ray` without ray installed (else [])."""
-    if ray_available():
-        return []
-    return [f"perf.launcher: 'ray' needs the ray extra, which is not installed; run: {EXTRA}"]
+    return missing_extra("ray", "ray", "perf.launcher: 'ray'")
 
 
 def require_ray():

@@ -44,21 +44,21 @@ from torch import nn
 from bench.adapter import n_params
 from bench.perf.cell import (
     PerfCellSpec,
-    _compile,
-    _now,
-    _record,
-    _sync,
     adapter_class,
     base_record,
     build_adapter,
+    cell_record,
+    compile_model,
     error_message,
     is_oom,
     measure,
     run_cell_safely,
+    sync,
 )
-from bench.perf.launchers import _child_env, _exit_reason, run_in_process
+from bench.perf.subproc import child_env, exit_reason, run_in_process
 from bench.perf.modes import make_workload
 from bench.perf.trackers import cpu_baseline, settle_gc
+from bench.records import utc_now
 
 
 def run_torchrun(spec: PerfCellSpec, timeout_s: float | None = None, nproc: int = 2) -> dict:
@@ -85,7 +85,7 @@ def run_ranks(spec: PerfCellSpec, nproc: int, timeout_s: float | None) -> dict:
         cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nnodes=1",
                f"--nproc-per-node={nproc}", "-m", "bench.perf.torchrun", str(spec_path), tmp]  # fmt: skip
         # a session of its own, so a timeout can stop the agent and every rank at once
-        proc = subprocess.Popen(cmd, env=_child_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        proc = subprocess.Popen(cmd, env=child_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                 text=True, errors="replace", start_new_session=True)  # fmt: skip
         try:
             _, stderr = proc.communicate(timeout=timeout_s)
@@ -100,7 +100,7 @@ def run_ranks(spec: PerfCellSpec, nproc: int, timeout_s: float | None) -> dict:
     if len(ranks) != nproc:
         lines = [ln for ln in stderr.splitlines() if "Error" in ln or "error" in ln][-2:]
         tail = " | ".join(ln.strip() for ln in lines)
-        reason = _exit_reason(proc.returncode).replace("cell process", "torchrun")
+        reason = exit_reason(proc.returncode).replace("cell process", "torchrun")
         return base_record(spec, "error", reason + (f"; stderr: {tail}" if tail else ""))
     return {"status": "ok", "ranks": ranks}
 
@@ -157,7 +157,7 @@ def agree_iters(spec: PerfCellSpec, work, device: torch.device) -> PerfCellSpec:
         for _ in range(2):  # the first step allocates (AdamW state, DDP buckets): too slow to size the loop
             t0 = time.perf_counter()
             work.step()
-            _sync(device)
+            sync(device)
             took = time.perf_counter() - t0
     want = max(spec.min_iters, math.ceil(spec.min_seconds / max(took, 1e-6)))
     n = torch.tensor([want], device=device)
@@ -167,7 +167,7 @@ def agree_iters(spec: PerfCellSpec, work, device: torch.device) -> PerfCellSpec:
 
 def rank_cell(spec: PerfCellSpec, local_rank: int) -> dict:
     """This rank's share of the cell: the `run_perf_cell` steps with the loss under DDP."""
-    started, t_start = _now(), time.perf_counter()
+    started, t_start = utc_now(), time.perf_counter()
     torch.set_num_threads(spec.threads or torch.get_num_threads())
     cuda = spec.device == "cuda"
     device = torch.device("cuda", local_rank) if cuda else torch.device("cpu")
@@ -179,9 +179,9 @@ def rank_cell(spec: PerfCellSpec, local_rank: int) -> dict:
     adapter, batch = build_adapter(spec)
     wrap_ddp(adapter, device)
     work = make_workload(adapter, batch, spec.mode, spec.dtype, spec.max_new_tokens)
-    compile_s = _compile(adapter, work) if spec.compile else None
+    compile_s = compile_model(adapter, work) if spec.compile else None
     fixed = agree_iters(spec, work, device)
-    rec = _record(fixed, measure(fixed, adapter, work, baseline), n_params(adapter.model))
+    rec = cell_record(fixed, measure(fixed, adapter, work, baseline), n_params(adapter.model))
     rec.update(compile_s=compile_s, started_at=started, wall_s=time.perf_counter() - t_start)
     rec["backend"] = dist.get_backend()
     return rec
