@@ -64,9 +64,25 @@ class TaskInfo:
 
 @runtime_checkable
 class Adapter(Protocol):
+    """What the harness reads from an adapter, checked by `bench.contract` (at registration: the class;
+    in tests: a smoke run of every registered adapter).
+
+    Class attributes: `name` (set by `@register_adapter`), `Config` (a dataclass, every param with a
+    default; its `__post_init__` checks values with `check_params`, so `nlpbench validate` catches them),
+    `tasks` (names in `bench.tasks.TASKS`), optional `train_defaults` (TrainConfig values).
+    Set by `__init__`: `info` (the TaskInfo given). Set by `setup`: `model` and `init`.
+
+    What the harness may replace: `adapter.model` (a compiled module in perf cells; a DDP-wrapped one
+    under torchrun; a quantised or exported variant), so `forward`, `loss`, `predict` and `generate`
+    must reach the model through `self.model` on every call, never through a reference kept earlier.
+    `generate(batch, max_new_tokens, fixed_length=False)` is required for tasks that generate.
+    """
+
     name: str
     Config: type
     tasks: tuple[str, ...]
+    train_defaults: dict
+    info: TaskInfo
     model: torch.nn.Module
     init: str
 
@@ -83,6 +99,15 @@ class Adapter(Protocol):
     def synthetic_batch(self, batch_size: int, seq_len: int, generator: torch.Generator) -> dict: ...
 
     def forward(self, batch: dict[str, torch.Tensor]) -> Any: ...
+
+
+def check_params(checks: list[tuple[bool, str]]) -> None:
+    """A Config's `__post_init__` check: every failed (ok, "name: allowed ...; given ...") pair, one line each.
+
+    Raised while the suite is validated (`adapter_config`), so `nlpbench validate` catches a bad param
+    before anything runs."""
+    if problems := [msg for ok, msg in checks if not ok]:
+        raise BadInput(problems)
 
 
 def n_params(model: torch.nn.Module) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from importlib import import_module
 from importlib.metadata import entry_points
 
+from bench.contract import static_problems
 from bench.errors import BadInput, unknown_name
 
 _ADAPTERS: dict[str, type] = {}
@@ -22,6 +23,9 @@ def register_adapter(name: str):
     def wrap(cls):
         if name in _ADAPTERS and _ADAPTERS[name] is not cls:
             raise ValueError(f"adapter '{name}' registered twice")
+        if problems := static_problems(cls):  # lm-eval asserts its base class; we check the protocol
+            raise TypeError(f"adapter '{name}' ({cls.__module__}.{cls.__qualname__}) breaks the adapter contract: "
+                            + "; ".join(problems))
         cls.name = name
         _ADAPTERS[name] = cls
         return cls

@@ -14,8 +14,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from bench.adapter import TaskInfo, pad, random_ids
-from bench.errors import BadInput
+from bench.adapter import TaskInfo, check_params, pad, random_ids
 from bench.registry import register_adapter
 from bench.tokenize import encode_all, train_tokenizer
 
@@ -34,6 +33,14 @@ class LSTMConfig:
     dropout: float = 0.5  # on embeddings, between layers and before the head
     pooling: str = "max"  # max | mean | last (final hidden states)
     max_len: int = 128
+
+    def __post_init__(self):
+        check_params([
+            (self.pooling in POOLING, f"pooling: allowed {', '.join(POOLING)}; given '{self.pooling}'"),
+            *[(getattr(self, k) >= 1, f"{k}: allowed >= 1; given {getattr(self, k)}")
+              for k in ("vocab_size", "min_frequency", "embed_dim", "hidden_size", "num_layers", "max_len")],
+            (0 <= self.dropout < 1, f"dropout: allowed 0 <= p < 1; given {self.dropout}"),
+        ])  # fmt: skip
 
 
 class LSTMClassifier(nn.Module):
@@ -75,8 +82,6 @@ class LSTMAdapter:
     train_defaults = {"lr": 2e-3, "batch_size": 64, "epochs": 3, "weight_decay": 0.0}
 
     def __init__(self, config: LSTMConfig, info: TaskInfo):
-        if config.pooling not in POOLING:
-            raise BadInput(f"params.pooling: allowed {', '.join(POOLING)}; given '{config.pooling}'")
         self.cfg, self.info = config, info
         self.tokenizer = None
         self.init = "random"

@@ -26,7 +26,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from bench.adapter import TaskInfo, pad, random_ids
+from bench.adapter import TaskInfo, check_params, pad, random_ids
 from bench.decoding import beam_search, greedy_decode
 from bench.errors import BadInput
 from bench.registry import register_adapter
@@ -52,22 +52,19 @@ class Seq2SeqConfig:
     max_decode_ratio: float = 1.5  # decode at most ratio * src_len + extra tokens
     max_decode_extra: int = 10
 
-
-def _problems(cfg: Seq2SeqConfig, info: TaskInfo) -> list[str]:
-    checks = [
-        (info.task in Seq2SeqAdapter.tasks, f"task: allowed translation; given '{info.task}'"),
-        (cfg.vocab_size > 4, f"vocab_size: allowed > 4 (four specials); given {cfg.vocab_size}"),
-        (cfg.max_len >= 2, f"max_len: allowed >= 2; given {cfg.max_len}"),
-        (min(cfg.emb_size, cfg.hidden_size, cfg.attn_size) >= 1,
-         f"emb_size/hidden_size/attn_size: allowed >= 1; given {cfg.emb_size}/{cfg.hidden_size}/{cfg.attn_size}"),
-        (0 <= cfg.dropout < 1, f"dropout: allowed 0 <= p < 1; given {cfg.dropout}"),
-        (0 <= cfg.teacher_forcing <= 1, f"teacher_forcing: allowed 0..1; given {cfg.teacher_forcing}"),
-        (0 <= cfg.label_smoothing < 1, f"label_smoothing: allowed 0 <= eps < 1; given {cfg.label_smoothing}"),
-        (cfg.beam_size >= 1, f"beam_size: allowed >= 1; given {cfg.beam_size}"),
-        (cfg.max_decode_ratio >= 0 and cfg.max_decode_extra >= 0,
-         f"max_decode_ratio/max_decode_extra: allowed >= 0; given {cfg.max_decode_ratio}/{cfg.max_decode_extra}"),
-    ]
-    return [msg for ok, msg in checks if not ok]
+    def __post_init__(self):
+        check_params([
+            (self.vocab_size > 4, f"vocab_size: allowed > 4 (four specials); given {self.vocab_size}"),
+            (self.max_len >= 2, f"max_len: allowed >= 2; given {self.max_len}"),
+            *[(getattr(self, k) >= 1, f"{k}: allowed >= 1; given {getattr(self, k)}")
+              for k in ("emb_size", "hidden_size", "attn_size")],
+            (0 <= self.dropout < 1, f"dropout: allowed 0 <= p < 1; given {self.dropout}"),
+            (0 <= self.teacher_forcing <= 1, f"teacher_forcing: allowed 0..1; given {self.teacher_forcing}"),
+            (0 <= self.label_smoothing < 1, f"label_smoothing: allowed 0 <= eps < 1; given {self.label_smoothing}"),
+            (self.beam_size >= 1, f"beam_size: allowed >= 1; given {self.beam_size}"),
+            (self.max_decode_ratio >= 0 and self.max_decode_extra >= 0,
+             f"max_decode_ratio/max_decode_extra: allowed >= 0; given {self.max_decode_ratio}/{self.max_decode_extra}"),
+        ])  # fmt: skip
 
 
 class Memory(NamedTuple):
@@ -164,9 +161,8 @@ class Seq2SeqAdapter:
     train_defaults = {"lr": 1e-3, "batch_size": 64, "clip_norm": 1.0, "weight_decay": 0.0}
 
     def __init__(self, config: Seq2SeqConfig, info: TaskInfo):
-        problems = _problems(config, info)
-        if problems:
-            raise BadInput(problems)
+        if info.task not in self.tasks:
+            raise BadInput(f"task: allowed {', '.join(self.tasks)}; given '{info.task}'")
         self.cfg, self.info = config, info
         self.tokenizer = None
         self.init = "random"

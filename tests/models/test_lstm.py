@@ -59,5 +59,14 @@ def test_synthetic_batch_has_the_exact_shape():
 
 
 def test_bad_pooling_is_a_clear_error():
-    with pytest.raises(BadInput, match="params.pooling: allowed max, mean, last; given 'avg'"):
-        LSTMAdapter(LSTMConfig(pooling="avg"), TaskInfo())
+    with pytest.raises(BadInput, match="pooling: allowed max, mean, last; given 'avg'"):
+        LSTMConfig(pooling="avg")  # the config refuses it, so `nlpbench validate` does too
+
+
+def test_validate_names_a_bad_lstm_or_seq2seq_param(capsys):
+    from bench.cli import main
+
+    assert main(["validate", "quick", "tasks.0.models.0.params.pooling=avg", "tasks.1.models.0.params.beam_size=0"]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err == ["nlpbench: tasks.0.models.0.params.pooling: allowed max, mean, last; given 'avg'",
+                   "nlpbench: tasks.1.models.0.params.beam_size: allowed >= 1; given 0"], err

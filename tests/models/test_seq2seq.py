@@ -142,7 +142,7 @@ def test_beam_one_equals_greedy_and_wider_beams_score_higher():
 
 def test_bad_params_raise_bad_input():
     with pytest.raises(BadInput) as e:
-        Seq2SeqAdapter(Seq2SeqConfig(teacher_forcing=1.5, beam_size=0), TaskInfo(task="translation"))
+        Seq2SeqConfig(teacher_forcing=1.5, beam_size=0)  # refused by the config: at validate time
     assert len(e.value.problems) == 2 and "teacher_forcing" in e.value.problems[0]
     with pytest.raises(BadInput, match="task"):
         Seq2SeqAdapter(Seq2SeqConfig(), TaskInfo(task="classification"))
