@@ -41,6 +41,16 @@ class _Base:
     def synthetic_batch(self, batch_size, seq_len, generator) -> dict:
         return {"src": random_ids(batch_size, seq_len, self.cfg.vocab_size, generator)}
 
+    # Perf cells never call these; the contract asks every adapter for them (quality cells do).
+    def encode(self, ds) -> list[dict]:
+        return [{"ids": [4 + len(t) % 40], "length": 1} for t in ds["text"]]
+
+    def collate(self, examples) -> dict:
+        return {"src": torch.tensor([e["ids"] for e in examples])}
+
+    def predict(self, batch) -> list:
+        return self.forward(batch)[:, 0].argmax(-1).tolist()
+
     def forward(self, batch):
         return self.model(batch["src"])
 
