@@ -15,13 +15,14 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, ValidationError
 
 from bench.adapter import adapter_config  # re-exported: suites and plugins import it from here
+from bench.env import REPO
 from bench.errors import BadInput, unknown_name
 from bench.extras import missing_extra
 from bench.overrides import apply_overrides
 from bench.schema_errors import format_errors
 from bench.tasks import TASK_NAMES, get_task
 
-SUITES_DIR = Path(__file__).resolve().parent.parent / "suites"
+SUITES_DIR = REPO / "suites"
 Split = Literal["train", "validation", "test"]
 DType = Literal["fp32", "bf16", "fp16"]
 TaskName = Literal[TASK_NAMES]  # bench.tasks is the one list of tasks

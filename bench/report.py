@@ -65,24 +65,24 @@ def load_runs(run_dirs: list[Path]) -> list[Run]:
     return runs
 
 
+# The fingerprint's fields and where each is found: run.json's `machine` (bench.env.machine) names them
+# device_name and cpu_model; a baseline file's `machine` (this function's own output) device and cpu.
 _MACHINE_KEYS = {
-    "device": ("device_name", "gpu_name", "gpu", "device"),
-    "cpu": ("cpu_model", "cpu_name", "cpu", "processor"),
-    "threads": ("threads", "thread_count", "num_threads", "torch_threads"),
-    "torch": ("torch_version", "torch"),
-    "cuda": ("cuda_version", "cuda"),
+    "device": ("device_name", "device"),
+    "cpu": ("cpu_model", "cpu"),
+    "threads": ("threads",),
+    "torch": ("torch",),
+    "cuda": ("cuda",),
 }
 
 
 def machine_info(meta: dict) -> dict:
-    """The machine fingerprint (device, cpu, threads, torch, cuda) of a run.json or a
-    baseline's `machine`; looked up defensively, keys it can't find are None."""
-    places = [meta.get(k) for k in ("machine", "versions", "env", "environment")] + [meta]
-    places = [p for p in places if isinstance(p, dict)]
+    """The machine fingerprint (device, cpu, threads, torch, cuda) of a run.json or a baseline's
+    `machine`; None for what it doesn't record."""
+    machine = meta.get("machine") if isinstance(meta.get("machine"), dict) else {}
     info = {}
-    for field, aliases in _MACHINE_KEYS.items():
-        found = (p[a] for p in places for a in aliases if p.get(a) not in (None, "", {}))
-        value = next(found, None)
+    for field, names in _MACHINE_KEYS.items():
+        value = next((machine[n] for n in names if machine.get(n) not in (None, "")), None)
         info[field] = value if isinstance(value, (str, int, float)) else None
     return info
 

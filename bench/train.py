@@ -9,7 +9,6 @@ a wall-clock budget `max_minutes`; autocast on CUDA.
 """
 from __future__ import annotations
 
-import contextlib
 import math
 import random
 import sys
@@ -22,7 +21,8 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-AMP = {"bf16": torch.bfloat16, "fp16": torch.float16}
+from bench.precision import autocast
+
 
 
 def seed_everything(seed: int) -> None:
@@ -31,11 +31,10 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def autocast(device: torch.device, dtype: str):
-    """Autocast on CUDA for bf16/fp16; a no-op elsewhere (CPU numbers stay fp32)."""
-    if device.type == "cuda" and dtype in AMP:
-        return torch.autocast("cuda", dtype=AMP[dtype])
-    return contextlib.nullcontext()
+def train_autocast(device: torch.device, dtype: str):
+    """Training and evaluation autocast on CUDA only: the suite's `dtype` is a GPU setting, CPU numbers stay fp32
+    (perf cells and deployment variants choose their precision per cell instead)."""
+    return autocast(device, dtype if device.type == "cuda" else "fp32")
 
 
 def bucketed_batches(lengths: list[int], batch_size: int, rng: np.random.Generator, pool: int) -> list[list[int]]:
@@ -56,7 +55,7 @@ def predict_all(adapter, examples: list[dict], batch_size: int, dtype: str = "fp
     preds: list = [None] * len(examples)
     adapter.model.eval()
     device = next(adapter.model.parameters()).device
-    with torch.inference_mode(), autocast(device, dtype):
+    with torch.inference_mode(), train_autocast(device, dtype):
         for start in range(0, len(order), batch_size):
             idx = order[start : start + batch_size]
             for i, p in zip(idx, adapter.predict(adapter.collate([examples[j] for j in idx]))):
@@ -149,7 +148,7 @@ class _Fit:
 
     def step(self, batch_examples: list[dict], opt, sched, scaler) -> float:
         batch = self.adapter.collate(batch_examples)
-        with autocast(self.device, self.dtype):
+        with train_autocast(self.device, self.dtype):
             loss = self.adapter.loss(batch)
         scaler.scale(loss).backward()
         if self.cfg.clip_norm:

@@ -19,9 +19,10 @@ from dataclasses import dataclass
 import torch
 
 from bench.errors import BadInput
+from bench.precision import TORCH_DTYPES, autocast
 
 MODES = ("forward", "train_step", "generate")
-DTYPES = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
+DTYPES = TORCH_DTYPES
 TRAIN_LR = 1e-5  # tiny, so thousands of timed steps never push weights to inf/NaN (slow paths on CPU)
 
 
@@ -34,11 +35,9 @@ def check_dtype(dtype: str, device: torch.device) -> None:
         )
 
 
-def autocast(device: torch.device, dtype: str):
-    """A context factory: autocast to `dtype` on `device`, or nothing for fp32."""
-    if DTYPES[dtype] is None:
-        return contextlib.nullcontext
-    return lambda: torch.autocast(device.type, dtype=DTYPES[dtype])
+def autocast_factory(device: torch.device, dtype: str):
+    """A context factory (each pass enters a fresh one): bench.precision's autocast."""
+    return lambda: autocast(device, dtype)
 
 
 @dataclass
@@ -53,7 +52,7 @@ class Workload:
 def make_workload(adapter, batch: dict, mode: str, dtype: str, max_new_tokens: int = 32) -> Workload:
     device = torch.device(adapter.info.device)
     check_dtype(dtype, device)
-    amp = autocast(device, dtype)
+    amp = autocast_factory(device, dtype)
     if mode == "forward":
         return _forward(adapter, batch, amp)
     if mode == "train_step":

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import torch
 
+from bench.precision import TORCH_DTYPES
+
 from bench.perf.trackers import measure_latency
 
 DEFAULT_N = {"cpu": 1024, "cuda": 8192}
 DEFAULT_DTYPE = {"cpu": "fp32", "cuda": "bf16"}
-TORCH_DTYPE = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 
 def probe_peak_gflops(
@@ -25,9 +26,9 @@ def probe_peak_gflops(
     dtype = dtype or DEFAULT_DTYPE[device.type]
     n = n or DEFAULT_N[device.type]
     gen = torch.Generator().manual_seed(0)
-    a = torch.randn(n, n, generator=gen).to(device, TORCH_DTYPE[dtype])
-    b = torch.randn(n, n, generator=gen).to(device, TORCH_DTYPE[dtype])
-    out = torch.empty(n, n, device=device, dtype=TORCH_DTYPE[dtype])
+    a = torch.randn(n, n, generator=gen).to(device, TORCH_DTYPES[dtype])
+    b = torch.randn(n, n, generator=gen).to(device, TORCH_DTYPES[dtype])
+    out = torch.empty(n, n, device=device, dtype=TORCH_DTYPES[dtype])
 
     def step():
         torch.mm(a, b, out=out)

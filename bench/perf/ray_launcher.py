@@ -38,11 +38,12 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from bench.env import REPO
 from bench.errors import BadInput
 from bench.extras import installed, missing_extra
 from bench.perf.cell import PerfCellSpec, base_record, error_message, run_cell_safely
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = REPO  # workers import `bench` and `models` from here
 
 
 def ray_available() -> bool:

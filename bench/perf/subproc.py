@@ -19,9 +19,10 @@ from pathlib import Path
 
 import torch
 
+from bench.env import REPO
 from bench.perf.cell import THREADS_ENV, PerfCellSpec, base_record
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = REPO  # workers import `bench` and `models` from here
 
 
 def exit_reason(code: int) -> str:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import torch
 
 from bench import report
 from bench.errors import BadInput
@@ -170,9 +171,13 @@ def test_bad_run_folders_are_all_reported(tmp_path):
     assert len(err.value.problems) == 2
 
 
-def test_machine_info_reads_defensively():
+def test_machine_info_reads_run_json_and_baselines():
+    from bench import env
+
     assert report.machine_info({})["cpu"] is None
-    flat = {"device_name": "NVIDIA H200", "cpu_model": "Xeon", "threads": 16, "versions": {"torch": "2.13"}}
-    assert report.machine_info(flat) == {"device": "NVIDIA H200", "cpu": "Xeon", "threads": 16, "torch": "2.13",
-                                         "cuda": None}
+    run_json = {"machine": env.machine(torch.device("cpu"))}  # what `nlpbench run` writes
+    info = report.machine_info(run_json)
+    assert info == {"device": env.cpu_model(), "cpu": env.cpu_model(), "threads": torch.get_num_threads(),
+                    "torch": torch.__version__, "cuda": None}
+    assert report.machine_info({"machine": info}) == info  # a baseline file stores the fingerprint itself
     assert report.machine_info({"machine": "garbage"})["device"] is None
