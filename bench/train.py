@@ -103,10 +103,15 @@ class _Fit:
     def optimizer(self, total_steps: int):
         from transformers import get_scheduler
 
-        opt = torch.optim.AdamW(self.adapter.model.parameters(), lr=self.cfg.lr, weight_decay=self.cfg.weight_decay)
+        opt = torch.optim.AdamW(self.adapter.model.parameters(), lr=self.cfg.lr, weight_decay=self.cfg.weight_decay,
+                                betas=(0.9, self.cfg.adam_beta2))
         warm = self.cfg.warmup if self.cfg.warmup >= 1 else self.cfg.warmup * total_steps
         name = {"constant": "constant_with_warmup"}.get(self.cfg.schedule, self.cfg.schedule)
         sched = get_scheduler(name, opt, num_warmup_steps=int(warm), num_training_steps=total_steps)
+        if self.cfg.clock_schedule and self.cfg.max_minutes:
+            by_step = sched.lr_lambdas[0]
+            budget = 60 * self.cfg.max_minutes
+            sched.lr_lambdas[0] = lambda step: by_step(max(step, int(self.elapsed() / budget * total_steps)))
         return opt, sched
 
     def evaluate(self, epoch: float) -> None:
@@ -177,14 +182,15 @@ def fit(
     """Trains `adapter.model` on encoded `train` examples; returns timing and the validation curve.
 
     `score_fn()` scores the current model on validation (higher is better); the
-    best-scoring weights are restored at the end.
+    best-scoring weights are restored at the end. `adapter` needs only `model`, `collate`, `loss` and
+    `name`: a pretraining objective runs through here as well (models/bert.py's MLM stage).
     """
     seed_everything(seed)
     f = _Fit(adapter, cfg, score_fn, ckpt, dtype, progress)
     rng = np.random.default_rng(seed)
     lengths = [e["length"] for e in train]
     per_epoch = math.ceil(len(train) / cfg.batch_size)
-    total = max(1, math.ceil(per_epoch * cfg.epochs))
+    total = cfg.max_steps or max(1, math.ceil(per_epoch * cfg.epochs))
     opt, sched = f.optimizer(total)
     scaler = torch.amp.GradScaler(enabled=f.device.type == "cuda" and dtype == "fp16")
     adapter.model.train()

@@ -18,14 +18,11 @@ the harness's trainer runs it from `train_defaults`.
 from __future__ import annotations
 
 import dataclasses
-import time
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from tokenizers import processors
-from tqdm.auto import tqdm
 from transformers import (
     AutoModelForMaskedLM,
     AutoModelForSequenceClassification,
@@ -37,9 +34,10 @@ from transformers import (
 )
 
 from bench.adapter import TaskInfo, random_ids
+from bench.config import TrainConfig
 from bench.errors import BadInput
 from bench.registry import register_adapter
-from bench.train import bucketed_batches
+from bench.train import fit
 from bench.tokenize import DEFAULT_SPECIALS, train_tokenizer
 
 OBJECTIVES = ("mlm",)
@@ -120,13 +118,6 @@ def bert_config(cfg: BertClsConfig, vocab_size: int, num_labels: int, pad_id: in
     )
 
 
-def endless_batches(lengths: list[int], batch_size: int, seed: int):
-    """Length-bucketed index batches (the trainer's bucketing), epoch after epoch."""
-    rng = np.random.default_rng(seed)
-    while True:
-        yield from bucketed_batches(lengths, batch_size, rng, pool=50)
-
-
 def mlm_loss(mlm: BertForMaskedLM, batch: dict) -> torch.Tensor:
     """Masked-LM loss that projects onto the vocabulary only at masked positions.
 
@@ -140,57 +131,41 @@ def mlm_loss(mlm: BertForMaskedLM, batch: dict) -> torch.Tensor:
     return F.cross_entropy(logits.float(), labels[picked])
 
 
-def time_used(p: PretrainConfig, start: float) -> float:
-    """Fraction of `max_minutes` spent since `start` (0 when there is no clock limit)."""
-    return (time.monotonic() - start) / (p.max_minutes * 60) if p.max_minutes else 0.0
+class MLMStage:
+    """The masked-LM objective shaped as the trainer's adapter, so pretraining runs through `bench.train.fit`
+    (the same bucketing, clipping, schedule, autocast, clock budget and progress as fine-tuning)."""
+
+    name = "mlm pretrain"
+
+    def __init__(self, mlm: BertForMaskedLM, tokenizer, p: PretrainConfig, info: TaskInfo):
+        self.model, self.device = mlm, info.device
+        self.collator = DataCollatorForLanguageModeling(tokenizer, mlm_probability=p.mask_prob, seed=info.seed)
+
+    def collate(self, examples: list[dict]) -> dict[str, torch.Tensor]:
+        batch = self.collator([{"input_ids": e["input_ids"]} for e in examples])
+        return {k: v.to(self.device) for k, v in batch.items()}
+
+    def loss(self, batch: dict) -> torch.Tensor:
+        return mlm_loss(self.model, batch)
 
 
-def time_aware_linear(opt, p: PretrainConfig, start: float):
-    """Linear warm-up, then linear decay to 0 by whichever ends first: `steps` or `max_minutes`.
-
-    As `get_linear_schedule_with_warmup`, but a run cut short by the clock still
-    ends near lr 0 instead of stopping at a high lr."""
-    warm = max(1, int(p.warmup * p.steps))
-
-    def factor(step: int) -> float:
-        if step < warm:
-            return (step + 1) / warm
-        return max(0.0, 1.0 - max((step - warm) / max(1, p.steps - warm), time_used(p, start)))
-
-    return torch.optim.lr_scheduler.LambdaLR(opt, factor)
+def mlm_train_config(p: PretrainConfig) -> TrainConfig:
+    """BERT's pretraining recipe (AdamW, beta2 0.98, linear warm-up and decay, clipping at 1) for `p.steps`
+    steps; with `max_minutes` the decay follows the clock too, so a stage it cuts short still ends near lr 0."""
+    return TrainConfig(
+        max_steps=p.steps, batch_size=p.batch_size, lr=p.lr, weight_decay=0.01, adam_beta2=0.98, clip_norm=1.0,
+        schedule="linear", warmup=p.warmup, max_minutes=p.max_minutes, clock_schedule=True,
+    )  # fmt: skip
 
 
 def pretrain_mlm(mlm: BertForMaskedLM, tokenizer, texts, p: PretrainConfig, info: TaskInfo, max_len: int) -> int:
     """Trains `mlm` on `texts` (unlabelled) for `p.steps` steps or `p.max_minutes`; returns steps done."""
-    examples = [{"input_ids": ids} for ids in tokenizer(list(texts), truncation=True, max_length=max_len)["input_ids"]]
-    collator = DataCollatorForLanguageModeling(tokenizer, mlm_probability=p.mask_prob, seed=info.seed)
-    batches = endless_batches([len(e["input_ids"]) for e in examples], p.batch_size, info.seed)
-    opt = torch.optim.AdamW(mlm.parameters(), lr=p.lr, weight_decay=0.01, betas=(0.9, 0.98))
-    start = time.monotonic()
-    sched = time_aware_linear(opt, p, start)
-    amp = info.device.type == "cuda" and info.dtype in ("bf16", "fp16")
-    amp_dtype = torch.bfloat16 if info.dtype == "bf16" else torch.float16
-    scaler = torch.amp.GradScaler(enabled=amp and info.dtype == "fp16")
-    mlm.train()
-    bar = tqdm(total=p.steps, desc="mlm pretrain", disable=not info.progress, leave=False)
-    step = 0
-    while step < p.steps and time_used(p, start) < 1.0:
-        batch = {k: v.to(info.device) for k, v in collator([examples[i] for i in next(batches)]).items()}
-        with torch.autocast(info.device.type, dtype=amp_dtype, enabled=amp):
-            loss = mlm_loss(mlm, batch)
-        opt.zero_grad(set_to_none=True)
-        scaler.scale(loss).backward()
-        scaler.unscale_(opt)
-        torch.nn.utils.clip_grad_norm_(mlm.parameters(), 1.0)
-        scaler.step(opt)
-        scaler.update()
-        sched.step()
-        step += 1
-        bar.update(1)
-        bar.set_postfix(loss=f"{loss.item():.3f}", refresh=False)
-    bar.close()
+    ids = tokenizer(list(texts), truncation=True, max_length=max_len)["input_ids"]
+    examples = [{"input_ids": x, "length": len(x)} for x in ids]
+    result = fit(MLMStage(mlm, tokenizer, p, info), examples, mlm_train_config(p),
+                 seed=info.seed, dtype=info.dtype, progress=info.progress)
     mlm.eval()
-    return step
+    return result.steps
 
 
 @register_adapter("bert")

@@ -77,3 +77,24 @@ def test_schedules_train(schedule):
     a, ex = _adapter()
     r = fit(a, ex, TrainConfig(epochs=1, batch_size=32, schedule=schedule, warmup=0.2), progress=False)
     assert r.steps == 10 and r.examples == 300
+
+
+def test_a_step_budget_runs_exactly_that_many_steps_across_epochs():
+    from bench.config import TrainConfig
+    from bench.train import fit
+
+    class Lin:  # the least a trainer needs: model, collate, loss, name
+        name = "lin"
+
+        def __init__(self):
+            self.model = torch.nn.Linear(2, 2)
+
+        def collate(self, ex):
+            return torch.tensor([e["x"] for e in ex], dtype=torch.float)
+
+        def loss(self, batch):
+            return torch.nn.functional.cross_entropy(self.model(batch), torch.zeros(len(batch), dtype=torch.long))
+
+    a, train = Lin(), [{"x": [i, 1.0], "length": 1} for i in range(10)]
+    result = fit(a, train, TrainConfig(max_steps=7, batch_size=4, epochs=100), progress=False)
+    assert result.steps == 7 and result.epochs == 7 / 3  # three batches an epoch: the budget crossed two epochs

@@ -9,7 +9,7 @@ from transformers import BertConfig, BertForSequenceClassification, BertTokenize
 from bench.adapter import TaskInfo
 from bench.errors import BadInput
 from bench.registry import get_adapter
-from models.bert import BertAdapter, BertClsConfig, PretrainConfig, endless_batches, mlm_loss, pretrain_mlm
+from models.bert import BertAdapter, BertClsConfig, PretrainConfig, mlm_loss, mlm_train_config, pretrain_mlm
 
 TINY = dict(vocab_size=200, hidden_size=32, num_layers=2, num_heads=2, intermediate_size=64, max_len=16, dropout=0.0)
 GOOD = ["a good film", "great acting and a fine story", "i loved it", "wonderful , warm and funny"]
@@ -138,12 +138,22 @@ def test_mlm_stops_at_max_minutes(tmp_path):
     assert a.init.startswith("mlm:") and int(a.init.split(":")[1]) < 1000
 
 
-def test_endless_batches_cover_every_index_once_per_pass():
-    lengths = [5, 1, 9, 3, 7, 2, 8]
-    batches = endless_batches(lengths, 2, seed=0)
-    seen = [i for _ in range(4) for i in next(batches)]  # first pass: 4 batches (2+2+2+1)
-    assert sorted(seen) == list(range(7))
-    assert len(next(batches)) in (1, 2)  # and it goes on into a second pass
+def test_mlm_pretraining_runs_through_the_harness_trainer(monkeypatch):
+    """The stage is `bench.train.fit` with BERT's recipe: a step budget across epochs, beta2 0.98, clock-aware decay."""
+    import bench.train
+
+    seen = {}
+    real_fit = bench.train.fit
+
+    def spy(stage, examples, cfg, **kw):
+        seen.update(cfg=cfg, n=len(examples), stage=stage)
+        return real_fit(stage, examples, cfg, **kw)
+
+    monkeypatch.setattr("models.bert.fit", spy)
+    a = adapter(pretrain={"steps": 7, "batch_size": 4, "max_minutes": None})  # 32 texts: 8 batches an epoch
+    assert a.init == "mlm:7" and seen["n"] == len(toy())
+    assert seen["cfg"] == mlm_train_config(a.cfg.pretrain)
+    assert seen["cfg"].max_steps == 7 and seen["cfg"].adam_beta2 == 0.98 and seen["cfg"].clock_schedule
 
 
 @pytest.mark.parametrize(
