@@ -50,7 +50,7 @@ def select(raw: dict, tasks: list[str] | None = None, models: list[str] | None =
     for name in tasks or []:
         if name not in task_labels:
             problems.append("--tasks: " + unknown_name("task", name, [t for t in task_labels if t]))
-    chosen = [t for t, label in zip(all_tasks, task_labels) if not tasks or label in tasks]
+    chosen = [t for t, label in zip(all_tasks, task_labels) if not tasks or label in tasks or problems]
     perf = raw.get("perf") if isinstance(raw.get("perf"), dict) else None
     perf_models = _list(perf.get("models")) if perf else []
     labels = {_label(m, "adapter") for t in chosen for m in _list(t.get("models"))} | {_label(m, "adapter") for m in perf_models}

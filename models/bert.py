@@ -30,6 +30,7 @@ import torch.nn.functional as F
 from tokenizers import processors
 from tqdm.auto import tqdm
 from transformers import (
+    AutoConfig,
     AutoModelForMaskedLM,
     AutoModelForSequenceClassification,
     AutoTokenizer,
@@ -232,12 +233,17 @@ class BertAdapter:
         where = pretrained.resolve(ckpt)
         self.checkpoint_sha256 = pretrained.sha256(ckpt, self.info.cache_dir)
         self.tokenizer = AutoTokenizer.from_pretrained(where, trust_remote_code=remote, model_max_length=self.cfg.max_len)
+        self.init = f"pretrained:{ckpt}"
+        if self.info.restore:  # the fine-tuned weights come next (bench/trained.py): the architecture is enough
+            config = AutoConfig.from_pretrained(where, num_labels=num_labels, trust_remote_code=remote)
+            self.model = AutoModelForSequenceClassification.from_config(
+                config, trust_remote_code=remote, attn_implementation="sdpa")  # fmt: skip
+            return
         # ignore_mismatched_sizes: a checkpoint saved with another label count gets a new head
         self.model = AutoModelForSequenceClassification.from_pretrained(
             where, num_labels=num_labels, trust_remote_code=remote, attn_implementation="sdpa",
             ignore_mismatched_sizes=True,
         )
-        self.init = f"pretrained:{ckpt}"
 
     def _new_classifier(self, config: BertConfig):
         return AutoModelForSequenceClassification.from_config(config, attn_implementation="sdpa")
