@@ -87,9 +87,12 @@ def eval_run(run_dir, overrides=(), *, out=None, data_dir=None, progress=False, 
     if problems:
         raise BadInput(problems)
     raw = {**raw, "perf": None}  # eval scores quality only
+    explicit = bool(models)
+    ran = meta.get("selection") or {}  # default: what the source run was asked to run
+    tasks, models = tasks or ran.get("tasks"), models or ran.get("models")
     suite = validate(select(raw, tasks, models), data_dir=data_dir)
     data = load_all_data(suite, data_dir)
-    units = plan(run_dir, suite, explicit=bool(models))
+    units = plan(run_dir, suite, explicit=explicit)
     device = env.resolve_device(suite.device)
     if suite.threads:
         torch.set_num_threads(suite.threads)

@@ -121,3 +121,16 @@ def test_bert_restore_skips_mlm_pretraining(tmp_path):
     restored.setup(train)
     assert restored.mlm_steps == 0 and restored.tokenizer.get_vocab() == trained.tokenizer.get_vocab()
     restored.model.load_state_dict(trained.model.state_dict())  # same architecture: the checkpoint fits
+
+
+def test_eval_follows_the_source_runs_selection(write_suite, tmp_path, capsys):
+    from tests.conftest import tiny_suite
+
+    assert main(["run", str(write_suite(tiny_suite())), "--models", "d2", "--out", str(tmp_path / "r")]) == 0
+    src = only_dir(tmp_path / "r")
+    capsys.readouterr()
+    assert main(["eval", str(src), "--out", str(tmp_path / "e")]) == 0
+    assert "no checkpoint" not in capsys.readouterr().err
+    assert {r["name"] for r in read_records(only_dir(tmp_path / "e"))} == {"d2"}
+    assert main(["eval", str(src), "--models", "d1", "--out", str(tmp_path / "e2")]) == 2  # asked for, never trained
+    assert "no checkpoint for classification/d1" in capsys.readouterr().err
