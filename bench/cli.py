@@ -25,7 +25,25 @@ def _add_run(sub) -> None:
     p.add_argument("--trust-remote-code", action="store_true", help="allow params.trust_remote_code: true")
     p.add_argument("--launcher", choices=["inline", "process", "ray", "torchrun"],
                    help="where perf cells run (overrides perf.launcher)")  # fmt: skip
+    _add_selection(p)
     p.set_defaults(func=cmd_run)
+
+
+def _add_selection(p) -> None:
+    """--models/--tasks (bench/select.py). KEY=VALUE overrides may come before or after options (see main)."""
+    p.add_argument("--models", metavar="NAME[,NAME]", help="only these models (labels, as in the tables)")
+    p.add_argument("--tasks", metavar="NAME[,NAME]", help="only these tasks (labels, as in the tables)")
+
+
+def _add_eval(sub) -> None:
+    p = sub.add_parser("eval", help="score a finished run's saved models again (new data by override); no training")
+    p.add_argument("run_dir", type=Path, metavar="RUN_DIR")
+    p.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="e.g. tasks.0.dataset.files.test=new.tsv")
+    p.add_argument("--out", type=Path, help="parent folder for the new run folder (default results/runs)")
+    p.add_argument("--data-dir", help="base of relative data paths (default $NLPBENCH_DATA)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    _add_selection(p)
+    p.set_defaults(func=cmd_eval)
 
 
 def _add_validate(sub) -> None:
@@ -33,6 +51,7 @@ def _add_validate(sub) -> None:
     p.add_argument("suite")
     p.add_argument("overrides", nargs="*", metavar="KEY=VALUE")
     p.add_argument("--data-dir")
+    _add_selection(p)
     p.set_defaults(func=cmd_validate)
 
 
@@ -50,8 +69,22 @@ def cmd_run(args) -> int:
     progress = not args.no_progress and sys.stderr.isatty()
     return run(
         args.suite, [*args.overrides, *launcher_override(args)], out=args.out, resume=args.resume,
-        data_dir=args.data_dir, progress=progress, argv=sys.argv,
+        data_dir=args.data_dir, progress=progress, argv=sys.argv, **selected(args),
     )  # fmt: skip
+
+
+def selected(args) -> dict:
+    from bench.select import names
+
+    return {"tasks": names(args.tasks), "models": names(args.models)}
+
+
+def cmd_eval(args) -> int:
+    from bench.rescore import eval_run
+
+    progress = not args.no_progress and sys.stderr.isatty()
+    return eval_run(args.run_dir, args.overrides, out=args.out, data_dir=args.data_dir, progress=progress,
+                    argv=sys.argv, **selected(args))  # fmt: skip
 
 
 def launcher_override(args) -> list[str]:
@@ -66,10 +99,10 @@ def launcher_override(args) -> list[str]:
 
 
 def cmd_validate(args) -> int:
-    from bench.config import load_suite
     from bench.runner import load_all_data
+    from bench.select import load_selected
 
-    suite = load_suite(args.suite, args.overrides, args.data_dir)
+    _, suite = load_selected(args.suite, args.overrides, args.data_dir, **selected(args))
     data = load_all_data(suite, args.data_dir)
     for task, td in zip(suite.tasks, data):
         sizes = ", ".join(f"{s} {len(ds)}" for s, ds in td.splits.items())
@@ -115,6 +148,7 @@ def parser() -> argparse.ArgumentParser:
     sub = ap.add_subparsers(dest="command", required=True)
     _add_run(sub)
     _add_validate(sub)
+    _add_eval(sub)
     _add_list(sub)
     from bench import compare, report
     from bench.perf import profile
@@ -125,8 +159,22 @@ def parser() -> argparse.ArgumentParser:
     return ap
 
 
+def parse(argv: list[str] | None):
+    """Options and KEY=VALUE overrides in any order: argparse gives up on a positional after an
+    option (`run quick --no-progress a.b=1`), so such leftovers join the overrides
+    (parse_intermixed_args can't be used: it refuses subcommands)."""
+    ap = parser()
+    args, extra = ap.parse_known_args(argv)
+    stray = [a for a in extra if a.startswith("-") or "=" not in a or not hasattr(args, "overrides")]
+    if stray:
+        ap.error(f"unrecognized arguments: {' '.join(stray)}")
+    if extra:
+        args.overrides = [*args.overrides, *extra]
+    return args
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    args = parse(argv)
     try:
         return args.func(args)
     except BadInput as e:

