@@ -8,6 +8,8 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 
+import torch
+
 
 class BadInput(Exception):
     """Bad config, paths or data. `problems` is a list of one-line messages."""
@@ -29,3 +31,16 @@ def unknown_name(kind: str, given: str, choices: Iterable[str]) -> str:
     hint = did_you_mean(given, choices)
     sep = "" if hint else " —"
     return f"unknown {kind} '{given}'{hint}{sep} available: {', '.join(choices)}"
+
+
+def is_oom(exc: BaseException) -> bool:
+    if isinstance(exc, (torch.OutOfMemoryError, MemoryError)):
+        return True
+    text = str(exc).lower()
+    return "out of memory" in text or "can't allocate memory" in text  # also when torch.compile re-wraps it
+
+
+def error_message(exc: BaseException, limit: int = 600) -> str:
+    text = "; ".join(exc.problems) if isinstance(exc, BadInput) else f"{type(exc).__name__}: {exc}"
+    text = " ".join(text.split())  # one line
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -20,7 +20,7 @@ import torch
 from bench import env
 from bench.config import Suite, load_suite
 from bench.data import TaskData, load_task_data
-from bench.errors import BadInput
+from bench.errors import BadInput, is_oom
 from bench.quality import cell_id, eval_splits, run_quality_unit
 from bench.records import failed_record, quality_record, utc_now
 from bench.results import RecordStore, new_run_dir, read_records, write_json
@@ -119,7 +119,7 @@ def run_quality(ctx: Context, data: list[TaskData]) -> list[str]:
             except (BadInput, KeyboardInterrupt):
                 raise
             except Exception as e:  # one failed cell must not stop the suite
-                status = "oom" if isinstance(e, torch.OutOfMemoryError) else "error"
+                status = "oom" if is_oom(e) else "error"  # the perf cells' rule
                 log(f"[{task.label}] {model.label} failed: {type(e).__name__}: {e}")
                 (ctx.run_dir / "errors.log").open("a").write(traceback.format_exc())
                 msg = f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"

@@ -33,7 +33,7 @@ from pathlib import Path
 import torch
 
 from bench.adapter import TaskInfo, adapter_config, n_params
-from bench.errors import BadInput
+from bench.errors import BadInput, error_message, is_oom
 from bench.perf.modes import make_workload
 from bench.records import utc_now
 from bench.perf.trackers import cpu_baseline, measure_latency, settle_gc, track_flops, track_memory
@@ -243,19 +243,6 @@ def base_record(spec: PerfCellSpec, status: str, error: str | None = None) -> di
     if error is not None:
         rec["error"] = error
     return rec
-
-
-def is_oom(exc: BaseException) -> bool:
-    if isinstance(exc, (torch.OutOfMemoryError, MemoryError)):
-        return True
-    text = str(exc).lower()
-    return "out of memory" in text or "can't allocate memory" in text  # also when torch.compile re-wraps it
-
-
-def error_message(exc: BaseException, limit: int = 600) -> str:
-    text = "; ".join(exc.problems) if isinstance(exc, BadInput) else f"{type(exc).__name__}: {exc}"
-    text = " ".join(text.split())  # one line
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def run_cell_safely(spec: PerfCellSpec) -> dict:

@@ -39,9 +39,9 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from bench.env import REPO
-from bench.errors import BadInput
+from bench.errors import BadInput, error_message
 from bench.extras import installed, missing_extra
-from bench.perf.cell import PerfCellSpec, base_record, error_message, run_cell_safely
+from bench.perf.cell import PerfCellSpec, base_record, run_cell_safely
 
 REPO_ROOT = REPO  # workers import `bench` and `models` from here
 

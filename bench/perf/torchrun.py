@@ -42,6 +42,7 @@ import torch.distributed as dist
 from torch import nn
 
 from bench.adapter import n_params
+from bench.errors import error_message, is_oom
 from bench.perf.cell import (
     PerfCellSpec,
     adapter_class,
@@ -49,8 +50,6 @@ from bench.perf.cell import (
     build_adapter,
     cell_record,
     compile_model,
-    error_message,
-    is_oom,
     measure,
     run_cell_safely,
     sync,
