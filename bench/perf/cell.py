@@ -33,7 +33,7 @@ from pathlib import Path
 import torch
 
 from bench.adapter import TaskInfo, adapter_config, n_params
-from bench.errors import BadInput, error_message, is_oom
+from bench.errors import error_message, is_oom
 from bench.perf.modes import make_workload
 from bench.records import utc_now
 from bench.perf.trackers import cpu_baseline, measure_latency, settle_gc, track_flops, track_memory
