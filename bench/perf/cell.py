@@ -135,8 +135,8 @@ def _memory_pass(spec: PerfCellSpec, work, baseline: int | None):
     return mem.result, took
 
 
-def _flop_pass(spec: PerfCellSpec, adapter, work) -> tuple[int, float]:
-    """FLOPs of one step, counted on the eager model (same work as compiled, and countable); (flops, seconds)."""
+def _flop_pass(spec: PerfCellSpec, adapter, work):
+    """FLOPs of one step, counted on the eager model (same work as compiled, and countable); (Work, seconds)."""
     compiled = adapter.model
     adapter.model = getattr(compiled, "_orig_mod", compiled)
     try:
@@ -147,7 +147,7 @@ def _flop_pass(spec: PerfCellSpec, adapter, work) -> tuple[int, float]:
             took = time.perf_counter() - t0
     finally:
         adapter.model = compiled
-    return counted.result.flops, took
+    return counted.result, took
 
 
 def measure(spec: PerfCellSpec, adapter, work, baseline: int | None) -> dict:
@@ -201,7 +201,8 @@ def run_perf_cell(spec: PerfCellSpec) -> dict:
 
 
 def _record(spec: PerfCellSpec, m: dict, params: int) -> dict:
-    lat, mem, flops = m["latency"], m["memory"], m["flops"]
+    lat, mem, counted = m["latency"], m["memory"], m["flops"]
+    flops = counted.flops
     p50_s = lat.p50 / 1e3
     tokens = spec.batch_size * (spec.max_new_tokens if spec.mode == "generate" else spec.seq_len)
     rec = base_record(spec, "ok")
@@ -213,6 +214,8 @@ def _record(spec: PerfCellSpec, m: dict, params: int) -> dict:
         memory_method=mem.method,
         flops=flops or None,
         achieved_gflops=(flops / p50_s / 1e9) if flops else None,
+        flops_complete=counted.complete,  # false: some matmul/attention/RNN op had no formula (named below)
+        flops_uncounted=counted.uncounted,
         noisy=lat.noisy,
         timed_s=m["timed_s"],
         n_params=params,

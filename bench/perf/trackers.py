@@ -20,7 +20,8 @@ fixes that made the old `transformers` benchmark utilities untrustworthy:
   cached by earlier cells of an inline sweep does not hide this cell's. The
   `process` launcher gives the cleanest figures (fresh interpreter per cell).
 - work: FLOPs of one iteration from `torch.utils.flop_counter.FlopCounterMode`
-  (matmuls, convolutions and attention: the ops that dominate).
+  with the kernels it lacks added (bench.perf.flops: matmuls, convolutions,
+  every attention kernel, fused RNNs), and the names of any uncounted ones.
 """
 
 from __future__ import annotations
@@ -37,7 +38,8 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import psutil
 import torch
-from torch.utils.flop_counter import FlopCounterMode
+
+from bench.perf.flops import Work, track_flops  # noqa: F401  (re-exported: FLOP counting lives there)
 
 NOISY_IQR_OVER_MEDIAN = 0.10
 MAX_IN_FLIGHT = 4  # CUDA: timed iterations the host may run ahead of the GPU
@@ -254,25 +256,3 @@ class track_memory:
         # a rise of the lifetime high-water mark happened inside this pass: exact peak
         peak, method = (max_after, "ru_maxrss") if max_after > self._max_before else (sampled, "sampled")
         self.result = Memory(max(0, peak - self.baseline) / MB, "cpu_rss", None, method)
-
-
-# --- work --------------------------------------------------------------------
-
-
-@dataclass
-class Work:
-    flops: int  # floating-point operations of one iteration (0 when none counted)
-
-
-class track_flops:
-    """`with track_flops() as work: step()` -> `work.result.flops`."""
-
-    def __enter__(self) -> track_flops:
-        self._mode = FlopCounterMode(display=False)
-        self._mode.__enter__()
-        self.result: Work | None = None
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._mode.__exit__(*exc)
-        self.result = Work(int(self._mode.get_total_flops()))
