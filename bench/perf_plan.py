@@ -1,7 +1,8 @@
 """A suite's `perf:` section as a list of perf cells, handed to the sweep in `bench.perf`.
 
 Models come from `perf.models` when given, else from every task of the suite.
-`generate` cells exist only for translation models. Cell ids:
+`generate` cells exist only for translation models. A model trained in this run
+is timed as trained (its vocabulary and weights: bench.perf_pairing). Cell ids:
 `perf/<model>/<mode>/<dtype>[+compile]/b<batch>/s<seq>`.
 """
 from __future__ import annotations
@@ -10,6 +11,7 @@ import dataclasses
 import time
 
 from bench.config import adapter_config
+from bench.perf_pairing import pair, paired_params
 from bench.registry import get_adapter
 
 
@@ -18,12 +20,13 @@ def perf_cell_id(name: str, mode: str, dtype: str, compiled: bool, batch: int, s
 
 
 def perf_models(suite, data) -> list[tuple]:
-    """(model spec, perf name, task name, num_labels) for every model in the perf grid.
+    """(model spec, perf name, task name, num_labels, task label) for every model in the perf grid
+    (task label None for `perf.models`, which are not trained).
 
     Models from the tasks keep their label; the same label in two tasks of
     different kinds (a transformer classifier and translator) becomes `label@task`."""
     if suite.perf.models:
-        return [(m, m.label, m.task, m.num_labels) for m in suite.perf.models]
+        return [(m, m.label, m.task, m.num_labels, None) for m in suite.perf.models]
     seen: dict[str, tuple] = {}
     out = []
     for task, td in zip(suite.tasks, data):
@@ -32,7 +35,7 @@ def perf_models(suite, data) -> list[tuple]:
             name = m.label if seen.get(m.label, key) == key else f"{m.label}@{task.label}"
             if name not in {n for _, n, *_ in out}:
                 seen.setdefault(m.label, key)
-                out.append((m, name, task.task, td.num_labels))
+                out.append((m, name, task.task, td.num_labels, task.label))
     return out
 
 
@@ -41,8 +44,10 @@ def perf_specs(ctx, data) -> list:
 
     p = ctx.suite.perf
     specs = []
-    for model, name, task, num_labels in perf_models(ctx.suite, data):
+    for model, name, task, num_labels, task_label in perf_models(ctx.suite, data):
         params = dataclasses.asdict(adapter_config(get_adapter(model.adapter), model.params))
+        paired = pair(ctx, task_label, model.label) if task_label is not None else None
+        params = paired_params(params, paired)
         for mode in p.modes:
             if mode == "generate" and task != "translation":
                 continue
@@ -58,6 +63,7 @@ def perf_specs(ctx, data) -> list:
                                 dtype=dtype, compile=compiled, warmup=p.warmup, min_iters=p.min_iters,
                                 min_seconds=p.min_seconds, max_new_tokens=p.max_new_tokens,
                                 device=ctx.device.type, seed=ctx.seed, peak_gflops=ctx.peak_gflops,
+                                weights=paired and paired.weights, quality_cell=paired and paired.quality_cell,
                             ))  # fmt: skip
     return specs
 

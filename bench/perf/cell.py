@@ -64,6 +64,8 @@ class PerfCellSpec:
     peak_gflops: float | None = None  # this machine's probed matmul peak -> peak_fraction
     imports: tuple[str, ...] = ()  # modules to import first (e.g. ones registering extra adapters)
     threads: int | None = None  # torch intra-op threads for this cell (None: the process's setting)
+    weights: str | None = None  # a state-dict file to load (the trained model this cell times), or None
+    quality_cell: str | None = None  # the quality unit (quality/<task>/<model>) this cell's model was trained in
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self))
@@ -105,8 +107,17 @@ def build_adapter(spec: PerfCellSpec):
     torch.manual_seed(spec.seed)
     adapter = cls(config, info)
     adapter.setup(None)
+    if spec.weights:
+        load_weights(adapter, spec.weights)
     batch = adapter.synthetic_batch(spec.batch_size, spec.seq_len, torch.Generator().manual_seed(spec.seed))
     return adapter, batch
+
+
+def load_weights(adapter, path: str) -> None:
+    """Loads a trained state dict; strict, so a different architecture fails loudly rather than timing another model."""
+    if not Path(path).is_file():
+        raise BadInput(f"weights: {path} does not exist on this machine (the trained model this perf cell times)")
+    adapter.model.load_state_dict(torch.load(path, map_location=adapter.info.device, weights_only=True))
 
 
 def _compile(adapter, work) -> float:
@@ -220,6 +231,9 @@ def _record(spec: PerfCellSpec, m: dict, params: int) -> dict:
         timed_s=m["timed_s"],
         n_params=params,
         threads=torch.get_num_threads(),
+        quality_cell=spec.quality_cell,  # null: not paired with a trained model (standalone perf or training failed)
+        vocab_size=spec.params.get("vocab_size"),  # the vocabulary this model was built with
+        vocab_source="trained" if spec.weights else "config",
     )
     if mem.reserved_mb is not None:
         rec["peak_reserved_mb"] = mem.reserved_mb

@@ -20,9 +20,10 @@ def test_same_label_in_two_kinds_of_task_gets_distinct_perf_names():
     assert names == ["d1", "d2", "d1@translation"]
 
 
-def test_generate_only_for_translation_and_limits_shrink_a_mode():
+def test_generate_only_for_translation_and_limits_shrink_a_mode(tmp_path):
     suite = _suite(limits={"train_step": {"batch_sizes": [1], "seq_lens": [16]}})
-    ctx = SimpleNamespace(suite=suite, device=SimpleNamespace(type="cpu"), seed=0, peak_gflops=None)
+    ctx = SimpleNamespace(suite=suite, device=SimpleNamespace(type="cpu"), seed=0, peak_gflops=None, trained={},
+                          run_dir=tmp_path)
     specs = perf_specs(ctx, [SimpleNamespace(num_labels=2), SimpleNamespace(num_labels=None)])
     cells = {s.cell for s in specs}
     assert len(cells) == len(specs)
