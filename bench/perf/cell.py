@@ -1,11 +1,13 @@
 """One perf cell: build the adapter, measure memory, FLOPs and latency, return the record fields.
 
 Order inside a cell (each pass separate, so no measurement disturbs another):
-1. CPU baseline RSS, then build the model (seeded) and a fixed synthetic batch;
+1. build the model (seeded, trained weights when paired) and a fixed synthetic batch;
 2. `compile=True`: `torch.compile` the model and run one step (compile time
-   reported as `compile_s`, never inside the timed loop);
-3. memory pass: one step under `track_memory` (also the first warm-up step,
-   so it sees first-step allocations such as AdamW's state);
+   reported as `compile_s`, never inside the timed loop); else one eager
+   warm-up step. Either way the runtime is warm (thread pools, kernel caches,
+   first-step allocations such as AdamW's state) before memory is measured;
+3. memory pass: three steps under `track_memory` (median), above the RSS after step 2
+   (bench.perf.footprint: weights, optimizer state, activations apart);
 4. FLOP pass: one step of the eager model under `FlopCounterMode` (also the
    second warm-up step, unless compiled: eager steps do not warm compiled code);
 5. the remaining warm-up steps, then the timed loop until both `min_iters` and
@@ -34,9 +36,11 @@ import torch
 
 from bench.adapter import TaskInfo, n_params
 from bench.errors import BadInput
+from bench.perf.footprint import memory_fields, weight_bytes
 from bench.perf.modes import make_workload
 from bench.perf.trackers import cpu_baseline, measure_latency, settle_gc, track_flops, track_memory
 
+MEMORY_PASSES = 3  # memory is the median of this many steps (they count as warm-up steps)
 THREADS_ENV = "NLPBENCH_TORCH_THREADS"  # the process launcher's thread count for its children
 
 
@@ -137,13 +141,18 @@ def _sync(device) -> None:
 
 
 def _memory_pass(spec: PerfCellSpec, work, baseline: int | None):
-    """One step under the memory tracker; returns (Memory, seconds the step took)."""
-    with track_memory(spec.device, baseline) as mem, work.context():
-        t0 = time.perf_counter()
-        work.step()
-        _sync(spec.device)
-        took = time.perf_counter() - t0
-    return mem.result, took
+    """`MEMORY_PASSES` steps, each under its own memory tracker; returns (the median Memory, seconds they took).
+
+    One step's CPU peak moves by a few MB with heap fragmentation; the median of three holds within ~10%."""
+    results, took = [], 0.0
+    for _ in range(MEMORY_PASSES):
+        with track_memory(spec.device, baseline) as mem, work.context():
+            t0 = time.perf_counter()
+            work.step()
+            _sync(spec.device)
+            took += time.perf_counter() - t0
+        results.append(mem.result)
+    return sorted(results, key=lambda r: r.peak_mb)[len(results) // 2], took
 
 
 def _flop_pass(spec: PerfCellSpec, adapter, work):
@@ -161,16 +170,29 @@ def _flop_pass(spec: PerfCellSpec, adapter, work):
     return counted.result, took
 
 
-def measure(spec: PerfCellSpec, adapter, work, baseline: int | None) -> dict:
-    """Memory and FLOP passes, warm-up, timed loops; `timed_s` is the seconds spent running steps.
+def _warm_step(spec: PerfCellSpec, work) -> float:
+    with work.context():
+        t0 = time.perf_counter()
+        work.step()
+        _sync(spec.device)
+        return time.perf_counter() - t0
 
-    The memory pass and (without compile) the FLOP pass run the real step, so
-    they are the first warm-up steps: `warmup` counts them.
+
+def measure(spec: PerfCellSpec, adapter, work, warm: bool = True) -> dict:
+    """Warm step, memory and FLOP passes, warm-up, timed loops; `timed_s` is the seconds spent running steps.
+
+    `warm=False`: the caller already ran steps (compiling does; torchrun sizes its loop).
+    The warm step, the memory pass and (without compile) the FLOP pass run the
+    real step, so they are the first warm-up steps: `warmup` counts them.
     """
     out = {}
-    out["memory"], timed = _memory_pass(spec, work, baseline)
+    timed = _warm_step(spec, work) if warm else 0.0
+    # RSS once the runtime is warm: one-off process costs never land in a cell's activations
+    baseline = cpu_baseline() if torch.device(spec.device).type == "cpu" else None
+    out["memory"], took = _memory_pass(spec, work, baseline)
+    timed += took
     out["flops"], took = _flop_pass(spec, adapter, work)
-    warmed = 1 if spec.compile else 2  # an eager FLOP pass does not warm compiled code
+    warmed = (1 if warm else 0) + MEMORY_PASSES + (0 if spec.compile else 1)  # an eager FLOP pass does not warm compiled code
     timed += 0.0 if spec.compile else took
     with work.context():
         t0 = time.perf_counter()
@@ -196,14 +218,13 @@ def run_perf_cell(spec: PerfCellSpec) -> dict:
     if spec.threads:
         torch.set_num_threads(spec.threads)
     try:
-        adapter_class(spec)  # imports (transformers, ...) happen before the baseline, so they never count
+        adapter_class(spec)  # imports (transformers, ...) happen first, so they never count
         settle_gc()
-        # RSS before the model exists: the CPU peak then counts weights too, as CUDA's peak allocated does
-        baseline = cpu_baseline() if torch.device(spec.device).type == "cpu" else None
         adapter, batch = build_adapter(spec)
         work = make_workload(adapter, batch, spec.mode, spec.dtype, spec.max_new_tokens)
         compile_s = _compile(adapter, work) if spec.compile else None
-        m = measure(spec, adapter, work, baseline)
+        m = measure(spec, adapter, work, warm=not spec.compile)
+        m["weights"], m["state"] = weight_bytes(adapter.model), work.state_bytes()
         rec = _record(spec, m, n_params(adapter.model))
     finally:
         torch.set_num_threads(threads)
@@ -220,7 +241,7 @@ def _record(spec: PerfCellSpec, m: dict, params: int) -> dict:
     rec.update(
         latency_ms=lat.summary(),
         throughput={"samples_per_s": spec.batch_size / p50_s, "tokens_per_s": tokens / p50_s},
-        peak_memory_mb=mem.peak_mb,
+        **memory_fields(mem, m.get("weights", 0), m.get("state", 0)),
         memory_kind=mem.kind,
         memory_method=mem.method,
         flops=flops or None,

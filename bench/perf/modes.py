@@ -48,6 +48,7 @@ class Workload:
     step: Callable[[], object]
     context: Callable[[], contextlib.AbstractContextManager]
     first_token: Callable[[], object] | None = None
+    state_bytes: Callable[[], int] = lambda: 0  # memory the step keeps between iterations (optimizer state)
 
 
 def make_workload(adapter, batch: dict, mode: str, dtype: str, max_new_tokens: int = 32) -> Workload:
@@ -90,7 +91,12 @@ def _train_step(adapter, batch, amp, dtype: str, device: torch.device) -> Worklo
             scaler.update()
         opt.zero_grad(set_to_none=True)
 
-    return Workload(step, contextlib.nullcontext)
+    def state_bytes() -> int:
+        from bench.perf.footprint import tensor_bytes
+
+        return tensor_bytes(v for st in opt.state.values() for v in st.values())
+
+    return Workload(step, contextlib.nullcontext, state_bytes=state_bytes)
 
 
 def _generate(adapter, batch, amp, max_new_tokens: int) -> Workload:

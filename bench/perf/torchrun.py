@@ -56,9 +56,10 @@ from bench.perf.cell import (
     measure,
     run_cell_safely,
 )
+from bench.perf.footprint import weight_bytes
 from bench.perf.launchers import _child_env, _exit_reason, run_in_process
 from bench.perf.modes import make_workload
-from bench.perf.trackers import cpu_baseline, settle_gc
+from bench.perf.trackers import settle_gc
 
 
 def run_torchrun(spec: PerfCellSpec, timeout_s: float | None = None, nproc: int = 2) -> dict:
@@ -175,13 +176,14 @@ def rank_cell(spec: PerfCellSpec, local_rank: int) -> dict:
         torch.cuda.set_device(device)  # "cuda" in the spec now means this rank's GPU
     adapter_class(spec)
     settle_gc()
-    baseline = None if cuda else cpu_baseline()
     adapter, batch = build_adapter(spec)
     wrap_ddp(adapter, device)
     work = make_workload(adapter, batch, spec.mode, spec.dtype, spec.max_new_tokens)
     compile_s = _compile(adapter, work) if spec.compile else None
     fixed = agree_iters(spec, work, device)
-    rec = _record(fixed, measure(fixed, adapter, work, baseline), n_params(adapter.model))
+    m = measure(fixed, adapter, work, warm=False)  # agree_iters ran two steps: warm
+    m["weights"], m["state"] = weight_bytes(adapter.model), work.state_bytes()
+    rec = _record(fixed, m, n_params(adapter.model))
     rec.update(compile_s=compile_s, started_at=started, wall_s=time.perf_counter() - t_start)
     rec["backend"] = dist.get_backend()
     return rec
