@@ -39,6 +39,23 @@ def perf_models(suite, data) -> list[tuple]:
     return out
 
 
+def check_perf(suite, data) -> None:
+    """Refuses, before anything runs, cells that could not be measured as labelled (exit 2, every problem)."""
+    from bench.perf.compiling import check_generate_compile
+
+    p = suite.perf
+    if p is None or "generate" not in p.modes or True not in p.compiles:
+        return
+    problems = []
+    for model, name, task, *_ in perf_models(suite, data):
+        if task == "translation":
+            problems += check_generate_compile(get_adapter(model.adapter), name, "perf.compile")
+    if problems:
+        from bench.errors import BadInput
+
+        raise BadInput(problems)
+
+
 def perf_specs(ctx, data) -> list:
     from bench.perf import PerfCellSpec
 

@@ -162,6 +162,7 @@ class Seq2SeqAdapter:
     Config = Seq2SeqConfig
     tasks = ("translation",)
     train_defaults = {"lr": 1e-3, "batch_size": 64, "clip_norm": 1.0, "weight_decay": 0.0}
+    decoding_methods = ("encode", "step")  # what decoding calls on the model (perf compile: bench.perf.compiling)
 
     def __init__(self, config: Seq2SeqConfig, info: TaskInfo):
         problems = _problems(config, info)

@@ -2,11 +2,12 @@
 
 Order inside a cell (each pass separate, so no measurement disturbs another):
 1. build the model (seeded, trained weights when paired) and a fixed synthetic batch;
-2. `compile=True`: `torch.compile` the model and run one step (compile time
+2. `compile=True`: `torch.compile` what the step calls (bench.perf.compiling:
+   the model, and for generate the decoding methods) and run one step (compile time
    reported as `compile_s`, never inside the timed loop); else one eager
    warm-up step. Either way the runtime is warm (thread pools, kernel caches,
    first-step allocations such as AdamW's state) before memory is measured;
-3. memory pass: three steps under `track_memory` (median), above the RSS after step 2
+3. memory pass: one step under `track_memory`, above what step 2 left in use
    (bench.perf.footprint: weights, optimizer state, activations apart);
 4. FLOP pass: one step of the eager model under `FlopCounterMode` (also the
    second warm-up step, unless compiled: eager steps do not warm compiled code);
@@ -36,11 +37,12 @@ import torch
 
 from bench.adapter import TaskInfo, n_params
 from bench.errors import BadInput
+from bench.perf.compiling import compile_model, compiled_frames, eager
 from bench.perf.footprint import memory_fields, weight_bytes
 from bench.perf.modes import make_workload
 from bench.perf.trackers import cpu_baseline, measure_latency, settle_gc, track_flops, track_memory
 
-MEMORY_PASSES = 3  # memory is the median of this many steps (they count as warm-up steps)
+MEMORY_PASSES = 1  # memory is the median of this many steps (they count as warm-up steps); the allocator's is exact
 THREADS_ENV = "NLPBENCH_TORCH_THREADS"  # the process launcher's thread count for its children
 
 
@@ -70,6 +72,7 @@ class PerfCellSpec:
     threads: int | None = None  # torch intra-op threads for this cell (None: the process's setting)
     weights: str | None = None  # a state-dict file to load (the trained model this cell times), or None
     quality_cell: str | None = None  # the quality unit (quality/<task>/<model>) this cell's model was trained in
+    compile_backend: str = "inductor"  # torch.compile backend (tests use "eager": dynamo capture without codegen)
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self))
@@ -124,10 +127,13 @@ def load_weights(adapter, path: str) -> None:
     adapter.model.load_state_dict(torch.load(path, map_location=adapter.info.device, weights_only=True))
 
 
-def _compile(adapter, work) -> float:
-    """Compiles the model in place and runs one step; returns the seconds it took."""
+def _compile(adapter, work, mode: str = "forward", backend: str = "inductor") -> float:
+    """Compiles what the step calls in place and runs one step; returns the seconds it took."""
+    from torch._dynamo.utils import counters
+
     torch._dynamo.reset()  # a fresh cache per cell: earlier shapes must not count toward the recompile limit
-    adapter.model = torch.compile(adapter.model)
+    counters.clear()  # compiled_frames() then counts this cell's frames only
+    compile_model(adapter, mode, backend)
     t0 = time.perf_counter()
     with work.context():
         work.step()
@@ -141,9 +147,7 @@ def _sync(device) -> None:
 
 
 def _memory_pass(spec: PerfCellSpec, work, baseline: int | None):
-    """`MEMORY_PASSES` steps, each under its own memory tracker; returns (the median Memory, seconds they took).
-
-    One step's CPU peak moves by a few MB with heap fragmentation; the median of three holds within ~10%."""
+    """`MEMORY_PASSES` steps, each under its own memory tracker; returns (the median Memory, seconds they took)."""
     results, took = [], 0.0
     for _ in range(MEMORY_PASSES):
         with track_memory(spec.device, baseline) as mem, work.context():
@@ -157,16 +161,11 @@ def _memory_pass(spec: PerfCellSpec, work, baseline: int | None):
 
 def _flop_pass(spec: PerfCellSpec, adapter, work):
     """FLOPs of one step, counted on the eager model (same work as compiled, and countable); (Work, seconds)."""
-    compiled = adapter.model
-    adapter.model = getattr(compiled, "_orig_mod", compiled)
-    try:
-        with track_flops() as counted, work.context():
-            t0 = time.perf_counter()
-            work.step()
-            _sync(spec.device)
-            took = time.perf_counter() - t0
-    finally:
-        adapter.model = compiled
+    with eager(adapter), track_flops() as counted, work.context():
+        t0 = time.perf_counter()
+        work.step()
+        _sync(spec.device)
+        took = time.perf_counter() - t0
     return counted.result, took
 
 
@@ -222,8 +221,9 @@ def run_perf_cell(spec: PerfCellSpec) -> dict:
         settle_gc()
         adapter, batch = build_adapter(spec)
         work = make_workload(adapter, batch, spec.mode, spec.dtype, spec.max_new_tokens)
-        compile_s = _compile(adapter, work) if spec.compile else None
+        compile_s = _compile(adapter, work, spec.mode, spec.compile_backend) if spec.compile else None
         m = measure(spec, adapter, work, warm=not spec.compile)
+        m["compiled_frames"] = compiled_frames() if spec.compile else None
         m["weights"], m["state"] = weight_bytes(adapter.model), work.state_bytes()
         rec = _record(spec, m, n_params(adapter.model))
     finally:
@@ -255,6 +255,7 @@ def _record(spec: PerfCellSpec, m: dict, params: int) -> dict:
         quality_cell=spec.quality_cell,  # null: not paired with a trained model (standalone perf or training failed)
         vocab_size=spec.params.get("vocab_size"),  # the vocabulary this model was built with
         vocab_source="trained" if spec.weights else "config",
+        compiled_frames=m.get("compiled_frames"),  # dynamo frames compiled for this cell (compile: true)
     )
     if mem.reserved_mb is not None:
         rec["peak_reserved_mb"] = mem.reserved_mb
