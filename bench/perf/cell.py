@@ -40,6 +40,7 @@ from bench.errors import BadInput
 from bench.perf.compiling import compile_model, compiled_frames, eager
 from bench.perf.footprint import memory_fields, weight_bytes
 from bench.perf.modes import make_workload
+from bench.perf.probe import worker_peak
 from bench.perf.trackers import cpu_baseline, measure_latency, settle_gc, track_flops, track_memory
 
 MEMORY_PASSES = 1  # memory is the median of this many steps (they count as warm-up steps); the allocator's is exact
@@ -67,7 +68,7 @@ class PerfCellSpec:
     max_new_tokens: int
     device: str  # "cpu" | "cuda"
     seed: int
-    peak_gflops: float | None = None  # this machine's probed matmul peak -> peak_fraction
+    peak_gflops: float | None = None  # the run's probe (run.json); records use their own worker's (bench.perf.probe)
     imports: tuple[str, ...] = ()  # modules to import first (e.g. ones registering extra adapters)
     threads: int | None = None  # torch intra-op threads for this cell (None: the process's setting)
     weights: str | None = None  # a state-dict file to load (the trained model this cell times), or None
@@ -259,8 +260,9 @@ def _record(spec: PerfCellSpec, m: dict, params: int) -> dict:
     )
     if mem.reserved_mb is not None:
         rec["peak_reserved_mb"] = mem.reserved_mb
-    if spec.peak_gflops and rec["achieved_gflops"]:
-        rec["peak_fraction"] = rec["achieved_gflops"] / spec.peak_gflops
+    if rec["achieved_gflops"]:  # against a probe in this worker, at this dtype and thread count, median to median
+        rec["peak_gflops"] = worker_peak(spec.device, spec.dtype)["gflops"]
+        rec["peak_fraction"] = rec["achieved_gflops"] / rec["peak_gflops"]
     if "first" in m:
         t1, tn, n = m["first"].p50, lat.p50, spec.max_new_tokens
         # Two separate timing loops: if the one-token run is not faster than the N-token run, the
