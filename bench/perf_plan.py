@@ -3,7 +3,8 @@
 Models come from `perf.models` when given, else from every task of the suite.
 `generate` cells exist only for translation models. A model trained in this run
 is timed as trained (its vocabulary and weights: bench.perf_pairing). Cell ids:
-`perf/<model>/<mode>/<dtype>[+compile]/b<batch>/s<seq>`.
+`perf/<model>/<mode>/<dtype>[+compile]/b<batch>/s<seq>`; generate cells of a
+model with `beam_size` k > 1 say `generate+beam<k>`.
 """
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ from bench.perf_pairing import pair, paired_params
 from bench.registry import get_adapter
 
 
-def perf_cell_id(name: str, mode: str, dtype: str, compiled: bool, batch: int, seq: int) -> str:
+def perf_cell_id(name: str, mode: str, dtype: str, compiled: bool, batch: int, seq: int, beam: int = 1) -> str:
+    mode = f"{mode}+beam{beam}" if mode == "generate" and beam > 1 else mode  # beam search does k times the work
     return f"perf/{name}/{mode}/{dtype}{'+compile' if compiled else ''}/b{batch}/s{seq}"
 
 
@@ -74,7 +76,7 @@ def perf_specs(ctx, data) -> list:
                     for seq in seq_lens:
                         for batch in batch_sizes:
                             specs.append(PerfCellSpec(
-                                cell=perf_cell_id(name, mode, dtype, compiled, batch, seq),
+                                cell=perf_cell_id(name, mode, dtype, compiled, batch, seq, params.get("beam_size", 1)),
                                 adapter=model.adapter, name=name, params=params, task=task,
                                 num_labels=num_labels, mode=mode, batch_size=batch, seq_len=seq,
                                 dtype=dtype, compile=compiled, warmup=p.warmup, min_iters=p.min_iters,

@@ -233,11 +233,19 @@ def run_perf_cell(spec: PerfCellSpec) -> dict:
     return rec
 
 
+def tokens_per_row(spec: PerfCellSpec) -> int:
+    """Tokens one example puts through the model: translation counts source and target
+    (`seq_len` each for forward/train_step; `seq_len` source + `max_new_tokens` generated for generate)."""
+    if spec.task != "translation":
+        return spec.seq_len
+    return spec.seq_len + (spec.max_new_tokens if spec.mode == "generate" else spec.seq_len)
+
+
 def _record(spec: PerfCellSpec, m: dict, params: int) -> dict:
     lat, mem, counted = m["latency"], m["memory"], m["flops"]
     flops = counted.flops
     p50_s = lat.p50 / 1e3
-    tokens = spec.batch_size * (spec.max_new_tokens if spec.mode == "generate" else spec.seq_len)
+    tokens = spec.batch_size * tokens_per_row(spec)
     rec = base_record(spec, "ok")
     rec.update(
         latency_ms=lat.summary(),
@@ -257,7 +265,10 @@ def _record(spec: PerfCellSpec, m: dict, params: int) -> dict:
         vocab_size=spec.params.get("vocab_size"),  # the vocabulary this model was built with
         vocab_source="trained" if spec.weights else "config",
         compiled_frames=m.get("compiled_frames"),  # dynamo frames compiled for this cell (compile: true)
+        tokens_per_sample=tokens_per_row(spec),  # what tokens_per_s counts (translation: source + target)
     )
+    if spec.mode == "generate":
+        rec["beam_size"] = spec.params.get("beam_size", 1)
     if mem.reserved_mb is not None:
         rec["peak_reserved_mb"] = mem.reserved_mb
     if rec["achieved_gflops"]:  # against a probe in this worker, at this dtype and thread count, median to median

@@ -55,6 +55,7 @@ from bench.perf.cell import (
     is_oom,
     measure,
     run_cell_safely,
+    tokens_per_row,
 )
 from bench.perf.footprint import weight_bytes
 from bench.perf.launchers import _child_env, _exit_reason, run_in_process
@@ -115,8 +116,9 @@ def combine(spec: PerfCellSpec, ranks: list[dict], single: dict) -> dict:
     rec = dict(ranks[0])
     rec.pop("rank")
     rec.pop("peak_fraction", None)  # the probed peak is one process's, not N's
+    rec.pop("peak_gflops", None)
     rec.update(
-        throughput={"samples_per_s": samples, "tokens_per_s": samples * spec.seq_len},
+        throughput={"samples_per_s": samples, "tokens_per_s": samples * tokens_per_row(spec)},
         global_batch_size=n * spec.batch_size,
         achieved_gflops=n * rec["flops"] / slowest_s / 1e9 if rec.get("flops") else None,
         flops=n * rec["flops"] if rec.get("flops") else None,  # one global step: every rank's work

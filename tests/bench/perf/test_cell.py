@@ -79,7 +79,9 @@ def test_generate_reports_first_token_and_per_token_latency(make_spec):
     assert 2.0 <= t1 < tn  # one 2 ms token vs four
     assert rec["per_token_ms"] == pytest.approx((tn - t1) / (n - 1))
     assert rec["per_token_ms"] >= 2.0
-    assert rec["throughput"]["tokens_per_s"] == pytest.approx(2 * n / (tn / 1e3))
+    # translation counts source and target: 8 source + n generated tokens per row
+    assert rec["tokens_per_sample"] == 8 + n and rec["beam_size"] == 1
+    assert rec["throughput"]["tokens_per_s"] == pytest.approx(2 * (8 + n) / (tn / 1e3))
 
 
 def test_generate_on_a_classifier_is_an_error_naming_the_mode(make_spec):
