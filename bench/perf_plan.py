@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import time
 
-from bench.config import adapter_config
+from bench.config import adapter_config, train_config
 from bench.perf_pairing import pair, paired_params
 from bench.registry import get_adapter
 
@@ -67,6 +67,8 @@ def perf_specs(ctx, data) -> list:
         params = dataclasses.asdict(adapter_config(get_adapter(model.adapter), model.params))
         paired = pair(ctx, task_label, model.label) if task_label is not None else None
         params = paired_params(params, paired)
+        tcfg = train_config(get_adapter(model.adapter), model.train)  # train_step mirrors the trainer's update
+        train = {k: getattr(tcfg, k) for k in ("weight_decay", "clip_norm", "schedule", "warmup")}
         for mode in p.modes:
             if mode == "generate" and task != "translation":
                 continue
@@ -83,6 +85,7 @@ def perf_specs(ctx, data) -> list:
                                 min_seconds=p.min_seconds, max_new_tokens=p.max_new_tokens,
                                 device=ctx.device.type, seed=ctx.seed, peak_gflops=ctx.peak_gflops,
                                 weights=paired and paired.weights, quality_cell=paired and paired.quality_cell,
+                                train=train,
                             ))  # fmt: skip
     return specs
 

@@ -64,6 +64,30 @@ def predict_all(adapter, examples: list[dict], batch_size: int, dtype: str = "fp
     return preds
 
 
+def make_optimizer(model: torch.nn.Module, cfg, total_steps: int):
+    """AdamW and the learning-rate schedule `cfg` (lr, weight_decay, schedule, warmup) asks for."""
+    from transformers import get_scheduler
+
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    warm = cfg.warmup if cfg.warmup >= 1 else cfg.warmup * total_steps
+    name = {"constant": "constant_with_warmup"}.get(cfg.schedule, cfg.schedule)
+    sched = get_scheduler(name, opt, num_warmup_steps=int(warm), num_training_steps=total_steps)
+    return opt, sched
+
+
+def update(model: torch.nn.Module, loss: torch.Tensor, opt, sched, scaler, clip_norm: float | None) -> None:
+    """One optimizer update after a forward pass: backward (scaled), clip, step, zero, schedule.
+    The trainer and the perf `train_step` cell share it, so a timed step is a training step."""
+    scaler.scale(loss).backward()
+    if clip_norm:
+        scaler.unscale_(opt)
+        torch.nn.utils.clip_grad_norm_(model.parameters(), clip_norm)
+    scaler.step(opt)
+    scaler.update()
+    opt.zero_grad(set_to_none=True)
+    sched.step()
+
+
 @dataclass
 class FitResult:
     train_s: float = 0.0  # wall time of fit, validation passes included
@@ -102,13 +126,7 @@ class _Fit:
         return self.cfg.max_minutes is not None and self.elapsed() > 60 * self.cfg.max_minutes
 
     def optimizer(self, total_steps: int):
-        from transformers import get_scheduler
-
-        opt = torch.optim.AdamW(self.adapter.model.parameters(), lr=self.cfg.lr, weight_decay=self.cfg.weight_decay)
-        warm = self.cfg.warmup if self.cfg.warmup >= 1 else self.cfg.warmup * total_steps
-        name = {"constant": "constant_with_warmup"}.get(self.cfg.schedule, self.cfg.schedule)
-        sched = get_scheduler(name, opt, num_warmup_steps=int(warm), num_training_steps=total_steps)
-        return opt, sched
+        return make_optimizer(self.adapter.model, self.cfg, total_steps)
 
     def evaluate(self, epoch: float) -> None:
         if self.score_fn is None:
@@ -151,14 +169,7 @@ class _Fit:
         batch = self.adapter.collate(batch_examples)
         with autocast(self.device, self.dtype):
             loss = self.adapter.loss(batch)
-        scaler.scale(loss).backward()
-        if self.cfg.clip_norm:
-            scaler.unscale_(opt)
-            torch.nn.utils.clip_grad_norm_(self.adapter.model.parameters(), self.cfg.clip_norm)
-        scaler.step(opt)
-        scaler.update()
-        opt.zero_grad(set_to_none=True)
-        sched.step()
+        update(self.adapter.model, loss, opt, sched, scaler, self.cfg.clip_norm)
         self.result.steps += 1
         self.result.examples += len(batch_examples)
         return float(loss.detach())

@@ -73,6 +73,7 @@ class PerfCellSpec:
     threads: int | None = None  # torch intra-op threads for this cell (None: the process's setting)
     weights: str | None = None  # a state-dict file to load (the trained model this cell times), or None
     quality_cell: str | None = None  # the quality unit (quality/<task>/<model>) this cell's model was trained in
+    train: dict | None = None  # the model's resolved train settings (train_step mirrors the trainer's update)
     compile_backend: str = "inductor"  # torch.compile backend (tests use "eager": dynamo capture without codegen)
 
     def to_json(self) -> str:
@@ -221,7 +222,7 @@ def run_perf_cell(spec: PerfCellSpec) -> dict:
         adapter_class(spec)  # imports (transformers, ...) happen first, so they never count
         settle_gc()
         adapter, batch = build_adapter(spec)
-        work = make_workload(adapter, batch, spec.mode, spec.dtype, spec.max_new_tokens)
+        work = make_workload(adapter, batch, spec.mode, spec.dtype, spec.max_new_tokens, spec.train)
         compile_s = _compile(adapter, work, spec.mode, spec.compile_backend) if spec.compile else None
         m = measure(spec, adapter, work, warm=not spec.compile)
         m["compiled_frames"] = compiled_frames() if spec.compile else None

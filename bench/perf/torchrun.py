@@ -180,7 +180,7 @@ def rank_cell(spec: PerfCellSpec, local_rank: int) -> dict:
     settle_gc()
     adapter, batch = build_adapter(spec)
     wrap_ddp(adapter, device)
-    work = make_workload(adapter, batch, spec.mode, spec.dtype, spec.max_new_tokens)
+    work = make_workload(adapter, batch, spec.mode, spec.dtype, spec.max_new_tokens, spec.train)
     compile_s = _compile(adapter, work) if spec.compile else None
     fixed = agree_iters(spec, work, device)
     m = measure(fixed, adapter, work, warm=False)  # agree_iters ran two steps: warm
