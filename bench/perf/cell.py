@@ -282,6 +282,7 @@ def _record(spec: PerfCellSpec, m: dict, params: int) -> dict:
         inconsistent = n > 1 and tn <= t1
         rec.update(
             time_to_first_token_ms=t1, per_token_ms=(tn - t1) / (n - 1) if n > 1 else None,
+            time_to_first_token_iqr_ms=m["first"].iqr, max_new_tokens=n,
             noisy=lat.noisy or m["first"].noisy or inconsistent,
         )  # fmt: skip
     return rec

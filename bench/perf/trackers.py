@@ -46,6 +46,7 @@ from bench.perf.flops import Work, track_flops  # noqa: F401  (re-exported: FLOP
 from bench.perf.footprint import cpu_allocations
 
 NOISY_IQR_OVER_MEDIAN = 0.10
+MIN_SAMPLES = {"p90": 10, "p99": 100}  # a percentile is published only from this many samples
 MAX_IN_FLIGHT = 4  # CUDA: timed iterations the host may run ahead of the GPU
 MB = 2**20
 
@@ -81,9 +82,14 @@ class Latency:
         return self.p50 <= 0 or self.iqr / self.p50 > NOISY_IQR_OVER_MEDIAN
 
     def summary(self) -> dict:
-        """The record's `latency_ms` dict (no raw samples)."""
+        """The record's `latency_ms` dict (no raw samples). A tail percentile needs enough samples to
+        be more than the maximum (`MIN_SAMPLES`: p99 from 20 samples is just the slowest one): below
+        that it is null, and `n` says why."""
         d = asdict(self)
         d.pop("samples_ms")
+        for key, need in MIN_SAMPLES.items():
+            if self.n < need:
+                d[key] = None
         return d
 
 

@@ -63,3 +63,9 @@ def test_flop_counter_gives_2mnk_for_a_linear():
     with track_flops() as work, torch.no_grad():
         layer(torch.randn(m, k))
     assert work.result.flops == 2 * m * n * k
+
+
+def test_tail_percentiles_are_published_only_when_n_supports_them():
+    few, many = Latency.from_samples(range(1, 21)).summary(), Latency.from_samples(range(1, 101)).summary()
+    assert few["n"] == 20 and few["p90"] is not None and few["p99"] is None
+    assert many["p99"] is not None and Latency.from_samples(range(1, 6)).summary()["p90"] is None
