@@ -117,5 +117,6 @@ def run_perf_cells(ctx, data) -> list[str]:
             failed.add(model.label)
 
     p = ctx.suite.perf
-    sweep(specs, p.launcher, write, done=ctx.store.done(), progress=ctx.progress, **launcher_options(p))
+    sweep(specs, p.launcher, write, done=ctx.store.done(), progress=ctx.progress, rounds=p.rounds,
+          **launcher_options(p))
     return sorted(failed)

@@ -41,6 +41,7 @@ from bench.perf.compiling import compile_model, compiled_frames, eager
 from bench.perf.footprint import memory_fields, weight_bytes
 from bench.perf.modes import make_workload
 from bench.perf.probe import worker_peak
+from bench.perf.timing import timing_fields
 from bench.perf.trackers import cpu_baseline, measure_latency, settle_gc, track_flops, track_memory
 
 MEMORY_PASSES = 1  # memory is the median of this many steps (they count as warm-up steps); the allocator's is exact
@@ -74,6 +75,7 @@ class PerfCellSpec:
     weights: str | None = None  # a state-dict file to load (the trained model this cell times), or None
     quality_cell: str | None = None  # the quality unit (quality/<task>/<model>) this cell's model was trained in
     train: dict | None = None  # the model's resolved train settings (train_step mirrors the trainer's update)
+    keep_samples: bool = False  # the record carries raw latency samples (for pooling rounds)
     compile_backend: str = "inductor"  # torch.compile backend (tests use "eager": dynamo capture without codegen)
 
     def to_json(self) -> str:
@@ -244,21 +246,18 @@ def tokens_per_row(spec: PerfCellSpec) -> int:
 
 def _record(spec: PerfCellSpec, m: dict, params: int) -> dict:
     lat, mem, counted = m["latency"], m["memory"], m["flops"]
-    flops = counted.flops
-    p50_s = lat.p50 / 1e3
-    tokens = spec.batch_size * tokens_per_row(spec)
+    # peak: a probe in this worker, at this dtype and thread count, median to median (bench.perf.probe)
+    peak = worker_peak(spec.device, spec.dtype)["gflops"] if counted.flops else None
     rec = base_record(spec, "ok")
     rec.update(
-        latency_ms=lat.summary(),
-        throughput={"samples_per_s": spec.batch_size / p50_s, "tokens_per_s": tokens / p50_s},
+        **timing_fields(spec.batch_size, tokens_per_row(spec), lat, m.get("first"), spec.max_new_tokens,
+                        counted.flops, peak),  # fmt: skip
         **memory_fields(mem, m.get("weights", 0), m.get("state", 0)),
         memory_kind=mem.kind,
         memory_method=mem.method,
-        flops=flops or None,
-        achieved_gflops=(flops / p50_s / 1e9) if flops else None,
+        flops=counted.flops or None,
         flops_complete=counted.complete,  # false: some matmul/attention/RNN op had no formula (named below)
         flops_uncounted=counted.uncounted,
-        noisy=lat.noisy,
         timed_s=m["timed_s"],
         n_params=params,
         threads=torch.get_num_threads(),
@@ -272,19 +271,10 @@ def _record(spec: PerfCellSpec, m: dict, params: int) -> dict:
         rec["beam_size"] = spec.params.get("beam_size", 1)
     if mem.reserved_mb is not None:
         rec["peak_reserved_mb"] = mem.reserved_mb
-    if rec["achieved_gflops"]:  # against a probe in this worker, at this dtype and thread count, median to median
-        rec["peak_gflops"] = worker_peak(spec.device, spec.dtype)["gflops"]
-        rec["peak_fraction"] = rec["achieved_gflops"] / rec["peak_gflops"]
-    if "first" in m:
-        t1, tn, n = m["first"].p50, lat.p50, spec.max_new_tokens
-        # Two separate timing loops: if the one-token run is not faster than the N-token run, the
-        # machine changed speed between them and the split into TTFT + per-token can't be trusted.
-        inconsistent = n > 1 and tn <= t1
-        rec.update(
-            time_to_first_token_ms=t1, per_token_ms=(tn - t1) / (n - 1) if n > 1 else None,
-            time_to_first_token_iqr_ms=m["first"].iqr, max_new_tokens=n,
-            noisy=lat.noisy or m["first"].noisy or inconsistent,
-        )  # fmt: skip
+    if spec.keep_samples:  # rounds pool these (bench.perf.rounds), then drop them
+        rec["_samples_ms"] = lat.samples_ms
+        if "first" in m:
+            rec["_first_samples_ms"] = m["first"].samples_ms
     return rec
 
 
