@@ -334,6 +334,8 @@ def main(argv: list[str] | None = None) -> int:
     spec = PerfCellSpec.from_json(Path(spec_path).read_text())
     if os.environ.get(THREADS_ENV):
         torch.set_num_threads(int(os.environ[THREADS_ENV]))
+    if torch.get_num_interop_threads() != 1:
+        torch.set_num_interop_threads(1)  # as the inline launcher pins it (bench.perf.launchers)
     gc.freeze()  # a fresh interpreter holds no garbage yet: skip the one slow full collection
     rec = run_cell_safely(spec)
     Path(out_path).write_text(json.dumps(rec))

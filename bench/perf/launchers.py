@@ -27,6 +27,16 @@ LAUNCHERS = ("inline", "process", "ray", "torchrun")  # ray runs whole sweeps: b
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
+def pin_interop_threads() -> None:
+    """One inter-op thread (torch's default is one per core): an idle pool of spinning inter-op threads
+    competes with the intra-op threads doing the work. Possible only before any inter-op work started."""
+    try:
+        if torch.get_num_interop_threads() != 1:
+            torch.set_num_interop_threads(1)
+    except RuntimeError:
+        pass
+
+
 def run_inline(spec: PerfCellSpec, timeout_s: float | None = None) -> dict:
     """Runs the cell in this process (`timeout_s` is not enforced inline: nothing can stop a running step)."""
     return run_cell_safely(spec)
@@ -90,6 +100,7 @@ def get_launcher(name: str, **options):
     `options`: the launcher's own settings (torchrun: `nproc`).
     """
     if name == "inline":
+        pin_interop_threads()
         return run_inline
     if name == "process":
         return run_in_process
