@@ -195,7 +195,8 @@ def measure(spec: PerfCellSpec, adapter, work, warm: bool = True) -> dict:
     out["memory"], took = _memory_pass(spec, work, baseline)
     timed += took
     out["flops"], took = _flop_pass(spec, adapter, work)
-    warmed = (1 if warm else 0) + MEMORY_PASSES + (0 if spec.compile else 1)  # an eager FLOP pass does not warm compiled code
+    # an eager FLOP pass does not warm compiled code
+    warmed = (1 if warm else 0) + MEMORY_PASSES + (0 if spec.compile else 1)
     timed += 0.0 if spec.compile else took
     with work.context():
         t0 = time.perf_counter()

@@ -12,6 +12,7 @@ each round's median (`round_p50_ms`) and is `noisy` also when those medians
 spread by more than 10% (`round_spread`): the speed moved while it was measured.
 
 Memory and FLOPs come from the first round (they do not depend on speed).
+Compiled cells run in one round: every round would compile again.
 """
 
 from __future__ import annotations
@@ -24,6 +25,11 @@ from bench.perf.trackers import NOISY_IQR_OVER_MEDIAN, Latency
 from bench.perf.timing import timing_fields
 
 ROUND_MIN_SECONDS = 0.1
+
+
+def cell_rounds(spec, rounds: int) -> int:
+    """Rounds for one cell: compiled cells run once (each round would compile again, for minutes)."""
+    return 1 if spec.compile else rounds
 
 
 def round_spec(spec, rounds: int):

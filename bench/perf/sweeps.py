@@ -15,7 +15,7 @@ from tqdm import tqdm
 
 from bench.perf.cell import PerfCellSpec, base_record
 from bench.perf.launchers import get_launcher
-from bench.perf.rounds import merge, round_spec
+from bench.perf.rounds import cell_rounds, merge, round_spec
 
 
 def sweep(
@@ -46,23 +46,24 @@ def sweep(
     oom_at: dict[tuple, int] = {}  # group -> smallest batch size that ran out of memory
     todo = [s for s in specs if s.cell not in done]
     partial: dict[str, list[dict]] = {}  # cell -> its finished rounds so far
-    bar = tqdm(total=len(todo) * rounds, desc="perf", unit="round", disable=not progress, leave=False)
+    bar = tqdm(total=sum(cell_rounds(s, rounds) for s in todo), desc="perf", unit="round", disable=not progress, leave=False)
     for r in range(rounds):
         for spec in todo:
-            if r > 0 and spec.cell not in partial:
-                continue  # written after round 1 (failed, out of memory or skipped)
-            bar.set_postfix_str(f"{spec.cell} ({r + 1}/{rounds})", refresh=False)
+            n = cell_rounds(spec, rounds)
+            if r >= n or (r > 0 and spec.cell not in partial):
+                continue  # done: one-round cell, or written after round 1 (failed, out of memory, skipped)
+            bar.set_postfix_str(f"{spec.cell} ({r + 1}/{n})", refresh=False)
             bar.update(1)
-            rec = _one(run, spec, rounds, timeout_s, oom_at)
+            rec = _one(run, spec, n, timeout_s, oom_at)
             rec.setdefault("launcher", launcher)
             if rec["status"] == "oom":
                 oom_at[spec.group] = min(spec.batch_size, oom_at.get(spec.group) or spec.batch_size)
-            if rec["status"] != "ok" or rounds == 1:
+            if rec["status"] != "ok" or n == 1:
                 partial.pop(spec.cell, None)
                 write(rec)
                 continue
             partial.setdefault(spec.cell, []).append(rec)
-            if r == rounds - 1:
+            if r == n - 1:
                 write(merge(partial.pop(spec.cell)))
     bar.close()
 
