@@ -94,3 +94,11 @@ def test_a_p50_that_moves_between_rounds_is_noisy():
     lat = moved["latency_ms"]
     assert lat["iqr"] / lat["p50"] < 0.10  # the pooled spread alone would not say so ...
     assert moved["noisy"] and moved["round_spread"] > 0.10  # ... the move between rounds does
+
+
+def test_compiled_cells_run_one_round(make_spec):
+    from bench.perf.rounds import cell_rounds, round_spec
+
+    assert cell_rounds(make_spec(compile=True), 3) == 1 and cell_rounds(make_spec(), 3) == 3
+    spec = round_spec(make_spec(min_iters=10, min_seconds=0.9), 3)
+    assert (spec.min_iters, spec.min_seconds, spec.keep_samples) == (4, 0.3, True)
