@@ -108,8 +108,9 @@ def cmd_validate(args) -> int:
         sizes = ", ".join(f"{s} {len(ds)}" for s, ds in td.splits.items())
         print(f"{task.label}: {td.dataset} ({sizes}); models: {', '.join(m.label for m in task.models)}")
     if suite.perf:
-        from bench.perf_plan import perf_models
+        from bench.perf_plan import check_perf, perf_models
 
+        check_perf(suite, data)
         n = len(perf_models(suite, data))
         print(f"perf: {n} model(s) x modes {suite.perf.modes} x batch {suite.perf.batch_sizes} x seq {suite.perf.seq_lens}")
     print(f"suite '{suite.name}' is valid")

@@ -41,8 +41,9 @@ MAX_ROWS = 60  # above this many gated deltas, perf rows within tolerance are no
 # Quality tolerances and directions come from the task table (bench.tasks.METRICS).
 DEFAULT_TOLERANCES: dict[str, float | None] = {
     **{m.name: m.tolerance for m in METRICS.values()},
-    "latency": 0.10, "throughput": 0.10, "memory": None,
+    "latency": 0.10, "throughput": 0.10, "memory": 0.10, "ttft": 0.10, "per_token": 0.10,
 }
+MEMORY_FLOOR_MB = 1.0  # a peak-memory change below this is never a regression (allocator granularity, tiny cells)
 # Perf numbers compared: (row label, dotted path, tolerance key or None, higher is better).
 PERF_METRICS = (
     ("latency_p50_ms", "latency_ms.p50", "latency", False),
@@ -50,8 +51,8 @@ PERF_METRICS = (
     ("samples_per_s", "throughput.samples_per_s", "throughput", True),
     ("tokens_per_s", "throughput.tokens_per_s", None, True),
     ("peak_memory_mb", "peak_memory_mb", "memory", False),
-    ("ttft_ms", "time_to_first_token_ms", None, False),
-    ("per_token_ms", "per_token_ms", None, False),
+    ("ttft_ms", "time_to_first_token_ms", "ttft", False),
+    ("per_token_ms", "per_token_ms", "per_token", False),
 )
 # Quality-cell numbers other than `metrics`, shown for context only.
 QUALITY_INFO = (("n_params", "n_params", False), ("train_s", "train_s", False),
@@ -279,10 +280,34 @@ def _noise(rec: dict) -> tuple[float, float]:
     return iqr, (iqr / p50 if p50 > 0 else 0.0)
 
 
+def _generate_noise(rec: dict) -> tuple[float, float]:
+    """(TTFT spread, per-token spread) in ms of a generate cell: the 1-token loop's IQR, and both loops'
+    IQRs over the n-1 tokens per_token_ms divides by (records without them: the N-token loop's IQR)."""
+    iqr, _ = _noise(rec)
+    ttft = _number(rec.get("time_to_first_token_iqr_ms"))
+    ttft = iqr if ttft is None else ttft
+    n = _number(rec.get("max_new_tokens")) or 2.0
+    return ttft, (iqr + ttft) / max(1.0, n - 1)
+
+
+def _beyond_noise(key: str, a: float, b: float, rel: float, old: dict, new: dict) -> bool:
+    """Each metric's own noise rule: a change smaller than the cells' measured spread is not evidence."""
+    if key == "latency":
+        return abs(b - a) > max(_noise(old)[0], _noise(new)[0])
+    if key == "throughput":  # throughput is batch / p50: the relative IQR
+        return abs(rel) > max(_noise(old)[1], _noise(new)[1])
+    if key == "memory":  # exact allocator figures; different kinds (cpu_rss vs cpu_allocated) never compare
+        return old.get("memory_kind") == new.get("memory_kind") and abs(b - a) > MEMORY_FLOOR_MB
+    if key in ("ttft", "per_token"):
+        i = 0 if key == "ttft" else 1
+        return abs(b - a) > max(_generate_noise(old)[i], _generate_noise(new)[i])
+    return True
+
+
 def _perf_deltas(cell: str, old: dict, new: dict, tol: dict, machine_differs: bool) -> list[Delta]:
-    """Relative tolerances; latency changes must also exceed the larger IQR of the two cells
-    (in ms), throughput changes the larger relative IQR (throughput is batch / p50)."""
-    (iqr_a, rel_a), (iqr_b, rel_b) = _noise(old), _noise(new)
+    """Relative tolerances, each change also checked against its metric's noise (`_beyond_noise`):
+    latency against the larger IQR of the two cells (in ms), throughput the larger relative IQR,
+    peak memory a 1 MB floor (same memory kind only), TTFT and per-token time their loops' IQRs."""
     out = []
     for name, path, key, higher_better in PERF_METRICS:
         a, b = _number(lookup(old, path)), _number(lookup(new, path))
@@ -292,12 +317,7 @@ def _perf_deltas(cell: str, old: dict, new: dict, tol: dict, machine_differs: bo
         limit = tol.get(key) if key else None
         if limit is not None and a > 0:
             worse = -d.rel if higher_better else d.rel
-            if key == "latency":
-                beyond_noise = abs(b - a) > max(iqr_a, iqr_b)
-            elif key == "throughput":
-                beyond_noise = abs(d.rel) > max(rel_a, rel_b)
-            else:
-                beyond_noise = True  # memory: no spread measured
+            beyond_noise = _beyond_noise(key, a, b, d.rel, old, new)
             d.tolerance = f"{'-' if higher_better else '+'}{limit:.0%}"
             if worse > limit:
                 d.verdict = ("warning" if machine_differs else "regression") if beyond_noise else "noise"

@@ -119,6 +119,7 @@ class PerfSpec(Strict):
     min_seconds: float = Field(1.0, ge=0)
     max_new_tokens: PositiveInt = 32
     launcher: Literal["inline", "process", "ray", "torchrun"] = "inline"
+    rounds: PositiveInt = 3  # inline/process: each cell timed in this many interleaved rounds (bench.perf.rounds)
     ray_address: str | None = None  # launcher ray: a cluster to join ($RAY_ADDRESS wins); none: a local Ray
     num_cpus: PositiveFloat = 1  # launcher ray: CPUs each cell reserves (its torch threads too)
     nproc: PositiveInt = 2  # launcher torchrun: DDP processes per train_step cell

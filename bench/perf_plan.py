@@ -1,30 +1,35 @@
 """A suite's `perf:` section as a list of perf cells, handed to the sweep in `bench.perf`.
 
 Models come from `perf.models` when given, else from every task of the suite.
-`generate` cells exist only for translation models. Cell ids:
-`perf/<model>/<mode>/<dtype>[+compile]/b<batch>/s<seq>`.
+`generate` cells exist only for translation models. A model trained in this run
+is timed as trained (its vocabulary and weights: bench.perf_pairing). Cell ids:
+`perf/<model>/<mode>/<dtype>[+compile]/b<batch>/s<seq>`; generate cells of a
+model with `beam_size` k > 1 say `generate+beam<k>`.
 """
 from __future__ import annotations
 
 import dataclasses
 
-from bench.config import adapter_config
+from bench.config import adapter_config, train_config
+from bench.perf_pairing import pair, paired_params
 from bench.records import perf_record, utc_now
 from bench.registry import get_adapter
 from bench.tasks import get_task
 
 
-def perf_cell_id(name: str, mode: str, dtype: str, compiled: bool, batch: int, seq: int) -> str:
+def perf_cell_id(name: str, mode: str, dtype: str, compiled: bool, batch: int, seq: int, beam: int = 1) -> str:
+    mode = f"{mode}+beam{beam}" if mode == "generate" and beam > 1 else mode  # beam search does k times the work
     return f"perf/{name}/{mode}/{dtype}{'+compile' if compiled else ''}/b{batch}/s{seq}"
 
 
 def perf_models(suite, data) -> list[tuple]:
-    """(model spec, perf name, task name, num_labels) for every model in the perf grid.
+    """(model spec, perf name, task name, num_labels, task label) for every model in the perf grid
+    (task label None for `perf.models`, which are not trained).
 
     Models from the tasks keep their label; the same label in two tasks of
     different kinds (a transformer classifier and translator) becomes `label@task`."""
     if suite.perf.models:
-        return [(m, m.label, m.task, m.num_labels) for m in suite.perf.models]
+        return [(m, m.label, m.task, m.num_labels, None) for m in suite.perf.models]
     seen: dict[str, tuple] = {}
     out = []
     for task, td in zip(suite.tasks, data):
@@ -33,8 +38,25 @@ def perf_models(suite, data) -> list[tuple]:
             name = m.label if seen.get(m.label, key) == key else f"{m.label}@{task.label}"
             if name not in {n for _, n, *_ in out}:
                 seen.setdefault(m.label, key)
-                out.append((m, name, task.task, td.num_labels))
+                out.append((m, name, task.task, td.num_labels, task.label))
     return out
+
+
+def check_perf(suite, data) -> None:
+    """Refuses, before anything runs, cells that could not be measured as labelled (exit 2, every problem)."""
+    from bench.perf.compiling import check_generate_compile
+
+    p = suite.perf
+    if p is None or "generate" not in p.modes or True not in p.compiles:
+        return
+    problems = []
+    for model, name, task, *_ in perf_models(suite, data):
+        if task == "translation":
+            problems += check_generate_compile(get_adapter(model.adapter), name, "perf.compile")
+    if problems:
+        from bench.errors import BadInput
+
+        raise BadInput(problems)
 
 
 def perf_specs(ctx, data) -> list:
@@ -42,8 +64,12 @@ def perf_specs(ctx, data) -> list:
 
     p = ctx.suite.perf
     specs = []
-    for model, name, task, num_labels in perf_models(ctx.suite, data):
+    for model, name, task, num_labels, task_label in perf_models(ctx.suite, data):
         params = dataclasses.asdict(adapter_config(get_adapter(model.adapter), model.params))
+        paired = pair(ctx, task_label, model.label) if task_label is not None else None
+        params = paired_params(params, paired)
+        tcfg = train_config(get_adapter(model.adapter), model.train)  # train_step mirrors the trainer's update
+        train = {k: getattr(tcfg, k) for k in ("weight_decay", "clip_norm", "schedule", "warmup")}
         for mode in p.modes:
             if mode == "generate" and not get_task(task).generates:
                 continue
@@ -53,12 +79,14 @@ def perf_specs(ctx, data) -> list:
                     for seq in seq_lens:
                         for batch in batch_sizes:
                             specs.append(PerfCellSpec(
-                                cell=perf_cell_id(name, mode, dtype, compiled, batch, seq),
+                                cell=perf_cell_id(name, mode, dtype, compiled, batch, seq, params.get("beam_size", 1)),
                                 adapter=model.adapter, name=name, params=params, task=task,
                                 num_labels=num_labels, mode=mode, batch_size=batch, seq_len=seq,
                                 dtype=dtype, compile=compiled, warmup=p.warmup, min_iters=p.min_iters,
                                 min_seconds=p.min_seconds, max_new_tokens=p.max_new_tokens,
                                 device=ctx.device.type, seed=ctx.seed, peak_gflops=ctx.peak_gflops,
+                                weights=paired and paired.weights, quality_cell=paired and paired.quality_cell,
+                                train=train,
                             ))  # fmt: skip
     return specs
 
@@ -90,5 +118,6 @@ def run_perf_cells(ctx, data) -> list[str]:
             failed.add(model.label)
 
     p = ctx.suite.perf
-    sweep(specs, p.launcher, write, done=ctx.store.done(), progress=ctx.progress, **launcher_options(p))
+    sweep(specs, p.launcher, write, done=ctx.store.done(), progress=ctx.progress, rounds=p.rounds,
+          **launcher_options(p))
     return sorted(failed)

@@ -74,7 +74,8 @@ def perf_frame(runs: dict[str, list[dict]]) -> pd.DataFrame:
                          "batch_size": r.get("batch_size"), "seq_len": r.get("seq_len"),
                          "p50_ms": (r.get("latency_ms") or {}).get("p50"),
                          "samples_per_s": (r.get("throughput") or {}).get("samples_per_s"),
-                         "peak_memory_mb": r.get("peak_memory_mb"), "memory_kind": r.get("memory_kind")})
+                         "peak_memory_mb": r.get("peak_memory_mb"), "memory_kind": r.get("memory_kind"),
+                         "quality_cell": r.get("quality_cell"), "n_params": r.get("n_params")})
     df = pd.DataFrame(rows)
     if df.empty:
         return df
@@ -189,7 +190,8 @@ def _representative_cell(perf: pd.DataFrame, models) -> tuple | None:
 
 def _pareto_points(runs, perf, task, metric) -> list[dict]:
     """The finished quality cells of `task` joined to their model's forward throughput
-    at the run's representative (batch, seq) cell."""
+    at the run's representative (batch, seq) cell. A perf record pairs only when it says it timed the
+    trained model (`quality_cell`, same `n_params`); runs from before pairing get no point."""
     points = []
     for label, records in runs.items():
         quality = _one_split([r for r in records if r.get("kind") == "quality" and r.get("task") == task
@@ -201,7 +203,9 @@ def _pareto_points(runs, perf, task, metric) -> list[dict]:
             continue
         at = run_perf[(run_perf["batch_size"] == cell[0]) & (run_perf["seq_len"] == cell[1])]
         for r in quality:
-            match = at[(at["model"] == str(r.get("name") or r.get("model"))) & at["samples_per_s"].notna()]
+            # only the perf cell that timed this very model: its training unit and parameter count
+            match = at[(at["quality_cell"] == str(r.get("cell", "")).rsplit("/", 1)[0])
+                       & (at["n_params"] == r.get("n_params")) & at["samples_per_s"].notna()]
             if len(match):  # the perf row's series label, so the colour matches the other plots
                 points.append({"series": match["series"].iloc[0], "run": label, "cell": cell, "split": r.get("split"),
                                "x": float(match["samples_per_s"].iloc[0]), "y": float(r["metrics"][metric])})

@@ -13,6 +13,7 @@ import numpy as np
 from bench import metrics
 from bench.adapter import TaskInfo, n_params
 from bench.config import adapter_config, train_config
+from bench.perf_pairing import trained_vocab_size
 from bench.registry import get_adapter
 from bench.tasks import get_task
 from bench.train import fit, predict_all, seed_everything
@@ -73,6 +74,7 @@ def run_quality_unit(task, model, data, ctx) -> list[dict]:
         "params": dataclasses.asdict(cfg),
         "train": tcfg.model_dump(),
         "n_params": n_params(adapter.model),
+        "vocab_size": trained_vocab_size(adapter),  # the trained tokenizer's size: perf cells build with it
         "init": getattr(adapter, "init", "random"),
         **({"checkpoint_sha256": adapter.checkpoint_sha256} if getattr(adapter, "checkpoint_sha256", None) else {}),
         "setup_s": round(setup_s, 3),

@@ -153,6 +153,10 @@ def run(
 
     full, suite = load_selected(suite_arg, overrides, data_dir, tasks, models)  # run.json, --resume: the whole suite
     data = load_all_data(suite, data_dir)
+    if suite.perf is not None:
+        from bench.perf_plan import check_perf
+
+        check_perf(suite, data)  # cells that can't be measured as labelled: exit 2 before training
     device = env.resolve_device(suite.device)
     if suite.threads:
         torch.set_num_threads(suite.threads)

@@ -63,6 +63,37 @@ def predict_all(adapter, examples: list[dict], batch_size: int, dtype: str = "fp
     return preds
 
 
+def make_optimizer(model: torch.nn.Module, cfg, total_steps: int, elapsed: Callable[[], float] | None = None):
+    """AdamW and the learning-rate schedule `cfg` (lr, weight_decay, adam_beta2, schedule, warmup) asks for.
+
+    With `cfg.clock_schedule` and `cfg.max_minutes`, the schedule advances by whichever is further, steps or
+    the clock (`elapsed()` seconds), so a run the clock cuts short still ends its decay near lr 0."""
+    from transformers import get_scheduler
+
+    betas = (0.9, getattr(cfg, "adam_beta2", 0.999))
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, betas=betas)
+    warm = cfg.warmup if cfg.warmup >= 1 else cfg.warmup * total_steps
+    name = {"constant": "constant_with_warmup"}.get(cfg.schedule, cfg.schedule)
+    sched = get_scheduler(name, opt, num_warmup_steps=int(warm), num_training_steps=total_steps)
+    if getattr(cfg, "clock_schedule", False) and cfg.max_minutes and elapsed is not None:
+        by_step, budget = sched.lr_lambdas[0], 60 * cfg.max_minutes
+        sched.lr_lambdas[0] = lambda step: by_step(max(step, int(elapsed() / budget * total_steps)))
+    return opt, sched
+
+
+def update(model: torch.nn.Module, loss: torch.Tensor, opt, sched, scaler, clip_norm: float | None) -> None:
+    """One optimizer update after a forward pass: backward (scaled), clip, step, zero, schedule.
+    The trainer and the perf `train_step` cell share it, so a timed step is a training step."""
+    scaler.scale(loss).backward()
+    if clip_norm:
+        scaler.unscale_(opt)
+        torch.nn.utils.clip_grad_norm_(model.parameters(), clip_norm)
+    scaler.step(opt)
+    scaler.update()
+    opt.zero_grad(set_to_none=True)
+    sched.step()
+
+
 @dataclass
 class FitResult:
     train_s: float = 0.0  # wall time of fit, validation passes included
@@ -101,18 +132,7 @@ class _Fit:
         return self.cfg.max_minutes is not None and self.elapsed() > 60 * self.cfg.max_minutes
 
     def optimizer(self, total_steps: int):
-        from transformers import get_scheduler
-
-        opt = torch.optim.AdamW(self.adapter.model.parameters(), lr=self.cfg.lr, weight_decay=self.cfg.weight_decay,
-                                betas=(0.9, self.cfg.adam_beta2))
-        warm = self.cfg.warmup if self.cfg.warmup >= 1 else self.cfg.warmup * total_steps
-        name = {"constant": "constant_with_warmup"}.get(self.cfg.schedule, self.cfg.schedule)
-        sched = get_scheduler(name, opt, num_warmup_steps=int(warm), num_training_steps=total_steps)
-        if self.cfg.clock_schedule and self.cfg.max_minutes:
-            by_step = sched.lr_lambdas[0]
-            budget = 60 * self.cfg.max_minutes
-            sched.lr_lambdas[0] = lambda step: by_step(max(step, int(self.elapsed() / budget * total_steps)))
-        return opt, sched
+        return make_optimizer(self.adapter.model, self.cfg, total_steps, elapsed=self.elapsed)
 
     def evaluate(self, epoch: float) -> None:
         if self.score_fn is None:
@@ -155,14 +175,7 @@ class _Fit:
         batch = self.adapter.collate(batch_examples)
         with train_autocast(self.device, self.dtype):
             loss = self.adapter.loss(batch)
-        scaler.scale(loss).backward()
-        if self.cfg.clip_norm:
-            scaler.unscale_(opt)
-            torch.nn.utils.clip_grad_norm_(self.adapter.model.parameters(), self.cfg.clip_norm)
-        scaler.step(opt)
-        scaler.update()
-        opt.zero_grad(set_to_none=True)
-        sched.step()
+        update(self.adapter.model, loss, opt, sched, scaler, self.cfg.clip_norm)
         self.result.steps += 1
         self.result.examples += len(batch_examples)
         return float(loss.detach())

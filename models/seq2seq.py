@@ -159,6 +159,7 @@ class Seq2SeqAdapter:
     Config = Seq2SeqConfig
     tasks = ("translation",)
     train_defaults = {"lr": 1e-3, "batch_size": 64, "clip_norm": 1.0, "weight_decay": 0.0}
+    decoding_methods = ("encode", "step")  # what decoding calls on the model (perf compile: bench.perf.compiling)
 
     def __init__(self, config: Seq2SeqConfig, info: TaskInfo):
         if info.task not in self.tasks:
@@ -211,7 +212,14 @@ class Seq2SeqAdapter:
         B = batch["src"].size(0)
         if beam_size == 1:
             return greedy_decode(self._step, mem, B, BOS, EOS, max_len, fixed_length)
-        return beam_search(self._step, _reorder, mem, B, BOS, EOS, beam_size, max_len, self.cfg.length_penalty)
+        step = self._step if not fixed_length else self._step_without_eos
+        return beam_search(step, _reorder, mem, B, BOS, EOS, beam_size, max_len, self.cfg.length_penalty)
+
+    def _step_without_eos(self, mem: Memory, prev: torch.Tensor) -> tuple[torch.Tensor, Memory]:
+        """A step that never ends a hypothesis: fixed-length beam search (perf cells) runs every step."""
+        log_probs, mem = self._step(mem, prev)
+        log_probs[:, EOS] = float("-inf")
+        return log_probs, mem
 
     def predict(self, batch: dict) -> list[str]:
         limit = (batch["src_len"].float() * self.cfg.max_decode_ratio).long() + self.cfg.max_decode_extra
@@ -219,8 +227,8 @@ class Seq2SeqAdapter:
         return self.tokenizer.decode_batch(ids, skip_special_tokens=True)
 
     def generate(self, batch: dict, max_new_tokens: int, fixed_length: bool = False) -> torch.Tensor:
-        """Greedy decode (beam cost is ~beam_size times this), padded to LongTensor [B, T]."""
-        ids = self.decode(batch, max_new_tokens, 1, fixed_length)
+        """Greedy or beam search as `beam_size` says (as predict decodes), padded to LongTensor [B, T]."""
+        ids = self.decode(batch, max_new_tokens, self.cfg.beam_size, fixed_length)
         return pad(ids, PAD, self.info.device, length=max_new_tokens if fixed_length else None)
 
     def synthetic_batch(self, batch_size: int, seq_len: int, generator: torch.Generator) -> dict:

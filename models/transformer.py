@@ -256,6 +256,7 @@ class TransformerAdapter:
     tasks = ("classification", "translation")
     # Warm-up then 1/sqrt(step) decay, as the paper (fraction of the planned steps).
     train_defaults = {"lr": 5e-4, "schedule": "inverse_sqrt", "warmup": 0.1, "clip_norm": 1.0, "batch_size": 64}
+    decoding_methods = ("encode", "decode")  # what decoding calls on the model (perf compile: bench.perf.compiling)
 
     def __init__(self, config: TransformerConfig, info: TaskInfo):
         if info.task not in self.tasks:

@@ -1,11 +1,14 @@
 """One perf cell: build the adapter, measure memory, FLOPs and latency, return the record fields.
 
 Order inside a cell (each pass separate, so no measurement disturbs another):
-1. CPU baseline RSS, then build the model (seeded) and a fixed synthetic batch;
-2. `compile=True`: `torch.compile` the model and run one step (compile time
-   reported as `compile_s`, never inside the timed loop);
-3. memory pass: one step under `track_memory` (also the first warm-up step,
-   so it sees first-step allocations such as AdamW's state);
+1. build the model (seeded, trained weights when paired) and a fixed synthetic batch;
+2. `compile=True`: `torch.compile` what the step calls (bench.perf.compiling:
+   the model, and for generate the decoding methods) and run one step (compile time
+   reported as `compile_s`, never inside the timed loop); else one eager
+   warm-up step. Either way the runtime is warm (thread pools, kernel caches,
+   first-step allocations such as AdamW's state) before memory is measured;
+3. memory pass: one step under `track_memory`, above what step 2 left in use
+   (bench.perf.footprint: weights, optimizer state, activations apart);
 4. FLOP pass: one step of the eager model under `FlopCounterMode` (also the
    second warm-up step, unless compiled: eager steps do not warm compiled code);
 5. the remaining warm-up steps, then the timed loop until both `min_iters` and
@@ -33,11 +36,16 @@ from pathlib import Path
 import torch
 
 from bench.adapter import TaskInfo, adapter_config, n_params
-from bench.errors import error_message, is_oom
+from bench.errors import BadInput, error_message, is_oom
+from bench.perf.compiling import compile_model, compiled_frames, eager
+from bench.perf.footprint import memory_fields, weight_bytes
 from bench.perf.modes import make_workload
-from bench.records import utc_now
+from bench.perf.probe import worker_peak
+from bench.perf.timing import timing_fields
 from bench.perf.trackers import cpu_baseline, measure_latency, settle_gc, track_flops, track_memory
+from bench.records import utc_now
 
+MEMORY_PASSES = 1  # memory is the median of this many steps (they count as warm-up steps); the allocator's is exact
 THREADS_ENV = "NLPBENCH_TORCH_THREADS"  # the process launcher's thread count for its children
 
 
@@ -62,9 +70,14 @@ class PerfCellSpec:
     max_new_tokens: int
     device: str  # "cpu" | "cuda"
     seed: int
-    peak_gflops: float | None = None  # this machine's probed matmul peak -> peak_fraction
+    peak_gflops: float | None = None  # the run's probe (run.json); records use their own worker's (bench.perf.probe)
     imports: tuple[str, ...] = ()  # modules to import first (e.g. ones registering extra adapters)
     threads: int | None = None  # torch intra-op threads for this cell (None: the process's setting)
+    weights: str | None = None  # a state-dict file to load (the trained model this cell times), or None
+    quality_cell: str | None = None  # the quality unit (quality/<task>/<model>) this cell's model was trained in
+    train: dict | None = None  # the model's resolved train settings (train_step mirrors the trainer's update)
+    keep_samples: bool = False  # the record carries raw latency samples (for pooling rounds)
+    compile_backend: str = "inductor"  # torch.compile backend (tests use "eager": dynamo capture without codegen)
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self))
@@ -100,14 +113,26 @@ def build_adapter(spec: PerfCellSpec):
     torch.manual_seed(spec.seed)
     adapter = cls(config, info)
     adapter.setup(None)
+    if spec.weights:
+        load_weights(adapter, spec.weights)
     batch = adapter.synthetic_batch(spec.batch_size, spec.seq_len, torch.Generator().manual_seed(spec.seed))
     return adapter, batch
 
 
-def compile_model(adapter, work) -> float:
-    """Compiles the model in place and runs one step; returns the seconds it took."""
+def load_weights(adapter, path: str) -> None:
+    """Loads a trained state dict; strict, so a different architecture fails loudly rather than timing another model."""
+    if not Path(path).is_file():
+        raise BadInput(f"weights: {path} does not exist on this machine (the trained model this perf cell times)")
+    adapter.model.load_state_dict(torch.load(path, map_location=adapter.info.device, weights_only=True))
+
+
+def compile_cell(adapter, work, mode: str = "forward", backend: str = "inductor") -> float:
+    """Compiles what the step calls in place and runs one step; returns the seconds it took."""
+    from torch._dynamo.utils import counters
+
     torch._dynamo.reset()  # a fresh cache per cell: earlier shapes must not count toward the recompile limit
-    adapter.model = torch.compile(adapter.model)
+    counters.clear()  # compiled_frames() then counts this cell's frames only
+    compile_model(adapter, mode, backend)
     t0 = time.perf_counter()
     with work.context():
         work.step()
@@ -121,40 +146,52 @@ def sync(device) -> None:
 
 
 def _memory_pass(spec: PerfCellSpec, work, baseline: int | None):
-    """One step under the memory tracker; returns (Memory, seconds the step took)."""
-    with track_memory(spec.device, baseline) as mem, work.context():
+    """`MEMORY_PASSES` steps, each under its own memory tracker; returns (the median Memory, seconds they took)."""
+    results, took = [], 0.0
+    for _ in range(MEMORY_PASSES):
+        with track_memory(spec.device, baseline) as mem, work.context():
+            t0 = time.perf_counter()
+            work.step()
+            sync(spec.device)
+            took += time.perf_counter() - t0
+        results.append(mem.result)
+    return sorted(results, key=lambda r: r.peak_mb)[len(results) // 2], took
+
+
+def _flop_pass(spec: PerfCellSpec, adapter, work):
+    """FLOPs of one step, counted on the eager model (same work as compiled, and countable); (Work, seconds)."""
+    with eager(adapter), track_flops() as counted, work.context():
         t0 = time.perf_counter()
         work.step()
         sync(spec.device)
         took = time.perf_counter() - t0
-    return mem.result, took
+    return counted.result, took
 
 
-def _flop_pass(spec: PerfCellSpec, adapter, work) -> tuple[int, float]:
-    """FLOPs of one step, counted on the eager model (same work as compiled, and countable); (flops, seconds)."""
-    compiled = adapter.model
-    adapter.model = getattr(compiled, "_orig_mod", compiled)
-    try:
-        with track_flops() as counted, work.context():
-            t0 = time.perf_counter()
-            work.step()
-            sync(spec.device)
-            took = time.perf_counter() - t0
-    finally:
-        adapter.model = compiled
-    return counted.result.flops, took
+def _warm_step(spec: PerfCellSpec, work) -> float:
+    with work.context():
+        t0 = time.perf_counter()
+        work.step()
+        sync(spec.device)
+        return time.perf_counter() - t0
 
 
-def measure(spec: PerfCellSpec, adapter, work, baseline: int | None) -> dict:
-    """Memory and FLOP passes, warm-up, timed loops; `timed_s` is the seconds spent running steps.
+def measure(spec: PerfCellSpec, adapter, work, warm: bool = True) -> dict:
+    """Warm step, memory and FLOP passes, warm-up, timed loops; `timed_s` is the seconds spent running steps.
 
-    The memory pass and (without compile) the FLOP pass run the real step, so
-    they are the first warm-up steps: `warmup` counts them.
+    `warm=False`: the caller already ran steps (compiling does; torchrun sizes its loop).
+    The warm step, the memory pass and (without compile) the FLOP pass run the
+    real step, so they are the first warm-up steps: `warmup` counts them.
     """
     out = {}
-    out["memory"], timed = _memory_pass(spec, work, baseline)
+    timed = _warm_step(spec, work) if warm else 0.0
+    # RSS once the runtime is warm: one-off process costs never land in a cell's activations
+    baseline = cpu_baseline() if torch.device(spec.device).type == "cpu" else None
+    out["memory"], took = _memory_pass(spec, work, baseline)
+    timed += took
     out["flops"], took = _flop_pass(spec, adapter, work)
-    warmed = 1 if spec.compile else 2  # an eager FLOP pass does not warm compiled code
+    # an eager FLOP pass does not warm compiled code
+    warmed = (1 if warm else 0) + MEMORY_PASSES + (0 if spec.compile else 1)
     timed += 0.0 if spec.compile else took
     with work.context():
         t0 = time.perf_counter()
@@ -180,14 +217,14 @@ def run_perf_cell(spec: PerfCellSpec) -> dict:
     if spec.threads:
         torch.set_num_threads(spec.threads)
     try:
-        adapter_class(spec)  # imports (transformers, ...) happen before the baseline, so they never count
+        adapter_class(spec)  # imports (transformers, ...) happen first, so they never count
         settle_gc()
-        # RSS before the model exists: the CPU peak then counts weights too, as CUDA's peak allocated does
-        baseline = cpu_baseline() if torch.device(spec.device).type == "cpu" else None
         adapter, batch = build_adapter(spec)
-        work = make_workload(adapter, batch, spec.mode, spec.dtype, spec.max_new_tokens)
-        compile_s = compile_model(adapter, work) if spec.compile else None
-        m = measure(spec, adapter, work, baseline)
+        work = make_workload(adapter, batch, spec.mode, spec.dtype, spec.max_new_tokens, spec.train)
+        compile_s = compile_cell(adapter, work, spec.mode, spec.compile_backend) if spec.compile else None
+        m = measure(spec, adapter, work, warm=not spec.compile)
+        m["compiled_frames"] = compiled_frames() if spec.compile else None
+        m["weights"], m["state"] = weight_bytes(adapter.model), work.state_bytes()
         rec = cell_record(spec, m, n_params(adapter.model))
     finally:
         torch.set_num_threads(threads)
@@ -195,37 +232,45 @@ def run_perf_cell(spec: PerfCellSpec) -> dict:
     return rec
 
 
+def tokens_per_row(spec: PerfCellSpec) -> int:
+    """Tokens one example puts through the model: translation counts source and target
+    (`seq_len` each for forward/train_step; `seq_len` source + `max_new_tokens` generated for generate)."""
+    if spec.task != "translation":
+        return spec.seq_len
+    return spec.seq_len + (spec.max_new_tokens if spec.mode == "generate" else spec.seq_len)
+
+
 def cell_record(spec: PerfCellSpec, m: dict, params: int) -> dict:
-    lat, mem, flops = m["latency"], m["memory"], m["flops"]
-    p50_s = lat.p50 / 1e3
-    tokens = spec.batch_size * (spec.max_new_tokens if spec.mode == "generate" else spec.seq_len)
+    lat, mem, counted = m["latency"], m["memory"], m["flops"]
+    # peak: a probe in this worker, at this dtype and thread count, median to median (bench.perf.probe)
+    peak = worker_peak(spec.device, spec.dtype)["gflops"] if counted.flops else None
     rec = base_record(spec, "ok")
     rec.update(
-        latency_ms=lat.summary(),
-        throughput={"samples_per_s": spec.batch_size / p50_s, "tokens_per_s": tokens / p50_s},
-        peak_memory_mb=mem.peak_mb,
+        **timing_fields(spec.batch_size, tokens_per_row(spec), lat, m.get("first"), spec.max_new_tokens,
+                        counted.flops, peak),  # fmt: skip
+        **memory_fields(mem, m.get("weights", 0), m.get("state", 0)),
         memory_kind=mem.kind,
         memory_method=mem.method,
-        flops=flops or None,
-        achieved_gflops=(flops / p50_s / 1e9) if flops else None,
-        noisy=lat.noisy,
+        flops=counted.flops or None,
+        flops_complete=counted.complete,  # false: some matmul/attention/RNN op had no formula (named below)
+        flops_uncounted=counted.uncounted,
         timed_s=m["timed_s"],
         n_params=params,
         threads=torch.get_num_threads(),
+        quality_cell=spec.quality_cell,  # null: not paired with a trained model (standalone perf or training failed)
+        vocab_size=spec.params.get("vocab_size"),  # the vocabulary this model was built with
+        vocab_source="trained" if spec.weights else "config",
+        compiled_frames=m.get("compiled_frames"),  # dynamo frames compiled for this cell (compile: true)
+        tokens_per_sample=tokens_per_row(spec),  # what tokens_per_s counts (translation: source + target)
     )
+    if spec.mode == "generate":
+        rec["beam_size"] = spec.params.get("beam_size", 1)
     if mem.reserved_mb is not None:
         rec["peak_reserved_mb"] = mem.reserved_mb
-    if spec.peak_gflops and rec["achieved_gflops"]:
-        rec["peak_fraction"] = rec["achieved_gflops"] / spec.peak_gflops
-    if "first" in m:
-        t1, tn, n = m["first"].p50, lat.p50, spec.max_new_tokens
-        # Two separate timing loops: if the one-token run is not faster than the N-token run, the
-        # machine changed speed between them and the split into TTFT + per-token can't be trusted.
-        inconsistent = n > 1 and tn <= t1
-        rec.update(
-            time_to_first_token_ms=t1, per_token_ms=(tn - t1) / (n - 1) if n > 1 else None,
-            noisy=lat.noisy or m["first"].noisy or inconsistent,
-        )  # fmt: skip
+    if spec.keep_samples:  # rounds pool these (bench.perf.rounds), then drop them
+        rec["_samples_ms"] = lat.samples_ms
+        if "first" in m:
+            rec["_first_samples_ms"] = m["first"].samples_ms
     return rec
 
 
@@ -272,6 +317,8 @@ def main(argv: list[str] | None = None) -> int:
     spec = PerfCellSpec.from_json(Path(spec_path).read_text())
     if os.environ.get(THREADS_ENV):
         torch.set_num_threads(int(os.environ[THREADS_ENV]))
+    if torch.get_num_interop_threads() != 1:
+        torch.set_num_interop_threads(1)  # as the inline launcher pins it (bench.perf.launchers)
     gc.freeze()  # a fresh interpreter holds no garbage yet: skip the one slow full collection
     rec = run_cell_safely(spec)
     Path(out_path).write_text(json.dumps(rec))

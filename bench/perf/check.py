@@ -1,7 +1,8 @@
 """The perf harness's own figures from run folders: overhead, and repeatability of two runs.
 
     python -m bench.perf.check RUN_DIR              # overhead of one run
-    python -m bench.perf.check RUN_A RUN_B          # ... and median |Δp50|/p50 over cells ok in both
+    python -m bench.perf.check RUN_A RUN_B          # ... and median |Δp50|/p50 over cells ok in both,
+                                                    # cells off by > 15% and which of them neither run flagged noisy
 
 Overhead = run wall time (run.json started_at..ended_at) minus the time spent
 running model steps (the sum of perf records' `timed_s`: warm-up and timed
@@ -19,6 +20,8 @@ from datetime import datetime
 from pathlib import Path
 
 from bench.results import read_records
+
+OFF = 0.15  # a cell whose p50 moves more than this between runs should have been flagged noisy
 
 
 def _perf_ok(run_dir: Path) -> dict[str, dict]:
@@ -54,10 +57,13 @@ def repeatability(a: Path, b: Path) -> dict:
     if not deltas:
         return {"cells": 0}
     worst = max(zip(deltas, both))
+    off = [c for d, c in zip(deltas, both) if d > OFF]
     return {
         "cells": len(both),
         "median_rel_delta_p50": statistics.median(deltas),
         "worst": {"cell": worst[1], "rel_delta": worst[0]},
+        "off_by_more_than_15pct": len(off),
+        "off_and_not_flagged_noisy": [c for c in off if not (ra[c].get("noisy") or rb[c].get("noisy"))],
     }
 
 

@@ -10,12 +10,24 @@ from __future__ import annotations
 
 from functools import partial
 
+import torch
+
 from bench.errors import BadInput
 from bench.perf.cell import PerfCellSpec, run_cell_safely
 from bench.perf.subproc import run_in_process
 from bench.perf.torchrun import run_torchrun
 
 LAUNCHERS = ("inline", "process", "ray", "torchrun")  # ray runs whole sweeps: bench.perf.ray_launcher
+
+
+def pin_interop_threads() -> None:
+    """One inter-op thread (torch's default is one per core): an idle pool of spinning inter-op threads
+    competes with the intra-op threads doing the work. Possible only before any inter-op work started."""
+    try:
+        if torch.get_num_interop_threads() != 1:
+            torch.set_num_interop_threads(1)
+    except RuntimeError:
+        pass
 
 
 def run_inline(spec: PerfCellSpec, timeout_s: float | None = None) -> dict:
@@ -29,6 +41,7 @@ def get_launcher(name: str, **options):
     `options`: the launcher's own settings (torchrun: `nproc`).
     """
     if name == "inline":
+        pin_interop_threads()
         return run_inline
     if name == "process":
         return run_in_process

@@ -1,7 +1,9 @@
 """What one iteration of a perf cell does, per mode.
 
 - `forward`: `adapter.forward(batch)` with `model.eval()` under `torch.inference_mode()`;
-- `train_step`: `adapter.loss(batch)`, backward, one AdamW step, zero_grad, with `model.train()`;
+- `train_step`: `adapter.loss(batch)`, then the trainer's own update (bench.train.update:
+  scaled backward, gradient clipping, AdamW step, zero_grad, scheduler step) with the
+  model's resolved training settings (clip_norm, weight_decay, schedule), `model.train()`;
 - `generate`: `adapter.generate(batch, max_new_tokens, fixed_length=True)` with `model.eval()`
   (output length fixed, no early stop, so every cell does the same work); a second
   step generating one token gives the time to the first token.
@@ -47,16 +49,20 @@ class Workload:
     step: Callable[[], object]
     context: Callable[[], contextlib.AbstractContextManager]
     first_token: Callable[[], object] | None = None
+    state_bytes: Callable[[], int] = lambda: 0  # memory the step keeps between iterations (optimizer state)
+    optimizer: torch.optim.Optimizer | None = None  # train_step: the optimizer it updates with
 
 
-def make_workload(adapter, batch: dict, mode: str, dtype: str, max_new_tokens: int = 32) -> Workload:
+def make_workload(
+    adapter, batch: dict, mode: str, dtype: str, max_new_tokens: int = 32, train: dict | None = None
+) -> Workload:
     device = torch.device(adapter.info.device)
     check_dtype(dtype, device)
     amp = autocast_factory(device, dtype)
     if mode == "forward":
         return _forward(adapter, batch, amp)
     if mode == "train_step":
-        return _train_step(adapter, batch, amp, dtype, device)
+        return _train_step(adapter, batch, amp, dtype, device, train)
     if mode == "generate":
         return _generate(adapter, batch, amp, max_new_tokens)
     raise BadInput(f"perf.modes: allowed {', '.join(MODES)}; given '{mode}'")
@@ -72,24 +78,40 @@ def _forward(adapter, batch, amp) -> Workload:
     return Workload(step, torch.inference_mode)
 
 
-def _train_step(adapter, batch, amp, dtype: str, device: torch.device) -> Workload:
+@dataclass
+class TrainSettings:
+    """The trainer's update settings a `train_step` cell mirrors (the model's resolved `train:`); lr stays tiny."""
+
+    weight_decay: float = 0.01
+    clip_norm: float | None = 1.0
+    schedule: str = "constant"
+    warmup: float = 0.0
+    lr: float = TRAIN_LR
+
+
+SCHEDULE_STEPS = 1_000_000  # the schedule's planned length: a cell's steps stay far inside it
+
+
+def _train_step(adapter, batch, amp, dtype: str, device: torch.device, train: dict | None = None) -> Workload:
+    from bench.train import make_optimizer, update  # the trainer's own update: clip, scaler, scheduler
+
+    settings = TrainSettings(**{k: v for k, v in (train or {}).items() if k in TrainSettings.__dataclass_fields__})
+    settings.lr = TRAIN_LR
     adapter.model.train()
-    opt = torch.optim.AdamW(adapter.model.parameters(), lr=TRAIN_LR)
-    scaler = torch.amp.GradScaler(device.type) if dtype == "fp16" else None
+    opt, sched = make_optimizer(adapter.model, settings, SCHEDULE_STEPS)
+    scaler = torch.amp.GradScaler(device.type, enabled=dtype == "fp16")  # as the trainer: disabled is a no-op
 
     def step():
         with amp():  # backward runs outside autocast, as the autocast docs advise
             loss = adapter.loss(batch)
-        if scaler is None:
-            loss.backward()
-            opt.step()
-        else:
-            scaler.scale(loss).backward()
-            scaler.step(opt)
-            scaler.update()
-        opt.zero_grad(set_to_none=True)
+        update(adapter.model, loss, opt, sched, scaler, settings.clip_norm)
 
-    return Workload(step, contextlib.nullcontext)
+    def state_bytes() -> int:
+        from bench.perf.footprint import tensor_bytes
+
+        return tensor_bytes(v for st in opt.state.values() for v in st.values())
+
+    return Workload(step, contextlib.nullcontext, state_bytes=state_bytes, optimizer=opt)
 
 
 def _generate(adapter, batch, amp, max_new_tokens: int) -> Workload:

@@ -1,9 +1,12 @@
-"""A short matmul probe of this machine's peak GFLOP/s, recorded once per run in run.json.
+"""A short matmul probe of this machine's peak GFLOP/s.
 
-Cells divide their achieved GFLOP/s by it (`peak_fraction`), which says how
-far a model is from what the hardware can do at all. fp32 on CPU (what CPU
-cells mostly run), bf16 on CUDA (tensor cores). The best of a few repeats is
-the peak: the probe measures capability, not typical speed.
+Each cell divides its achieved GFLOP/s by a probe run in the same worker
+process, at the cell's dtype and thread count, right before it
+(`worker_peak`, cached per (device, dtype, threads) per process), and taken
+with the cell's own statistic, the median: a Ray cell on `num_cpus` threads or
+a bf16 cell is no longer set against an fp32, all-threads, best-sample peak.
+The record stores that denominator (`peak_gflops`) beside `peak_fraction`.
+The run-level probe in run.json (fp32 on CPU, bf16 on CUDA) describes the machine.
 """
 
 from __future__ import annotations
@@ -36,11 +39,23 @@ def probe_peak_gflops(
     for _ in range(2):  # warm-up: thread pool, cuBLAS handles, clocks
         step()
     lat, _ = measure_latency(step, device, min_iters=5, min_seconds=seconds)
-    best_ms = min(lat.samples_ms)
     return {
         "device": device.type,
         "dtype": dtype,
         "n": n,
-        "gflops": 2 * n**3 / (best_ms / 1e3) / 1e9,
-        "matmul_ms": best_ms,
+        "threads": torch.get_num_threads(),
+        "statistic": "median",
+        "gflops": 2 * n**3 / (lat.p50 / 1e3) / 1e9,
+        "matmul_ms": lat.p50,
     }
+
+
+_PEAKS: dict[tuple, dict] = {}
+
+
+def worker_peak(device: str, dtype: str, seconds: float = 0.3) -> dict:
+    """This process's probe for (device, dtype, current thread count), run once and cached."""
+    key = (torch.device(device).type, dtype, torch.get_num_threads())
+    if key not in _PEAKS:
+        _PEAKS[key] = probe_peak_gflops(device, dtype, seconds=seconds)
+    return _PEAKS[key]

@@ -49,14 +49,16 @@ from bench.perf.cell import (
     base_record,
     build_adapter,
     cell_record,
-    compile_model,
+    compile_cell,
     measure,
     run_cell_safely,
     sync,
+    tokens_per_row,
 )
-from bench.perf.subproc import child_env, exit_reason, run_in_process
+from bench.perf.footprint import weight_bytes
 from bench.perf.modes import make_workload
-from bench.perf.trackers import cpu_baseline, settle_gc
+from bench.perf.subproc import child_env, exit_reason, run_in_process
+from bench.perf.trackers import settle_gc
 from bench.records import utc_now
 
 
@@ -113,8 +115,9 @@ def combine(spec: PerfCellSpec, ranks: list[dict], single: dict) -> dict:
     rec = dict(ranks[0])
     rec.pop("rank")
     rec.pop("peak_fraction", None)  # the probed peak is one process's, not N's
+    rec.pop("peak_gflops", None)
     rec.update(
-        throughput={"samples_per_s": samples, "tokens_per_s": samples * spec.seq_len},
+        throughput={"samples_per_s": samples, "tokens_per_s": samples * tokens_per_row(spec)},
         global_batch_size=n * spec.batch_size,
         achieved_gflops=n * rec["flops"] / slowest_s / 1e9 if rec.get("flops") else None,
         flops=n * rec["flops"] if rec.get("flops") else None,  # one global step: every rank's work
@@ -174,13 +177,14 @@ def rank_cell(spec: PerfCellSpec, local_rank: int) -> dict:
         torch.cuda.set_device(device)  # "cuda" in the spec now means this rank's GPU
     adapter_class(spec)
     settle_gc()
-    baseline = None if cuda else cpu_baseline()
     adapter, batch = build_adapter(spec)
     wrap_ddp(adapter, device)
-    work = make_workload(adapter, batch, spec.mode, spec.dtype, spec.max_new_tokens)
-    compile_s = compile_model(adapter, work) if spec.compile else None
+    work = make_workload(adapter, batch, spec.mode, spec.dtype, spec.max_new_tokens, spec.train)
+    compile_s = compile_cell(adapter, work) if spec.compile else None
     fixed = agree_iters(spec, work, device)
-    rec = cell_record(fixed, measure(fixed, adapter, work, baseline), n_params(adapter.model))
+    m = measure(fixed, adapter, work, warm=False)  # agree_iters ran two steps: warm
+    m["weights"], m["state"] = weight_bytes(adapter.model), work.state_bytes()
+    rec = cell_record(fixed, m, n_params(adapter.model))
     rec.update(compile_s=compile_s, started_at=started, wall_s=time.perf_counter() - t_start)
     rec["backend"] = dist.get_backend()
     return rec

@@ -13,14 +13,18 @@ fixes that made the old `transformers` benchmark utilities untrustworthy:
   (as `timeit` does) so a collection never lands in one sample.
 - memory: measured in its own pass, never while timing. CUDA: peak stats are
   reset, then peak allocated (tensors) and reserved (caching allocator) are
-  read. CPU: peak RSS above a baseline. `ru_maxrss` is a process-lifetime
-  high-water mark, so it is only used when it *rises* during the pass (then it
-  is exact); otherwise a background thread samples RSS every ~0.5 ms. Freed
+  read. CPU: the peak the allocator reports (torch.profiler's memory events:
+  exact, independent of heap history; bench.perf.footprint), and beside it
+  peak RSS above a baseline, exact on Linux (the kernel's VmHWM,
+  reset on entry); elsewhere `ru_maxrss` (a process-lifetime high-water
+  mark) when it *rises* during the pass, else a background thread sampling
+  RSS every ~0.5 ms. Freed
   heap is handed back to the OS (`malloc_trim`) before the baseline so memory
   cached by earlier cells of an inline sweep does not hide this cell's. The
   `process` launcher gives the cleanest figures (fresh interpreter per cell).
 - work: FLOPs of one iteration from `torch.utils.flop_counter.FlopCounterMode`
-  (matmuls, convolutions and attention: the ops that dominate).
+  with the kernels it lacks added (bench.perf.flops: matmuls, convolutions,
+  every attention kernel, fused RNNs), and the names of any uncounted ones.
 """
 
 from __future__ import annotations
@@ -37,9 +41,12 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import psutil
 import torch
-from torch.utils.flop_counter import FlopCounterMode
+
+from bench.perf.flops import Work, track_flops  # noqa: F401  (re-exported: FLOP counting lives there)
+from bench.perf.footprint import cpu_allocations
 
 NOISY_IQR_OVER_MEDIAN = 0.10
+MIN_SAMPLES = {"p90": 10, "p99": 100}  # a percentile is published only from this many samples
 MAX_IN_FLIGHT = 4  # CUDA: timed iterations the host may run ahead of the GPU
 MB = 2**20
 
@@ -75,9 +82,14 @@ class Latency:
         return self.p50 <= 0 or self.iqr / self.p50 > NOISY_IQR_OVER_MEDIAN
 
     def summary(self) -> dict:
-        """The record's `latency_ms` dict (no raw samples)."""
+        """The record's `latency_ms` dict (no raw samples). A tail percentile needs enough samples to
+        be more than the maximum (`MIN_SAMPLES`: p99 from 20 samples is just the slowest one): below
+        that it is null, and `n` says why."""
         d = asdict(self)
         d.pop("samples_ms")
+        for key, need in MIN_SAMPLES.items():
+            if self.n < need:
+                d[key] = None
         return d
 
 
@@ -158,9 +170,11 @@ def measure_latency(fn, device, min_iters: int, min_seconds: float) -> tuple[Lat
 @dataclass
 class Memory:
     peak_mb: float  # the record's peak_memory_mb
-    kind: str  # cuda_allocated | cpu_rss
+    kind: str  # cuda_allocated | cpu_allocated | cpu_rss
     reserved_mb: float | None = None  # CUDA caching allocator's peak reservation
-    method: str = ""  # how the CPU peak was read: ru_maxrss | sampled
+    method: str = ""  # how the CPU peak was read: vmhwm | ru_maxrss | sampled
+    start_mb: float = 0.0  # CUDA: allocated when the pass began (weights, optimizer state)
+    rss_mb: float | None = None  # CPU: peak RSS above the baseline (also when peak_mb is the allocator's)
 
 
 _procs: dict[int, psutil.Process] = {}
@@ -202,6 +216,25 @@ def cpu_baseline() -> int:
     return _rss()
 
 
+def reset_high_water_mark() -> bool:
+    """Resets the kernel's peak-RSS mark (VmHWM) to the current RSS (Linux >= 4.0); False where it can't."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def high_water_mark() -> int:
+    """VmHWM in bytes: the process's peak RSS since the last reset."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    raise OSError("no VmHWM in /proc/self/status")
+
+
 class _RssSampler(threading.Thread):
     def __init__(self, interval_s: float = 5e-4):
         super().__init__(daemon=True)
@@ -221,9 +254,10 @@ class _RssSampler(threading.Thread):
 class track_memory:
     """`with track_memory(device, baseline) as mem: step()` -> `mem.result` (Memory).
 
-    `baseline` (bytes, CPU only) is the RSS the peak is measured above; give the
-    figure taken before the model was built so the peak counts weights,
-    activations and optimizer state, like CUDA's peak allocated does.
+    `baseline` (bytes, CPU only) is the RSS the peak is measured above (default:
+    RSS on entry, after freed heap went back to the OS). On Linux the peak is
+    exact: the kernel's high-water mark is reset on entry and read on exit
+    (`vmhwm`); elsewhere a rise of `ru_maxrss`, else a 0.5 ms RSS sampler.
     """
 
     def __init__(self, device: str | torch.device = "cpu", baseline: int | None = None):
@@ -235,10 +269,14 @@ class track_memory:
         if self.cuda:
             torch.cuda.synchronize()
             torch.cuda.reset_peak_memory_stats()
-        else:
-            release_cpu_memory()
-            if self.baseline is None:
-                self.baseline = _rss()
+            self._start = torch.cuda.memory_allocated()
+            return self
+        release_cpu_memory()
+        if self.baseline is None:
+            self.baseline = _rss()
+        self._alloc = cpu_allocations().__enter__()
+        self._hwm = reset_high_water_mark()
+        if not self._hwm:
             self._max_before = _ru_maxrss()
             self._sampler = _RssSampler()
             self._sampler.start()
@@ -248,31 +286,17 @@ class track_memory:
         if self.cuda:
             torch.cuda.synchronize()
             alloc, reserved = torch.cuda.max_memory_allocated(), torch.cuda.max_memory_reserved()
-            self.result = Memory(alloc / MB, "cuda_allocated", reserved / MB, "cuda_peak_stats")
+            self.result = Memory(alloc / MB, "cuda_allocated", reserved / MB, "cuda_peak_stats", self._start / MB)
             return
-        sampled, max_after = self._sampler.stop(), _ru_maxrss()
-        # a rise of the lifetime high-water mark happened inside this pass: exact peak
-        peak, method = (max_after, "ru_maxrss") if max_after > self._max_before else (sampled, "sampled")
-        self.result = Memory(max(0, peak - self.baseline) / MB, "cpu_rss", None, method)
-
-
-# --- work --------------------------------------------------------------------
-
-
-@dataclass
-class Work:
-    flops: int  # floating-point operations of one iteration (0 when none counted)
-
-
-class track_flops:
-    """`with track_flops() as work: step()` -> `work.result.flops`."""
-
-    def __enter__(self) -> track_flops:
-        self._mode = FlopCounterMode(display=False)
-        self._mode.__enter__()
-        self.result: Work | None = None
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._mode.__exit__(*exc)
-        self.result = Work(int(self._mode.get_total_flops()))
+        if self._hwm:
+            peak, method = high_water_mark(), "vmhwm"
+        else:
+            sampled, max_after = self._sampler.stop(), _ru_maxrss()
+            # a rise of the lifetime high-water mark happened inside this pass: exact peak
+            peak, method = (max_after, "ru_maxrss") if max_after > self._max_before else (sampled, "sampled")
+        self._alloc.__exit__(*exc)
+        rss = max(0, peak - self.baseline) / MB
+        if self._alloc.peak is None:  # no allocator events: the RSS figure is all there is
+            self.result = Memory(rss, "cpu_rss", None, method, rss_mb=rss)
+        else:
+            self.result = Memory(self._alloc.peak / MB, "cpu_allocated", None, f"allocator+{method}", rss_mb=rss)

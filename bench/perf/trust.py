@@ -65,7 +65,7 @@ def one_round(spec: PerfCellSpec, adapter, work, timer_first: bool = False) -> t
     shared VM, turbo decay) biases neither side."""
 
     def harness() -> float:
-        return measure(spec, adapter, work, baseline=None)["latency"].p50
+        return measure(spec, adapter, work)["latency"].p50
 
     def timer() -> float:
         t = Timer(stmt="step()", globals={"step": work.step}, num_threads=torch.get_num_threads())

@@ -239,3 +239,34 @@ def test_a_renamed_metric_fails_the_gate_naming_it(tmp_path, capsys):
     assert "quality/classification/lstm/test accuracy missing in the new record" in out
     assert "perf/bert/forward/fp32/b8/s128 latency_p50_ms missing in the new record" in out
     assert cmp.main(argparse.Namespace(baseline=base, new=base, tolerance=[], all=False)) == 0
+
+
+def _verdicts(result, metric: str) -> dict:
+    return {d.cell: d.verdict for d in result.deltas if d.metric == metric}
+
+
+def test_peak_memory_is_gated_only_past_its_floor_and_within_one_memory_kind():
+    base = [perf("big", 10.0, 0.2), perf("tiny", 10.0, 0.2), perf("kind", 10.0, 0.2)]
+    base[1]["peak_memory_mb"] = 2.0
+    new = copy.deepcopy(base)
+    new[0]["peak_memory_mb"] = 150.0  # +25%, 30 MB: a regression
+    new[1]["peak_memory_mb"] = 2.6  # +30% but 0.6 MB: under the floor
+    new[2] |= {"peak_memory_mb": 150.0, "memory_kind": "cpu_allocated"}  # another way of measuring
+    v = _verdicts(cmp.compare(cmp.Side("a", MACHINE, cmp._by_cell(base)), cmp.Side("b", MACHINE, cmp._by_cell(new))),
+                  "peak_memory_mb")
+    assert v == {"perf/big/forward/fp32/b8/s128": "regression", "perf/tiny/forward/fp32/b8/s128": "noise",
+                 "perf/kind/forward/fp32/b8/s128": "noise"}
+
+
+def test_ttft_and_per_token_are_gated_against_their_own_loops_spread():
+    def gen(ttft: float, per_token: float, ttft_iqr: float) -> dict:
+        rec = perf("mt", 20.0, 0.4)
+        return rec | {"time_to_first_token_ms": ttft, "per_token_ms": per_token,
+                      "time_to_first_token_iqr_ms": ttft_iqr, "max_new_tokens": 9}
+    base, quiet, noisy = gen(4.0, 2.0, 0.1), gen(5.0, 2.5, 0.1), gen(5.0, 2.05, 3.0)
+    side = lambda r: cmp.Side("x", MACHINE, {r["cell"]: r})  # noqa: E731
+    r1 = cmp.compare(side(base), side(quiet))
+    assert _verdicts(r1, "ttft_ms") == {base["cell"]: "regression"}  # +25%, spread 0.1 ms
+    assert _verdicts(r1, "per_token_ms") == {base["cell"]: "regression"}  # +25%, spread (0.4+0.1)/8 ms
+    r2 = cmp.compare(side(base), side(noisy))
+    assert _verdicts(r2, "ttft_ms") == {base["cell"]: "noise"}  # +25% inside a 3 ms spread

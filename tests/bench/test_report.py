@@ -33,13 +33,14 @@ def quality(name: str, task: str, scale: float = 1.0, split: str = "test") -> di
 
 
 def perf(name: str, mode: str, batch: int, seq: int, scale: float = 1.0, status: str = "ok") -> dict:
-    adapter = (CLASSIFIERS | TRANSLATORS)[name][0]
+    adapter, _, n_params = (CLASSIFIERS | TRANSLATORS)[name]
+    task = "translation" if name in TRANSLATORS else "classification"
     ms = (0.3 + SPEED[name] * batch * seq / 8) * scale * (3 if mode == "train_step" else 1)
     rec = {"cell": f"perf/{name}/{mode}/fp32/b{batch}/s{seq}", "kind": "perf", "suite": "quick", "compile": False,
            "task": "translation" if name in TRANSLATORS else "classification", "dataset": "synthetic",
            "split": None, "model": adapter, "name": name, "params": {}, "device": "cpu", "dtype": "fp32",
            "status": status, "seed": 0, "started_at": "2025-01-01T00:00:00Z", "wall_s": 1.0, "mode": mode,
-           "batch_size": batch, "seq_len": seq}
+           "batch_size": batch, "seq_len": seq, "quality_cell": f"quality/{task}/{name}", "n_params": n_params}
     if status != "ok":
         return rec | {"error": "CUDA out of memory" if status == "oom" else "boom"}
     return rec | {
@@ -181,3 +182,15 @@ def test_machine_info_reads_run_json_and_baselines():
                     "torch": torch.__version__, "cuda": None}
     assert report.machine_info({"machine": info}) == info  # a baseline file stores the fingerprint itself
     assert report.machine_info({"machine": "garbage"})["device"] is None
+
+
+def test_pareto_pairs_only_the_perf_cell_of_the_trained_model():
+    from bench import plots
+
+    recs = fake_records()
+    for r in recs:  # lstm's perf cells timed another model (a config-sized vocabulary)
+        if r["kind"] == "perf" and r["name"] == "lstm":
+            r["n_params"] = 2_000_000
+    perf = plots.perf_frame({"run": recs})
+    points = plots._pareto_points({"run": recs}, perf, "classification", "accuracy")
+    assert {p["series"] for p in points} == {"bert", "bert-nomlm"}

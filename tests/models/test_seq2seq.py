@@ -146,3 +146,20 @@ def test_bad_params_raise_bad_input():
     assert len(e.value.problems) == 2 and "teacher_forcing" in e.value.problems[0]
     with pytest.raises(BadInput, match="task"):
         Seq2SeqAdapter(Seq2SeqConfig(), TaskInfo(task="classification"))
+
+
+def test_generate_honours_beam_size_at_fixed_length():
+    from bench.adapter import TaskInfo
+    from models.seq2seq import Seq2SeqAdapter, Seq2SeqConfig
+
+    info = TaskInfo(task="translation", num_labels=None, device=torch.device("cpu"), dtype="fp32", seed=0, progress=False)
+    a = Seq2SeqAdapter(Seq2SeqConfig(vocab_size=30, emb_size=8, hidden_size=8, attn_size=8, beam_size=3), info)
+    a.setup(None)
+    a.model.eval()
+    b = a.synthetic_batch(2, 5, torch.Generator().manual_seed(0))
+    calls = []
+    step = a._step
+    a._step = lambda mem, prev: (calls.append(prev.shape[0]), step(mem, prev))[1]
+    with torch.inference_mode():
+        out = a.generate(b, 6, fixed_length=True)
+    assert out.shape == (2, 6) and calls == [2 * 3] * 6  # 3 beams per row, every one of the 6 steps

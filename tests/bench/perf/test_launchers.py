@@ -18,7 +18,7 @@ def test_process_launcher_survives_a_crashing_child_and_returns_child_records(ma
     assert written[0]["status"] == "error" and "exited with code 3" in written[0]["error"]
     assert written[1]["status"] == "oom" and "fail_above" in written[1]["error"]  # the child's own record
     assert written[2]["status"] == "ok" and written[2]["launcher"] == "process"
-    assert written[2]["latency_ms"]["n"] >= 3 and written[2]["memory_kind"] == "cpu_rss"
+    assert written[2]["latency_ms"]["n"] >= 3 and written[2]["memory_kind"] == "cpu_allocated"
     assert written[2]["threads"] == torch.get_num_threads()  # the child runs with the parent's thread count
 
 

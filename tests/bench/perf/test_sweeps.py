@@ -58,3 +58,47 @@ def test_an_error_cell_does_not_stop_the_sweep(make_spec):
     written = []
     sweep(specs, "inline", written.append, progress=False)
     assert [r["status"] for r in written] == ["error", "ok"]
+
+
+def test_rounds_interleave_cells_and_pool_their_samples(make_spec, monkeypatch):
+    from bench.perf import sweep
+    from bench.perf.launchers import run_inline
+
+    specs = [make_spec(batch_size=b, min_iters=6, min_seconds=0.0) for b in (1, 2)]
+    order, written = [], []
+
+    def spy(spec, timeout_s=None):
+        order.append(spec.cell)
+        assert spec.min_iters == 2 and spec.keep_samples
+        return run_inline(spec, timeout_s)
+
+    monkeypatch.setattr("bench.perf.sweeps.get_launcher", lambda name, **o: spy)
+    sweep(specs, "inline", written.append, progress=False, rounds=3)
+    assert order == [s.cell for s in specs] * 3  # round 1 of every cell, then round 2, ...
+    assert [r["cell"] for r in written] == [s.cell for s in specs]
+    for r in written:
+        assert r["rounds"] == 3 and len(r["round_p50_ms"]) == 3 and r["latency_ms"]["n"] == 6
+        assert "_samples_ms" not in r
+
+
+def test_a_p50_that_moves_between_rounds_is_noisy():
+    from bench.perf.rounds import merge
+
+    def part(samples):
+        return {"cell": "c", "status": "ok", "batch_size": 1, "tokens_per_sample": 4, "flops": None,
+                "noisy": False, "timed_s": 1.0, "wall_s": 2.0, "_samples_ms": samples}
+
+    steady = merge([part([10.0, 10.1, 9.9]) for _ in range(5)])
+    moved = merge([part([10.0, 10.1, 9.9]) for _ in range(4)] + [part([11.5, 11.6, 11.4])])
+    assert not steady["noisy"] and steady["latency_ms"]["n"] == 15 and steady["timed_s"] == 5.0
+    lat = moved["latency_ms"]
+    assert lat["iqr"] / lat["p50"] < 0.10  # the pooled spread alone would not say so ...
+    assert moved["noisy"] and moved["round_spread"] > 0.10  # ... the move between rounds does
+
+
+def test_compiled_cells_run_one_round(make_spec):
+    from bench.perf.rounds import cell_rounds, round_spec
+
+    assert cell_rounds(make_spec(compile=True), 3) == 1 and cell_rounds(make_spec(), 3) == 3
+    spec = round_spec(make_spec(min_iters=10, min_seconds=0.9), 3)
+    assert (spec.min_iters, spec.min_seconds, spec.keep_samples) == (4, 0.3, True)

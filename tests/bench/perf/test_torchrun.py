@@ -43,7 +43,7 @@ def test_combine_is_aggregate_over_n_times_single():
     rank = {"status": "ok", "latency_ms": {"p50": 10.0}, "peak_memory_mb": 5.0, "noisy": False, "flops": 100}
     ranks = [{**rank, "rank": 0}, {**rank, "rank": 1, "latency_ms": {"p50": 20.0}}]
     single = {"throughput": {"samples_per_s": 400.0}, "latency_ms": {"p50": 10.0}, "peak_memory_mb": 4.0, "threads": 1}
-    spec = type("S", (), {"batch_size": 4, "seq_len": 3})()
+    spec = type("S", (), {"batch_size": 4, "seq_len": 3, "task": "classification", "mode": "train_step"})()
     rec = combine(spec, ranks, single)
     assert rec["throughput"] == {"samples_per_s": 400.0, "tokens_per_s": 1200.0}  # 2 x 4 samples per 20 ms
     assert rec["scaling_efficiency"] == 0.5 and rec["flops"] == 200 and "rank" not in rec

@@ -1,0 +1,31 @@
+"""A perf record's timing fields from its latency samples: one round, or several pooled (bench.perf.rounds)."""
+
+from __future__ import annotations
+
+from bench.perf.trackers import Latency
+
+
+def timing_fields(batch_size: int, tokens_per_sample: int, lat: Latency, first: Latency | None, max_new_tokens: int,
+                  flops: int | None, peak_gflops: float | None) -> dict:  # fmt: skip
+    """latency_ms, throughput, achieved_gflops, peak_fraction, noisy, and for generate TTFT and per-token time."""
+    p50_s = lat.p50 / 1e3
+    out = {
+        "latency_ms": lat.summary(),
+        "throughput": {"samples_per_s": batch_size / p50_s, "tokens_per_s": batch_size * tokens_per_sample / p50_s},
+        "achieved_gflops": (flops / p50_s / 1e9) if flops else None,
+        "noisy": lat.noisy,
+    }
+    if out["achieved_gflops"] and peak_gflops:
+        out["peak_gflops"] = peak_gflops
+        out["peak_fraction"] = out["achieved_gflops"] / peak_gflops
+    if first is not None:
+        t1, tn, n = first.p50, lat.p50, max_new_tokens
+        # Two separate timing loops: if the one-token run is not faster than the N-token run, the
+        # machine changed speed between them and the split into TTFT + per-token can't be trusted.
+        inconsistent = n > 1 and tn <= t1
+        out.update(
+            time_to_first_token_ms=t1, per_token_ms=(tn - t1) / (n - 1) if n > 1 else None,
+            time_to_first_token_iqr_ms=first.iqr, max_new_tokens=n,
+            noisy=lat.noisy or first.noisy or inconsistent,
+        )  # fmt: skip
+    return out
