@@ -108,7 +108,7 @@ def write_report(run_dirs: list[Path], out_dir: Path | None = None) -> Path:
         tables = build_tables(runs[0].records)
     else:
         tables = side_by_side({run.label: run.records for run in runs})
-    for stale in [*out.glob("quality_*.csv"), out / "perf.csv", out / "generation.csv"]:
+    for stale in [*out.glob("quality_*.csv"), *out.glob("deployment_*.csv"), out / "perf.csv", out / "generation.csv"]:
         stale.unlink(missing_ok=True)  # a refreshed report must not keep tables that are gone
     for table in tables:
         flat(table.frame).to_csv(out / f"{table.spec.name}.csv", index=False)

@@ -16,7 +16,7 @@ from bench.env import REPO, git_state
 from bench.errors import BadInput
 
 RUNS = REPO / "results" / "runs"
-DONE = {"ok", "oom", "skipped"}  # a resumed run re-tries only missing and `error` cells
+DONE = {"ok", "oom", "skipped", "unsupported"}  # a resumed run re-tries only missing and `error` cells
 
 
 def utc_now() -> str:

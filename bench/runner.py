@@ -129,6 +129,10 @@ def run_quality(ctx: Context, data: list[TaskData]) -> list[str]:
             for rec in records:
                 base = ctx.common(task.task, td.dataset, model, rec["split"], "quality")
                 ctx.store.append({**base, "status": "ok", "started_at": started, "wall_s": wall, **rec})
+            if ctx.suite.variants != ["fp32"]:  # deployment variants of the model just trained
+                from bench.variants.run import run_variants
+
+                run_variants(ctx, task, model, td)
     return failed
 
 

@@ -142,7 +142,9 @@ def build_tables(records: list[dict]) -> list[Table]:
     generate = [r for r in perf if r.get("mode") == "generate"]
     if generate:
         tables.append(Table(GENERATION, _frame(GENERATION, generate)))
-    return tables
+    from bench.variants.table import deployment_tables  # deployment variants (bench/variants), when run
+
+    return tables + deployment_tables(records)
 
 
 def side_by_side(runs: dict[str, list[dict]]) -> list[Table]:
@@ -183,6 +185,8 @@ PRETTY = {
     "batch_size": "batch", "seq_len": "seq", "p50_ms": "p50 ms", "p90_ms": "p90 ms", "samples_per_s": "samples/s",
     "tokens_per_s": "tokens/s", "peak_memory_mb": "peak MB", "memory_kind": "memory", "achieved_gflops": "GFLOP/s",
     "ttft_ms": "TTFT ms", "per_token_ms": "ms/token",
+    "metric": "quality [95% CI]", "delta": "Δ vs fp32 [95% CI]", "speedup": "speed-up", "size_mb": "size MB",
+    "model_rss_mb": "RSS MB",
 }
 
 
@@ -211,7 +215,7 @@ def _display_group(df: pd.DataFrame, ratio: bool) -> pd.DataFrame:
     """One run's columns as display strings (or a ratio group's as `1.23×`)."""
     out = pd.DataFrame(index=df.index)
     for col in df.columns:
-        if col in ("accuracy_lo", "accuracy_hi"):
+        if col.endswith(("_lo", "_hi")) and col[:-3] in df:  # shown inside their value's cell
             continue
         values = df[col]
         if ratio:
@@ -220,8 +224,8 @@ def _display_group(df: pd.DataFrame, ratio: bool) -> pd.DataFrame:
             cells = values.map(lambda v: "noisy" if v is True else "")
         elif col == "n_params":
             cells = values.map(_human)
-        elif col == "accuracy" and "accuracy_lo" in df:
-            cells = [_with_ci(a, lo, hi) for a, lo, hi in zip(values, df["accuracy_lo"], df["accuracy_hi"])]
+        elif f"{col}_lo" in df and f"{col}_hi" in df:  # "0.853 [0.831, 0.874]"
+            cells = [_with_ci(a, lo, hi) for a, lo, hi in zip(values, df[f"{col}_lo"], df[f"{col}_hi"])]
         else:
             cells = values.map(lambda v: "" if v is None or (isinstance(v, float) and pd.isna(v))
                                else v if isinstance(v, str) else _num(v))
