@@ -1,0 +1,90 @@
+"""Building variants of a (small, untrained) model: int8 shrinks it and still predicts,
+ONNX Runtime reproduces the PyTorch logits, unsupported variants say why."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+import models  # noqa: F401  (registers the adapters)
+from bench.adapter import TaskInfo
+from bench.config import adapter_config
+from bench.registry import get_adapter
+from bench.variants.build import Unsupported, build_variant
+
+CLASSIFIERS = {
+    "lstm": {"vocab_size": 300, "embed_dim": 32, "hidden_size": 32},
+    "transformer": {"vocab_size": 300, "d_model": 32, "n_heads": 2, "n_layers": 1, "d_ff": 64},
+    "bert": {"vocab_size": 300, "hidden_size": 32, "num_layers": 1, "num_heads": 2, "intermediate_size": 64},
+}
+
+
+def adapter(name: str, params: dict, task: str = "classification"):
+    cls = get_adapter(name)
+    a = cls(adapter_config(cls, params), TaskInfo(task=task, num_labels=2, progress=False))
+    torch.manual_seed(0)
+    a.setup(None)
+    a.model.eval()
+    return a
+
+
+def batch(a, b=4, s=12, seed=1):
+    out = a.synthetic_batch(b, s, torch.Generator().manual_seed(seed))
+    if "lengths" in out:  # ragged lengths: the packed path, not just full rows
+        out["lengths"] = torch.tensor([s, s - 3, 1, s // 2][:b])
+    if "attention_mask" in out:
+        out["attention_mask"][0, s // 2 :] = 0
+    return out
+
+
+@pytest.mark.parametrize("name", list(CLASSIFIERS))
+def test_onnx_runtime_matches_pytorch_logits(name, tmp_path):
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnx")
+    a = adapter(name, CLASSIFIERS[name])
+    v = build_variant("onnx", a, tmp_path / "m.onnx", example=batch(a, 4, 16, seed=0))
+    assert (tmp_path / "m.onnx").stat().st_size == v.size_bytes > 0
+    for b, s in ((4, 12), (1, 5), (3, 20)):  # shapes other than the export's: dynamic axes work
+        x = batch(a, b, s)
+        with torch.inference_mode():
+            torch.testing.assert_close(v.adapter.forward(x), a.forward(x), atol=1e-4, rtol=0)
+    assert v.adapter.predict(batch(a)) == a.predict(batch(a))
+    assert v.info["max_abs_diff"] < 1e-4 and v.info["exporter"] in ("dynamo", "torchscript")
+
+
+@pytest.mark.parametrize("name", ["lstm", "transformer"])
+def test_int8_dynamic_shrinks_the_model_and_still_predicts(name):
+    pytest.importorskip("torchao")
+    a = adapter(name, CLASSIFIERS[name])
+    fp32 = build_variant("fp32", a)
+    v = build_variant("int8-dynamic", a)
+    assert v.size_bytes < fp32.size_bytes
+    assert v.adapter.model is not a.model and v.adapter.tokenizer is a.tokenizer  # a copy; fp32 untouched
+    x = batch(a)
+    with torch.inference_mode():
+        ref, out = a.forward(x), v.adapter.forward(x)
+    assert out.shape == ref.shape and not torch.equal(out, ref)  # int8 arithmetic differs a little
+    assert (out - ref).abs().max() < 0.5
+    if name == "lstm":
+        assert v.info["torch_ao_recurrent"] == ["LSTM"]
+        assert isinstance(v.adapter.model.lstm, torch.ao.nn.quantized.dynamic.LSTM)
+    assert len(v.adapter.predict(x)) == 4
+
+
+def test_fp16_on_cpu_is_unsupported_with_the_reason():
+    with pytest.raises(Unsupported, match="fp16 autocast needs a CUDA device"):
+        build_variant("fp16", adapter("lstm", CLASSIFIERS["lstm"]))
+
+
+def test_onnx_of_a_translator_is_unsupported_with_the_reason():
+    a = adapter("transformer", {"vocab_size": 300, "d_model": 32, "n_heads": 2, "n_layers": 1,
+                                "n_decoder_layers": 1, "d_ff": 64}, task="translation")
+    with pytest.raises(Unsupported, match="decodes step by step"):
+        build_variant("onnx", a)
+
+
+def test_bf16_runs_under_cpu_autocast():
+    a = adapter("transformer", CLASSIFIERS["transformer"])
+    v = build_variant("bf16", a)
+    with torch.inference_mode(), v.context():
+        out = v.adapter.forward(batch(a))
+    assert out.dtype == torch.bfloat16
