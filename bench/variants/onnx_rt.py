@@ -2,9 +2,11 @@
 
 Classifiers: the adapter's `forward(batch) -> logits` is exported with the
 batch tensors as named inputs (batch and sequence dimensions dynamic), first
-with the torch.export-based exporter (`dynamo=True`), else with the
-TorchScript one (`dynamo=False`; the LSTM's packed sequences only export
-there). The variant's `forward` then feeds the batch to an
+with the TorchScript exporter (`dynamo=False`: the only one that exports the
+LSTM's packed sequences, and it takes well under a second where the
+torch.export-based one takes several), else with the torch.export-based one
+(`dynamo=True`, torch's default since 2.9, for when the TorchScript exporter
+is gone or refuses a model). The variant's `forward` then feeds the batch to an
 `onnxruntime.InferenceSession` (CUDA provider when the run is on CUDA and
 onnxruntime has it, else CPU; as many intra-op threads as torch uses), so the
 adapter's own `predict` scores it. Every export is checked at once against the
@@ -77,7 +79,7 @@ def export_classifier(adapter, batch: dict) -> tuple[bytes, list[str], str]:
     args = tuple(batch[k] for k in names)
     module = _Forward(adapter, names).eval()
     errors = []
-    for label, export in (("dynamo", _export_dynamo), ("torchscript", _export_torchscript)):
+    for label, export in (("torchscript", _export_torchscript), ("dynamo", _export_dynamo)):
         try:
             with torch.no_grad():
                 return export(module, args, names), names, label
