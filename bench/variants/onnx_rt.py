@@ -12,9 +12,11 @@ onnxruntime has it, else CPU; as many intra-op threads as torch uses), so the
 adapter's own `predict` scores it. Every export is checked at once against the
 PyTorch logits on the export batch (`max_abs_diff` in the record).
 
-Translators decode step by step in Python (`bench.decoding`); exporting the
-encoder and the one-step decoder as two graphs is not done here, so `onnx`
-is recorded `unsupported` for them with that reason.
+Translators decode step by step in Python (`bench.decoding`): for `seq2seq`
+the encoder and the one-step decoder are exported as two graphs
+(`bench.variants.onnx_seq2seq`); the Transformer translator's step (with its
+per-layer key/value cache) is not exported, so its `onnx` is recorded
+`unsupported` with that reason.
 """
 from __future__ import annotations
 
@@ -114,11 +116,36 @@ def ort_forward(session, names: list[str], device: torch.device):
     return forward
 
 
+def _seq2seq_variant(adapter, artifact: Path | None, example: dict | None) -> Variant:
+    from bench.variants.onnx_seq2seq import OrtSeq2Seq, export_seq2seq
+
+    device = next(adapter.model.parameters()).device
+    adapter.model.eval()
+    example = example if example is not None else adapter.synthetic_batch(4, 16, torch.Generator().manual_seed(0))
+    enc, step = export_seq2seq(adapter.model, example)
+    variant = _copy_with_model(adapter, OrtSeq2Seq(ort_session(enc, device), ort_session(step, device), device))
+    with torch.inference_mode():  # the step graph checked against PyTorch on the example's first step
+        mem = adapter.model.encode(example["src"], example["src_len"])
+        prev = torch.full((example["src"].size(0),), 2, dtype=torch.long, device=device)
+        ref = adapter.model.out(adapter.model.step(mem, prev)[0])
+        got = variant.model.step(variant.model.encode(example["src"], example["src_len"]), prev)[0]
+    if artifact is not None:
+        Path(artifact).parent.mkdir(parents=True, exist_ok=True)
+        Path(artifact).with_suffix(".encoder.onnx").write_bytes(enc)
+        Path(artifact).with_suffix(".step.onnx").write_bytes(step)
+    info = {"exporter": "torchscript", "graphs": ["encoder", "step"], "providers": variant.model.enc.get_providers(),
+            "max_abs_diff": (got - ref).abs().max().item()}
+    return Variant("onnx", variant, size_bytes=len(enc) + len(step), info=info)
+
+
 def onnx_variant(adapter, artifact: Path | None = None, example: dict | None = None) -> Variant:
     """`example`: a collated batch with the keys real batches have (e.g. no token_type_ids)."""
+    if getattr(adapter, "name", "") == "seq2seq":
+        return _seq2seq_variant(adapter, artifact, example)
     if getattr(adapter.info, "task", "classification") != "classification":
-        raise Unsupported("onnx: translation decodes step by step in Python (bench.decoding); exporting the "
-                          "encoder and one-step decoder as separate graphs is not implemented")
+        raise Unsupported("onnx: this translator decodes step by step in Python (bench.decoding) through a "
+                          "per-layer key/value cache; exporting its one-step decoder is not implemented "
+                          "(the seq2seq adapter's is)")
     device = next(adapter.model.parameters()).device
     adapter.model.eval()
     batch = example if example is not None else adapter.synthetic_batch(4, 16, torch.Generator().manual_seed(0))

@@ -88,3 +88,16 @@ def test_bf16_runs_under_cpu_autocast():
     with torch.inference_mode(), v.context():
         out = v.adapter.forward(batch(a))
     assert out.dtype == torch.bfloat16
+
+
+def test_onnx_seq2seq_encoder_and_step_graphs_decode_like_pytorch():
+    pytest.importorskip("onnxruntime")
+    a = adapter("seq2seq", {"vocab_size": 200, "emb_size": 16, "hidden_size": 16, "attn_size": 16},
+                task="translation")
+    x = a.synthetic_batch(3, 7, torch.Generator().manual_seed(0))
+    x["src_len"] = torch.tensor([7, 4, 1])
+    v = build_variant("onnx", a, example=x)
+    assert v.info["max_abs_diff"] < 1e-4 and v.info["graphs"] == ["encoder", "step"]
+    with torch.inference_mode():
+        for beam in (1, 3):  # greedy and beam search through the adapter's own decode
+            assert v.adapter.decode(x, 6, beam) == a.decode(x, 6, beam)
