@@ -54,9 +54,14 @@ def paired_bleu(hyps_fp32: list[str], hyps_variant: list[str], refs: list[str], 
     deltas = [bleu._compute_score_from_stats(stats_b[i].sum(0)).score
               - bleu._compute_score_from_stats(stats_a[i].sum(0)).score for i in idx]
     lo, hi = np.quantile(deltas, [0.025, 0.975])
-    _, scores = PairedTest([("fp32", hyps_fp32), ("variant", hyps_variant)], {"BLEU": BLEU()}, [refs],
-                           test_type="bs", n_samples=N_BOOT)()
-    p = scores["BLEU"][1].p_value
+    if hyps_fp32 == hyps_variant:
+        # sacreBLEU's test deliberately gives p = 1/(n+1) for a system against itself (its
+        # statistic counts only strictly larger differences); identical outputs differ by nothing
+        p = 1.0
+    else:
+        _, scores = PairedTest([("fp32", hyps_fp32), ("variant", hyps_variant)], {"BLEU": BLEU()}, [refs],
+                               test_type="bs", n_samples=N_BOOT)()
+        p = scores["BLEU"][1].p_value
     return {"metric": "bleu", "delta": var - base, "delta_ci95": [float(lo), float(hi)],
             "p": float(p) if p is not None else None, "test": "sacrebleu-paired-bootstrap",
             "agreement": float(np.mean([x == y for x, y in zip(hyps_fp32, hyps_variant)])), "n": len(refs)}

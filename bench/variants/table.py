@@ -16,7 +16,7 @@ from bench.tables import Spec, Table, lookup, record_name
 
 METRIC = {"classification": "accuracy", "translation": "bleu"}
 COLUMNS = ("metric", "metric_lo", "metric_hi", "delta", "delta_lo", "delta_hi", "p", "p50_ms", "speedup",
-           "samples_per_s", "peak_memory_mb", "size_mb", "model_rss_mb", "status", "reason")
+           "samples_per_s", "peak_memory_mb", "size_mb", "model_rss_mb", "noisy", "status", "reason")
 KEYS = ("model", "variant", "split")
 
 
@@ -52,7 +52,7 @@ def _rows(task: str, records: list[dict]) -> list[dict]:
             "delta_lo": dci[0], "delta_hi": dci[1], "p": lookup(q, "vs_fp32.p"), "p50_ms": p50,
             "speedup": base / p50 if base and p50 else None, "samples_per_s": lookup(p, "throughput.samples_per_s"),
             "peak_memory_mb": p.get("peak_memory_mb"), "size_mb": p.get("size_mb"),
-            "model_rss_mb": p.get("model_rss_mb"), "status": status,
+            "model_rss_mb": p.get("model_rss_mb"), "noisy": p.get("noisy"), "status": status,
             "reason": str(q.get("error") or p.get("error") or "")[:160],
         })  # fmt: skip
     return rows

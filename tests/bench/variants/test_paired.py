@@ -34,7 +34,7 @@ def test_paired_accuracy_delta_interval_and_p():
 def test_paired_bleu_identical_outputs_have_zero_delta_and_differing_ones_a_small_p():
     refs = ["the cat sat on the mat", "a dog runs in the park", "she reads a book"] * 20
     same = paired_bleu(refs, refs, refs)
-    assert same["delta"] == 0 and same["delta_ci95"] == [0.0, 0.0]
+    assert same["delta"] == 0 and same["delta_ci95"] == [0.0, 0.0] and same["p"] == 1.0
     worse = ["the cat sat", "a dog", "she reads"] * 20
     out = paired_bleu(refs, worse, refs)
     assert out["delta"] < -30 and out["delta_ci95"][1] < 0
