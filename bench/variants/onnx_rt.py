@@ -12,11 +12,11 @@ onnxruntime has it, else CPU; as many intra-op threads as torch uses), so the
 adapter's own `predict` scores it. Every export is checked at once against the
 PyTorch logits on the export batch (`max_abs_diff` in the record).
 
-Translators decode step by step in Python (`bench.decoding`): for `seq2seq`
-the encoder and the one-step decoder are exported as two graphs
-(`bench.variants.onnx_seq2seq`); the Transformer translator's step (with its
-per-layer key/value cache) is not exported, so its `onnx` is recorded
-`unsupported` with that reason.
+Translators decode step by step in Python (`bench.decoding`), so what is
+exported is the encoder and the one-step decoder, as two graphs:
+`bench.variants.onnx_seq2seq` (GRU + attention) and
+`bench.variants.onnx_transformer` (Transformer, with its key/value cache as
+graph inputs and outputs); the adapter's own search calls them.
 """
 from __future__ import annotations
 
@@ -138,14 +138,44 @@ def _seq2seq_variant(adapter, artifact: Path | None, example: dict | None) -> Va
     return Variant("onnx", variant, size_bytes=len(enc) + len(step), info=info)
 
 
+def _translator_variant(adapter, artifact: Path | None, example: dict | None) -> Variant:
+    from bench.variants.onnx_transformer import OrtTranslator, export_translator
+
+    if not adapter.cfg.kv_cache:
+        raise Unsupported("onnx: the exported decoder step uses the key/value cache; this model has kv_cache: false")
+    device = next(adapter.model.parameters()).device
+    adapter.model.eval()
+    src = (example if example is not None else adapter.synthetic_batch(4, 16, torch.Generator().manual_seed(0)))["src"]
+    enc, step = export_translator(adapter.model, src)
+    layers = len(adapter.model.decoder)
+    variant = _copy_with_model(adapter, OrtTranslator(ort_session(enc, device), ort_session(step, device), layers, device))
+    with torch.inference_mode():  # two decoder steps checked against PyTorch (empty, then one-entry cache)
+        ref_state, ref_step, _ = adapter.decoder_fns(src)
+        got_state, got_step, _ = variant.decoder_fns(src)
+        last = torch.full((src.size(0),), 2, dtype=torch.long, device=device)
+        diffs = []
+        for _ in range(2):
+            (a, ref_state), (b, got_state) = ref_step(ref_state, last), got_step(got_state, last)
+            finite = torch.isfinite(a)
+            diffs.append((a[finite] - b[finite]).abs().max().item())
+            last = a.argmax(-1)
+    if artifact is not None:
+        Path(artifact).parent.mkdir(parents=True, exist_ok=True)
+        Path(artifact).with_suffix(".encoder.onnx").write_bytes(enc)
+        Path(artifact).with_suffix(".step.onnx").write_bytes(step)
+    info = {"exporter": "torchscript", "graphs": ["encoder", "step"], "providers": variant.model.enc.get_providers(),
+            "max_abs_diff": max(diffs)}
+    return Variant("onnx", variant, size_bytes=len(enc) + len(step), info=info)
+
+
 def onnx_variant(adapter, artifact: Path | None = None, example: dict | None = None) -> Variant:
     """`example`: a collated batch with the keys real batches have (e.g. no token_type_ids)."""
     if getattr(adapter, "name", "") == "seq2seq":
         return _seq2seq_variant(adapter, artifact, example)
+    if getattr(adapter, "name", "") == "transformer" and getattr(adapter, "translate", False):
+        return _translator_variant(adapter, artifact, example)
     if getattr(adapter.info, "task", "classification") != "classification":
-        raise Unsupported("onnx: this translator decodes step by step in Python (bench.decoding) through a "
-                          "per-layer key/value cache; exporting its one-step decoder is not implemented "
-                          "(the seq2seq adapter's is)")
+        raise Unsupported(f"onnx: no step-function export for the '{getattr(adapter, 'name', '?')}' translator")
     device = next(adapter.model.parameters()).device
     adapter.model.eval()
     batch = example if example is not None else adapter.synthetic_batch(4, 16, torch.Generator().manual_seed(0))

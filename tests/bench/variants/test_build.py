@@ -75,11 +75,26 @@ def test_fp16_on_cpu_is_unsupported_with_the_reason():
         build_variant("fp16", adapter("lstm", CLASSIFIERS["lstm"]))
 
 
-def test_onnx_of_a_translator_is_unsupported_with_the_reason():
-    a = adapter("transformer", {"vocab_size": 300, "d_model": 32, "n_heads": 2, "n_layers": 1,
-                                "n_decoder_layers": 1, "d_ff": 64}, task="translation")
-    with pytest.raises(Unsupported, match="decodes step by step"):
+MT = {"vocab_size": 300, "d_model": 32, "n_heads": 2, "n_layers": 1, "n_decoder_layers": 2, "d_ff": 64}
+
+
+def test_onnx_translator_without_kv_cache_is_unsupported_with_the_reason():
+    a = adapter("transformer", {**MT, "kv_cache": False}, task="translation")
+    with pytest.raises(Unsupported, match="kv_cache: false"):
         build_variant("onnx", a)
+
+
+def test_onnx_transformer_translator_decodes_like_pytorch_through_the_cached_step():
+    pytest.importorskip("onnxruntime")
+    a = adapter("transformer", MT, task="translation")
+    x = a.synthetic_batch(3, 7, torch.Generator().manual_seed(0))
+    x["src"][1, 4:], x["src"][2, 1:] = 0, 0  # padded sources: the mask is an input of both graphs
+    v = build_variant("onnx", a, example=x)
+    assert v.info["max_abs_diff"] < 1e-4
+    with torch.inference_mode():
+        for beam in (1, 3):
+            a.cfg.beam_size = beam  # the variant shares the adapter's config
+            assert v.adapter.search(x["src"], 6) == a.search(x["src"], 6)
 
 
 def test_bf16_runs_under_cpu_autocast():
