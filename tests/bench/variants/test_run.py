@@ -59,3 +59,17 @@ def test_unknown_variant_and_missing_extra_are_exit_2_lines(monkeypatch):
 def test_variants_without_fp32_are_refused():
     with pytest.raises(BadInput, match="must include fp32"):
         validate(variant_suite(["int8-dynamic"]))
+
+
+def test_compare_tolerates_unsupported_cells():
+    from bench.compare import Side, compare
+
+    def rec(status):
+        r = {"cell": "quality/classification/lstm@onnx/test", "kind": "quality", "status": status}
+        return r | ({"metrics": {"accuracy": 0.8}} if status == "ok" else {"error": "onnx: export failed"})
+
+    machine = {"device": "cpu"}
+    same = compare(Side("a", machine, {"c": rec("unsupported")}), Side("b", machine, {"c": rec("unsupported")}))
+    assert same.exit_code == 0 and not same.status_changes and not same.deltas
+    worse = compare(Side("a", machine, {"c": rec("ok")}), Side("b", machine, {"c": rec("unsupported")}))
+    assert worse.exit_code == 0 and worse.status_changes == [("c", "ok", "unsupported", "warning")]
