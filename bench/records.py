@@ -16,8 +16,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 KINDS = ("quality", "perf")
-STATUSES = ("ok", "oom", "error", "skipped")
-DONE = frozenset({"ok", "oom", "skipped"})  # a resumed run re-tries only missing and `error` cells
+# unsupported: a deployment variant that can't run this model (the record says why)
+STATUSES = ("ok", "oom", "error", "skipped", "unsupported")
+DONE = frozenset({"ok", "oom", "skipped", "unsupported"})  # a resumed run re-tries only missing and `error` cells
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
 
@@ -141,7 +142,7 @@ def record(kind: str, **fields) -> dict:
 
 
 def failed_record(kind: str, cell: str, status: str, error: str, **fields) -> dict:
-    """A cell that did not produce numbers: status oom, error or skipped, with its one-line reason."""
+    """A cell that did not produce numbers: status oom, error, skipped or unsupported, with its one-line reason."""
     if status not in STATUSES or status == "ok":
-        raise RecordError(f"failed_record: status must be one of oom, error, skipped; given {status!r}")
+        raise RecordError(f"failed_record: status must be one of {', '.join(STATUSES[1:])}; given {status!r}")
     return record(kind, cell=cell, status=status, error=error, **fields)

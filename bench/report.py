@@ -23,6 +23,9 @@ from bench import plots
 from bench.errors import BadInput
 from bench.results import read_records
 from bench.tables import Table, build_tables, display, flat, side_by_side, to_markdown
+from bench.variants.table import deployment_tables
+
+EXTRA_TABLES = (deployment_tables,)  # tables beyond quality/perf/generation: deployment variants (when run)
 
 # ---------------------------------------------------------------- loading
 
@@ -89,7 +92,7 @@ def machine_info(meta: dict) -> dict:
 
 def summary_table(records: list[dict]) -> str:
     """The main table(s) as console text: quality per task, or perf when the run had no quality cells."""
-    tables = build_tables(records)
+    tables = build_tables(records, EXTRA_TABLES)
     quality = [t for t in tables if t.spec.name.startswith("quality_")]
     chosen = quality or [t for t in tables if t.spec.name == "perf"]
     return "\n\n".join(f"{t.spec.title}\n{display(t).to_string(index=False)}" for t in chosen) or "(no records)"
@@ -105,10 +108,10 @@ def write_report(run_dirs: list[Path], out_dir: Path | None = None) -> Path:
     out = Path(out_dir) if out_dir is not None else runs[0].path
     out.mkdir(parents=True, exist_ok=True)
     if len(runs) == 1:
-        tables = build_tables(runs[0].records)
+        tables = build_tables(runs[0].records, EXTRA_TABLES)
     else:
-        tables = side_by_side({run.label: run.records for run in runs})
-    for stale in [*out.glob("quality_*.csv"), out / "perf.csv", out / "generation.csv"]:
+        tables = side_by_side({run.label: run.records for run in runs}, EXTRA_TABLES)
+    for stale in [*out.glob("quality_*.csv"), *out.glob("deployment_*.csv"), out / "perf.csv", out / "generation.csv"]:
         stale.unlink(missing_ok=True)  # a refreshed report must not keep tables that are gone
     for table in tables:
         flat(table.frame).to_csv(out / f"{table.spec.name}.csv", index=False)

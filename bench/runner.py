@@ -134,6 +134,10 @@ def run_quality(ctx: Context, data: list[TaskData]) -> list[str]:
                     ctx.store.append(quality_record(**fields))
                 else:
                     ctx.store.append(failed_record(**fields))
+            if ctx.suite.variants != ["fp32"]:  # deployment variants of the model just trained
+                from bench.variants.run import run_variants
+
+                run_variants(ctx, task, model, td)
     return failed
 
 

@@ -127,8 +127,9 @@ def _sort_key(col: pd.Series, models: dict) -> pd.Series:
     return col.map(str) if col.dtype == object else col
 
 
-def build_tables(records: list[dict]) -> list[Table]:
-    """The tables of one run: quality per task, then perf and generation (empty ones left out)."""
+def build_tables(records: list[dict], extra: tuple = ()) -> list[Table]:
+    """The tables of one run: quality per task, then perf and generation (empty ones left out), then those
+    each function in `extra` (records -> tables) makes, e.g. the deployment tables of bench.variants."""
     quality = [r for r in records if r.get("kind") == "quality"]
     perf = [r for r in records if r.get("kind") == "perf"]
     tables = []
@@ -142,14 +143,14 @@ def build_tables(records: list[dict]) -> list[Table]:
     generate = [r for r in perf if r.get("mode") == "generate"]
     if generate:
         tables.append(Table(GENERATION, _frame(GENERATION, generate)))
-    return tables
+    return tables + [t for make in extra for t in make(records)]
 
 
-def side_by_side(runs: dict[str, list[dict]]) -> list[Table]:
+def side_by_side(runs: dict[str, list[dict]], extra: tuple = ()) -> list[Table]:
     """Each table with one column group per run (label -> records, first is the
     reference), joined on the row keys, plus ratio groups (run / first run) for
     the spec's main numbers."""
-    per_run = {label: {t.spec.name: t for t in build_tables(recs)} for label, recs in runs.items()}
+    per_run = {label: {t.spec.name: t for t in build_tables(recs, extra)} for label, recs in runs.items()}
     names = dict.fromkeys(n for tables in per_run.values() for n in tables)
     first = next(iter(runs))
     out = []
@@ -183,6 +184,8 @@ PRETTY = {
     "batch_size": "batch", "seq_len": "seq", "p50_ms": "p50 ms", "p90_ms": "p90 ms", "samples_per_s": "samples/s",
     "tokens_per_s": "tokens/s", "peak_memory_mb": "peak MB", "memory_kind": "memory", "achieved_gflops": "GFLOP/s",
     "ttft_ms": "TTFT ms", "per_token_ms": "ms/token",
+    "metric": "quality [95% CI]", "delta": "Δ vs fp32 [95% CI]", "speedup": "speed-up", "size_mb": "size MB",
+    "model_rss_mb": "RSS MB",
 }
 
 
@@ -211,7 +214,7 @@ def _display_group(df: pd.DataFrame, ratio: bool) -> pd.DataFrame:
     """One run's columns as display strings (or a ratio group's as `1.23×`)."""
     out = pd.DataFrame(index=df.index)
     for col in df.columns:
-        if col in ("accuracy_lo", "accuracy_hi"):
+        if col.endswith(("_lo", "_hi")) and col[:-3] in df:  # shown inside their value's cell
             continue
         values = df[col]
         if ratio:
@@ -220,8 +223,8 @@ def _display_group(df: pd.DataFrame, ratio: bool) -> pd.DataFrame:
             cells = values.map(lambda v: "noisy" if v is True else "")
         elif col == "n_params":
             cells = values.map(_human)
-        elif col == "accuracy" and "accuracy_lo" in df:
-            cells = [_with_ci(a, lo, hi) for a, lo, hi in zip(values, df["accuracy_lo"], df["accuracy_hi"])]
+        elif f"{col}_lo" in df and f"{col}_hi" in df:  # "0.853 [0.831, 0.874]"
+            cells = [_with_ci(a, lo, hi) for a, lo, hi in zip(values, df[f"{col}_lo"], df[f"{col}_hi"])]
         else:
             cells = values.map(lambda v: "" if v is None or (isinstance(v, float) and pd.isna(v))
                                else v if isinstance(v, str) else _num(v))
