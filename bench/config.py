@@ -134,6 +134,7 @@ class Suite(Strict):
     name: str
     description: str | None = None
     seed: int = 0
+    seeds: list[int] | None = Field(None, min_length=1)  # each quality cell once per seed (ids gain /seed<k>)
     device: Literal["auto", "cpu", "cuda"] = "auto"
     dtype: DType = "fp32"  # autocast for training/eval on CUDA
     threads: PositiveInt | None = None  # torch CPU threads; default: torch's choice (all cores)

@@ -10,7 +10,7 @@ import time
 
 import numpy as np
 
-from bench import metrics
+from bench import metrics, predictions, stats
 from bench.adapter import TaskInfo, n_params
 from bench.config import DEFAULT_METRICS, adapter_config, train_config
 from bench.registry import get_adapter
@@ -19,8 +19,14 @@ from bench.train import fit, predict_all, seed_everything
 SELECT = {"classification": "accuracy", "translation": "bleu"}
 
 
-def cell_id(task_label: str, model_label: str, split: str) -> str:
-    return f"quality/{task_label}/{model_label}/{split}"
+def cell_id(task_label: str, model_label: str, split: str, seed: int | None = None) -> str:
+    """`quality/<task>/<model>/<split>`, plus `/seed<k>` when the suite lists `seeds`."""
+    return f"quality/{task_label}/{model_label}/{split}" + ("" if seed is None else f"/seed{seed}")
+
+
+def seed_tag(ctx) -> int | None:
+    """The seed that goes into cell ids and file names: only when the suite lists `seeds`."""
+    return ctx.seed if ctx.suite.seeds else None
 
 
 def eval_splits(task, data) -> list[str]:
@@ -33,13 +39,19 @@ def references(task: str, ds) -> list:
 
 
 def score(task: str, names: list[str], preds: list, refs: list, seed: int) -> dict:
-    """Metric values for one split; accuracy also gets a 95% bootstrap interval."""
+    """Metric values for one split, each with a 95% interval `<metric>_ci95`: Wilson for accuracy,
+    sacreBLEU's own bootstrap for BLEU/chrF (its signature in `<metric>_ci95_signature`), a seeded
+    bootstrap over examples for other corpus-level metrics."""
     out: dict = {}
     for name in names:
         out.update(metrics.compute(name, preds, refs))
         if name == "accuracy":
-            correct = np.asarray(preds) == np.asarray(refs)
-            out["accuracy_ci95"] = metrics.bootstrap_ci(correct, seed=seed)
+            out["accuracy_ci95"] = stats.wilson(int(np.sum(np.asarray(preds) == np.asarray(refs))), len(refs))
+        elif name in ("bleu", "chrf"):
+            ci = stats.sacrebleu_ci(name, preds, refs)
+            out[f"{name}_ci95"], out[f"{name}_ci95_signature"] = ci["ci95"], ci["signature"]
+        elif name in stats.CORPUS:
+            out[f"{name}_ci95"] = stats.bootstrap_ci(stats.CORPUS[name], preds, refs, seed=seed)
     return out
 
 
@@ -66,7 +78,8 @@ def run_quality_unit(task, model, data, ctx) -> list[dict]:
         refs = references(task.task, data.splits["validation"])
         return metrics.compute(select, preds, refs)[select]
 
-    ckpt = ctx.run_dir / "checkpoints" / f"{task.label}-{model.label}.pt"
+    tag = seed_tag(ctx)
+    ckpt = ctx.run_dir / "checkpoints" / f"{task.label}-{model.label}{'' if tag is None else f'-seed{tag}'}.pt"
     result = fit(
         adapter, encoded["train"], tcfg, score_fn=score_fn if val else None,
         ckpt=ckpt, seed=ctx.seed, dtype=ctx.dtype, progress=ctx.progress,
@@ -82,21 +95,29 @@ def run_quality_unit(task, model, data, ctx) -> list[dict]:
         "fit": {k: v for k, v in dataclasses.asdict(result).items() if k not in ("train_s",)},
     }
     names = task.metrics or DEFAULT_METRICS[task.task]
-    ctx.trained[(task.label, model.label)] = adapter
-    return [
-        {"cell": cell_id(task.label, model.label, s), **evaluate_split(adapter, task, data, encoded, s, names, tcfg, ctx), **common}
-        for s in eval_splits(task, data)
-    ]
+    if tag is None or tag == ctx.suite.seeds[0]:  # with seeds: the first seed's model stands for the pair
+        ctx.trained[(task.label, model.label)] = adapter
+    out = []
+    for s in eval_splits(task, data):
+        cell = cell_id(task.label, model.label, s, tag)
+        out.append({"cell": cell, **evaluate_split(adapter, task, data, encoded, s, names, tcfg, ctx, cell), **common})
+    return out
 
 
-def evaluate_split(adapter, task, data, encoded: dict, split: str, names: list[str], tcfg, ctx) -> dict:
-    """Predictions on one split, its metrics, and how fast they came."""
+def evaluate_split(adapter, task, data, encoded: dict, split: str, names: list[str], tcfg, ctx, cell: str) -> dict:
+    """Predictions on one split (kept in the run folder), its metrics, and how fast they came."""
     t0 = time.perf_counter()
     preds = predict_all(adapter, encoded[split], tcfg.eval_batch_size, ctx.dtype)
     eval_s = time.perf_counter() - t0
     refs = references(task.task, data.splits[split])
+    probs = None
+    if task.task == "classification":  # a second, untimed pass: eval_examples_per_s stays predict's speed
+        probs = predictions.probabilities(adapter, encoded[split], tcfg.eval_batch_size, data.num_labels, ctx.dtype)
+    lines = predictions.rows(task.task, data.splits[split], preds, refs, probs)
     return {
         "split": split,
+        "predictions": predictions.write(ctx.run_dir, cell, lines),
+        "labels": data.label_names or None,
         "metrics": score(task.task, names, preds, refs, ctx.seed),
         "eval_examples_per_s": round(len(preds) / eval_s, 2) if eval_s else None,
         "n_eval": len(preds),

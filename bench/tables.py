@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from bench import seed_tables
+
 RATIO = "ratio: "  # prefix of a ratio column group's label
 
 
@@ -61,13 +63,16 @@ _QUALITY_TAIL = (("n_params", "n_params"), ("train_s", "train_s"))
 CLASSIFICATION = Spec(
     "quality_classification", "Quality: classification", QUALITY_KEYS,
     (("accuracy", "metrics.accuracy"), ("accuracy_lo", "metrics.accuracy_ci95.0"),
-     ("accuracy_hi", "metrics.accuracy_ci95.1"), ("f1_macro", "metrics.f1_macro"), *_QUALITY_TAIL,
+     ("accuracy_hi", "metrics.accuracy_ci95.1"), ("f1_macro", "metrics.f1_macro"),
+     ("f1_macro_lo", "metrics.f1_macro_ci95.0"), ("f1_macro_hi", "metrics.f1_macro_ci95.1"), *_QUALITY_TAIL,
      ("train_examples_per_s", "train_examples_per_s"), ("eval_examples_per_s", "eval_examples_per_s"),
      ("init", "init"), ("status", "status")),
     ("accuracy", "f1_macro", "train_s", "eval_examples_per_s"))
 TRANSLATION = Spec(
     "quality_translation", "Quality: translation", QUALITY_KEYS,
-    (("bleu", "metrics.bleu"), ("chrf", "metrics.chrf"), ("bleu_signature", "metrics.bleu_signature"),
+    (("bleu", "metrics.bleu"), ("bleu_lo", "metrics.bleu_ci95.0"), ("bleu_hi", "metrics.bleu_ci95.1"),
+     ("chrf", "metrics.chrf"), ("chrf_lo", "metrics.chrf_ci95.0"), ("chrf_hi", "metrics.chrf_ci95.1"),
+     ("bleu_signature", "metrics.bleu_signature"),
      *_QUALITY_TAIL, ("decode_sentences_per_s", "eval_examples_per_s"), ("beam_size", "params.beam_size"),
      ("init", "init"), ("status", "status")),
     ("bleu", "chrf", "train_s", "decode_sentences_per_s"))
@@ -136,6 +141,10 @@ def build_tables(records: list[dict]) -> list[Table]:
         of_task = [r for r in quality if str(r.get("task")) == task]
         spec = {"classification": CLASSIFICATION, "translation": TRANSLATION}.get(task)
         spec = spec or _generic_quality_spec(task, of_task)
+        if seed_tables.seeded(of_task):  # one row per seed, then mean ± sd over seeds
+            rows = seed_tables.per_seed(spec)
+            tables += [Table(rows, _frame(rows, of_task)), seed_tables.summary(spec, of_task)]
+            continue
         tables.append(Table(spec, _frame(spec, of_task)))
     if perf:
         tables.append(Table(PERF, _frame(PERF, perf)))
@@ -177,8 +186,9 @@ def side_by_side(runs: dict[str, list[dict]]) -> list[Table]:
 
 
 PRETTY = {
-    "accuracy": "accuracy [95% CI]", "f1_macro": "macro-F1", "n_params": "params", "train_s": "train s",
-    "train_examples_per_s": "train ex/s", "eval_examples_per_s": "eval ex/s", "bleu": "BLEU", "chrf": "chrF",
+    "accuracy": "accuracy [95% CI]", "f1_macro": "macro-F1 [95% CI]", "n_params": "params", "train_s": "train s",
+    "train_examples_per_s": "train ex/s", "eval_examples_per_s": "eval ex/s", "bleu": "BLEU [95% CI]",
+    "chrf": "chrF [95% CI]",
     "bleu_signature": "signature", "decode_sentences_per_s": "decode sent/s", "beam_size": "beam",
     "batch_size": "batch", "seq_len": "seq", "p50_ms": "p50 ms", "p90_ms": "p90 ms", "samples_per_s": "samples/s",
     "tokens_per_s": "tokens/s", "peak_memory_mb": "peak MB", "memory_kind": "memory", "achieved_gflops": "GFLOP/s",
@@ -211,17 +221,21 @@ def _display_group(df: pd.DataFrame, ratio: bool) -> pd.DataFrame:
     """One run's columns as display strings (or a ratio group's as `1.23×`)."""
     out = pd.DataFrame(index=df.index)
     for col in df.columns:
-        if col in ("accuracy_lo", "accuracy_hi"):
+        if col.endswith(("_lo", "_hi")) and col[:-3] in df or col.endswith("_sd") and f"{col[:-3]}_mean" in df:
             continue
         values = df[col]
+        if not ratio and (seed_cells := seed_tables.display_cells(df, col)) is not None:
+            base = col[: -len("_mean")]
+            out[f"{PRETTY.get(base, base).replace(' [95% CI]', '')} (mean ± sd)"] = seed_cells
+            continue
         if ratio:
             cells = values.map(lambda v: "" if pd.isna(v) else f"{v:.2f}×")
         elif col == "noisy":
             cells = values.map(lambda v: "noisy" if v is True else "")
         elif col == "n_params":
             cells = values.map(_human)
-        elif col == "accuracy" and "accuracy_lo" in df:
-            cells = [_with_ci(a, lo, hi) for a, lo, hi in zip(values, df["accuracy_lo"], df["accuracy_hi"])]
+        elif f"{col}_lo" in df and f"{col}_hi" in df:
+            cells = [_with_ci(a, lo, hi) for a, lo, hi in zip(values, df[f"{col}_lo"], df[f"{col}_hi"])]
         else:
             cells = values.map(lambda v: "" if v is None or (isinstance(v, float) and pd.isna(v))
                                else v if isinstance(v, str) else _num(v))
@@ -229,10 +243,11 @@ def _display_group(df: pd.DataFrame, ratio: bool) -> pd.DataFrame:
     return out
 
 
-def _with_ci(acc, lo, hi) -> str:
-    if pd.isna(acc):
+def _with_ci(value, lo, hi) -> str:
+    if pd.isna(value):
         return ""
-    return f"{acc:.3f}" if pd.isna(lo) or pd.isna(hi) else f"{acc:.3f} [{lo:.3f}, {hi:.3f}]"
+    fmt = ".3f" if abs(value) <= 1 else ".1f"  # rates to 3 places, BLEU/chrF (0-100) to 1
+    return f"{value:{fmt}}" if pd.isna(lo) or pd.isna(hi) else f"{value:{fmt}} [{lo:{fmt}}, {hi:{fmt}}]"
 
 
 def display(table: Table) -> pd.DataFrame:
