@@ -332,7 +332,9 @@ def _format(df: pd.DataFrame) -> str:
 def register(subparsers) -> None:
     p = subparsers.add_parser("compare", help="regression gate: a run against a baseline (exit 1 on a regression)")
     p.add_argument("baseline", type=Path, metavar="BASELINE", help="a run folder or a baseline JSON file")
-    p.add_argument("new", type=Path, metavar="NEW", help="a run folder or a baseline JSON file")
+    p.add_argument("new", type=Path, metavar="NEW", nargs="?", help="a run folder or a baseline JSON file")
+    p.add_argument("--models", nargs=2, metavar=("A", "B"),
+                   help="instead of a gate: paired tests of model A against model B within the run BASELINE")
     p.add_argument("--tolerance", action="append", default=[], metavar="KEY=VALUE",
                    help="allowed change, e.g. accuracy=0.01 (absolute) latency=0.2 (relative); repeatable")
     p.add_argument("--all", action="store_true", help="print every delta, not only the gated ones")
@@ -345,6 +347,10 @@ def register(subparsers) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    if getattr(args, "models", None) or args.new is None:
+        from bench.pairwise import main_models
+
+        return main_models(args.baseline, args.models, args.new)
     tolerances = parse_tolerances(args.tolerance)
     problems = [f"compare: '{p}' does not exist" for p in (args.baseline, args.new) if not Path(p).exists()]
     if problems:

@@ -108,7 +108,12 @@ def write_report(run_dirs: list[Path], out_dir: Path | None = None) -> Path:
         tables = build_tables(runs[0].records)
     else:
         tables = side_by_side({run.label: run.records for run in runs})
-    for stale in [*out.glob("quality_*.csv"), out / "perf.csv", out / "generation.csv"]:
+    if len(runs) == 1:  # paired tests between the run's models, after its quality tables
+        from bench import pairwise
+
+        at = sum(t.spec.name.startswith("quality_") for t in tables)
+        tables[at:at] = pairwise.tables(runs[0].path, runs[0].records)
+    for stale in [*out.glob("quality_*.csv"), *out.glob("pairwise_*.csv"), out / "perf.csv", out / "generation.csv"]:
         stale.unlink(missing_ok=True)  # a refreshed report must not keep tables that are gone
     for table in tables:
         flat(table.frame).to_csv(out / f"{table.spec.name}.csv", index=False)
