@@ -89,7 +89,14 @@ def _translation(n: int, seed: int) -> dict[str, list]:
     return make_translation(n, seed)
 
 
-GENERATORS = {"sentiment": ("classification", make_sentiment), "translation": ("translation", _translation)}
+def _sentiment_hard(n: int, seed: int) -> dict[str, list]:
+    from bench.data.synthetic_hard import make_sentiment_hard
+
+    return make_sentiment_hard(n, seed)
+
+
+GENERATORS = {"sentiment": ("classification", make_sentiment), "translation": ("translation", _translation),
+              "sentiment-hard": ("classification", _sentiment_hard)}
 
 
 def load(task, data_dir, seed: int, at: str):
