@@ -1,7 +1,10 @@
 """A quality cell: train one model on one task, then score it on each evaluation split.
 
 One training produces one record per evaluated split (cell ids
-`quality/<task>/<model>/<split>`), all written when the training unit ends.
+`quality/<task>/<model>/<split>`, plus `/seed<k>` when the suite lists `seeds`),
+all written when the training unit ends. Each split's per-example predictions go
+to `RUN_DIR/predictions/` (see `bench.predictions`); every metric gets a 95%
+interval `<metric>_ci95` (see `score`).
 """
 from __future__ import annotations
 
