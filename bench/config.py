@@ -80,6 +80,7 @@ class TaskSpec(Strict):
     metrics: list[str] | None = None
     eval_splits: list[Split] | None = None  # default: validation and test, where present
     select_metric: str | None = None  # validation metric for the best checkpoint
+    targets: dict[str, float] = {}  # time-to-target on the selection metric, e.g. {accuracy: 0.8}
     models: list[ModelSpec] = Field(min_length=1)
 
     @property
@@ -193,6 +194,11 @@ def _semantic_problems(suite: Suite, data_dir: str | None, check_files: bool) ->
             if m not in allowed:
                 problems.append(f"{at}.metrics.{mi}: " + unknown_name(f"{task.task} metric", m, allowed))
         problems += _dataset_problems(task, f"{at}.dataset", data_dir, check_files)
+        if task.targets:
+            from bench.quality import SELECT
+            from bench.targets import problems as target_problems
+
+            problems += target_problems(task, at, task.select_metric or SELECT[task.task])
         names = [m.label for m in task.models]
         for mi, m in enumerate(task.models):
             if names.count(m.label) > 1:

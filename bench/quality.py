@@ -13,7 +13,7 @@ import time
 
 import numpy as np
 
-from bench import metrics, predictions, stats
+from bench import metrics, predictions, stats, targets
 from bench.adapter import TaskInfo, n_params
 from bench.config import DEFAULT_METRICS, adapter_config, train_config
 from bench.registry import get_adapter
@@ -96,7 +96,10 @@ def run_quality_unit(task, model, data, ctx) -> list[dict]:
         "train_s": round(result.train_s, 3),
         "train_examples_per_s": round(result.examples_per_s, 2),
         "fit": {k: v for k, v in dataclasses.asdict(result).items() if k not in ("train_s",)},
+        "stopped_by_clock": result.stopped == "time",
     }
+    if task.targets:
+        common["time_to_target"] = targets.time_to_target(result.history, task.targets, select)
     names = task.metrics or DEFAULT_METRICS[task.task]
     if tag is None or tag == ctx.suite.seeds[0]:  # with seeds: the first seed's model stands for the pair
         ctx.trained[(task.label, model.label)] = adapter

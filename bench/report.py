@@ -111,9 +111,12 @@ def write_report(run_dirs: list[Path], out_dir: Path | None = None) -> Path:
     if len(runs) == 1:  # paired tests between the run's models, after its quality tables
         from bench import pairwise
 
+        from bench.targets import table as ttt_table
+
         at = sum(t.spec.name.startswith("quality_") for t in tables)
-        tables[at:at] = pairwise.tables(runs[0].path, runs[0].records)
-    for stale in [*out.glob("quality_*.csv"), *out.glob("pairwise_*.csv"), out / "perf.csv", out / "generation.csv"]:
+        tables[at:at] = [*pairwise.tables(runs[0].path, runs[0].records),
+                         *filter(None, [ttt_table(runs[0].records)])]
+    for stale in [*out.glob("quality_*.csv"), *out.glob("pairwise_*.csv"), out / "time_to_target.csv", out / "perf.csv", out / "generation.csv"]:
         stale.unlink(missing_ok=True)  # a refreshed report must not keep tables that are gone
     for table in tables:
         flat(table.frame).to_csv(out / f"{table.spec.name}.csv", index=False)
