@@ -71,6 +71,9 @@ class DatasetSpec(Strict):
     labels: list[str | int] | None = None  # the label set; default: the labels seen in train
     size: dict[Split, PositiveInt] = {}  # synthetic: examples per split
     max_examples: dict[Split, PositiveInt] = {}  # take the first N of a split
+    # carve a seeded validation split out of train (a fraction < 1, or a count), so the split that picks the
+    # checkpoint is not the one published
+    holdout: PositiveFloat | None = None
 
 
 class TaskSpec(Strict):
@@ -273,6 +276,11 @@ def _dataset_problems(task: TaskSpec, at: str, data_dir: str | None, check_files
                 path = resolve_path(rel.replace("{lang}", lang or ""), data_dir)
                 if check_files and not path.is_file():
                     problems.append(f"{at}.files.{split}: file not found: {path} (relative paths resolve against --data-dir, else $NLPBENCH_DATA)")
+    if ds.holdout and ("validation" in ds.files or "validation" in ds.size or "validation" in ds.splits):
+        problems.append(f"{at}.holdout: carves the validation split out of train; this dataset also names a "
+                        "validation split — drop one of them")
+    if ds.holdout and ds.holdout >= 1 and not float(ds.holdout).is_integer():
+        problems.append(f"{at}.holdout: a fraction below 1 or a whole number of examples; given {ds.holdout}")
     if ds.source in ("synthetic", "hub") and not ds.name:
         problems.append(f"{at}.name: required for source '{ds.source}'")
     return problems

@@ -122,6 +122,7 @@ def evaluate_split(adapter, task, data, encoded: dict, split: str, names: list[s
     lines = predictions.rows(task.task, data.splits[split], preds, refs, probs)
     return {
         "split": split,
+        "picks_checkpoint": split == "validation",  # the split that chose the weights: optimistic for this split
         "predictions": predictions.write(ctx.run_dir, cell, lines),
         "labels": data.label_names or None,
         "metrics": score(task.task, names, preds, refs, ctx.seed),

@@ -59,7 +59,7 @@ class Spec:
 
 
 QUALITY_KEYS = ("model", "dataset", "split")  # a quality cell is scored on each evaluation split
-_QUALITY_TAIL = (("n_params", "n_params"), ("train_s", "train_s"))
+_QUALITY_TAIL = (("picks_checkpoint", "picks_checkpoint"), ("n_params", "n_params"), ("train_s", "train_s"))
 CLASSIFICATION = Spec(
     "quality_classification", "Quality: classification", QUALITY_KEYS,
     (("accuracy", "metrics.accuracy"), ("accuracy_lo", "metrics.accuracy_ci95.0"),
@@ -193,7 +193,7 @@ PRETTY = {
     "batch_size": "batch", "seq_len": "seq", "p50_ms": "p50 ms", "p90_ms": "p90 ms", "samples_per_s": "samples/s",
     "tokens_per_s": "tokens/s", "peak_memory_mb": "peak MB", "memory_kind": "memory", "achieved_gflops": "GFLOP/s",
     "ttft_ms": "TTFT ms", "per_token_ms": "ms/token",
-    "model_a": "A", "model_b": "B", "a": "value A", "b": "value B", "delta": "Δ A − B [95% CI]",
+    "picks_checkpoint": "selects checkpoint", "model_a": "A", "model_b": "B", "a": "value A", "b": "value B", "delta": "Δ A − B [95% CI]",
 }
 
 
@@ -233,6 +233,8 @@ def _display_group(df: pd.DataFrame, ratio: bool) -> pd.DataFrame:
             cells = values.map(lambda v: "" if pd.isna(v) else f"{v:.2f}×")
         elif col == "noisy":
             cells = values.map(lambda v: "noisy" if v is True else "")
+        elif col == "picks_checkpoint":  # the selection split's score is optimistic: say so where it is shown
+            cells = values.map(lambda v: "yes" if v is True else "")
         elif col == "n_params":
             cells = values.map(_human)
         elif f"{col}_lo" in df and f"{col}_hi" in df:
