@@ -89,10 +89,12 @@ class CompareResult:
     status_changes: list[tuple[str, str, str, str]] = field(default_factory=list)  # cell, old, new, verdict
     warnings: list[str] = field(default_factory=list)
     machine_differs: bool = False
+    allow_missing: bool = False  # --allow-missing: a baseline cell absent from the new run is listed, not failed
 
     @property
     def regressions(self) -> list[str]:
         found = [f"{d.cell} {d.metric}" for d in self.deltas if d.verdict == "regression"]
+        found += [] if self.allow_missing else [f"{c} missing in the new run" for c in self.missing]
         return found + [f"{c} status {a} -> {b}" for c, a, b, v in self.status_changes if v == "regression"]
 
     @property
@@ -338,6 +340,8 @@ def register(subparsers) -> None:
     p.add_argument("--tolerance", action="append", default=[], metavar="KEY=VALUE",
                    help="allowed change, e.g. accuracy=0.01 (absolute) latency=0.2 (relative); repeatable")
     p.add_argument("--all", action="store_true", help="print every delta, not only the gated ones")
+    p.add_argument("--allow-missing", action="store_true",
+                   help="a baseline cell missing from the new run is listed, not a failure")
     p.set_defaults(func=main)
     b = subparsers.add_parser("baseline", help="freeze a run folder's records into a baseline JSON file")
     b.add_argument("run_dir", type=Path, metavar="RUN_DIR")
@@ -357,6 +361,7 @@ def main(args: argparse.Namespace) -> int:
         raise BadInput(problems)
     base, new = load_side(args.baseline), load_side(args.new)
     result = compare(base, new, tolerances)
+    result.allow_missing = getattr(args, "allow_missing", False)
     print(render(result, str(args.baseline), str(args.new), show_all=getattr(args, "all", False)))
     return result.exit_code
 

@@ -158,6 +158,17 @@ def test_missing_new_and_status_changed_cells_are_listed(tmp_path, baseline_file
     assert "perf/fails/forward/fp32/b8/s128: ok -> oom (regression)" in out
 
 
+def test_a_missing_cell_fails_the_gate_unless_allowed(tmp_path, baseline_file):
+    new = edited(baseline_records(), **{"perf/gone/forward/fp32/b8/s128": lambda r: None})
+    result = cmp.compare(baseline_file, write_run(tmp_path, "new", new))
+    assert result.regressions == ["perf/gone/forward/fp32/b8/s128 missing in the new run"] and result.exit_code == 1
+    result.allow_missing = True
+    assert result.exit_code == 0
+    args = argparse.Namespace(baseline=baseline_file, new=tmp_path / "new", tolerance=[], all=False, allow_missing=True)
+    assert cmp.main(args) == 0
+    assert cmp.main(argparse.Namespace(**{**vars(args), "allow_missing": False})) == 1
+
+
 def test_other_machine_turns_perf_regressions_into_warnings(tmp_path, baseline_file, capsys):
     new = edited(baseline_records(), **{"perf/lstm/forward/fp32/b8/s128": slower(1.5)})
     other = MACHINE | {"device_name": "NVIDIA H200", "threads": 16}
