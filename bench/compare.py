@@ -38,6 +38,9 @@ MAX_ROWS = 60  # above this many gated deltas, perf rows within tolerance are no
 DEFAULT_TOLERANCES: dict[str, float | None] = {
     "accuracy": 0.005, "f1_macro": 0.005, "bleu": 0.5, "chrf": 0.5,
     "latency": 0.10, "throughput": 0.10, "memory": None,
+    # between-run drift of p50 on one machine (`python -m bench.perf.check RUN_A RUN_B` measures it): a perf
+    # change is noise unless the bootstrap interval of the ratio of medians clears 1 ± drift
+    "drift": 0.03,
 }
 LOWER_IS_BETTER = {"ter", "wer", "cer", "loss", "perplexity"}
 # Perf numbers compared: (row label, dotted path, tolerance key or None, higher is better).
@@ -259,10 +262,23 @@ def _noise(rec: dict) -> tuple[float, float]:
     return iqr, (iqr / p50 if p50 > 0 else 0.0)
 
 
+def _median_shift(old: dict, new: dict, drift: float) -> bool | None:
+    """Whether p50 moved beyond noise: the 99% bootstrap interval of median(new)/median(old) from the
+    raw samples lies wholly outside 1 ± drift; None when a side kept no samples (older records)."""
+    a, b = old.get("latency_samples_ms"), new.get("latency_samples_ms")
+    if not a or not b:
+        return None
+    from bench.stats import ratio_of_medians
+
+    lo, hi = ratio_of_medians(a, b)["ci"]
+    return lo > 1 + drift or hi < 1 - drift
+
+
 def _perf_deltas(cell: str, old: dict, new: dict, tol: dict, machine_differs: bool) -> list[Delta]:
     """Relative tolerances; latency changes must also exceed the larger IQR of the two cells
     (in ms), throughput changes the larger relative IQR (throughput is batch / p50)."""
     (iqr_a, rel_a), (iqr_b, rel_b) = _noise(old), _noise(new)
+    shift = _median_shift(old, new, tol.get("drift") or 0.0)
     out = []
     for name, path, key, higher_better in PERF_METRICS:
         a, b = _number(lookup(old, path)), _number(lookup(new, path))
@@ -272,7 +288,9 @@ def _perf_deltas(cell: str, old: dict, new: dict, tol: dict, machine_differs: bo
         limit = tol.get(key) if key else None
         if limit is not None and a > 0:
             worse = -d.rel if higher_better else d.rel
-            if key == "latency":
+            if shift is not None and key in ("latency", "throughput"):
+                beyond_noise = shift  # raw samples on both sides: the bootstrap interval decides
+            elif key == "latency":
                 beyond_noise = abs(b - a) > max(iqr_a, iqr_b)
             elif key == "throughput":
                 beyond_noise = abs(d.rel) > max(rel_a, rel_b)

@@ -180,6 +180,26 @@ def _p(p: float | None) -> str:
     return f"{p:.2g}" if p < 0.001 else f"{p:.3f}"
 
 
+def ratio_of_medians(base: Sequence[float], new: Sequence[float], n_boot: int = 2000, seed: int = 0,
+                     level: float = 0.99) -> dict:
+    """median(new) / median(base) with a percentile bootstrap interval (each side resampled on its own:
+    two runs' timing samples are not paired)."""
+    a, b = np.asarray(base, float), np.asarray(new, float)
+    rng = np.random.default_rng(seed)
+    ma = np.median(a[rng.integers(0, len(a), size=(n_boot, len(a)))], axis=1)
+    mb = np.median(b[rng.integers(0, len(b), size=(n_boot, len(b)))], axis=1)
+    lo, hi = np.quantile(mb / ma, [(1 - level) / 2, (1 + level) / 2])
+    return {"ratio": float(np.median(b) / np.median(a)), "ci": [float(lo), float(hi)]}
+
+
+def compact(samples: Sequence[float], keep: int = 512) -> list[float]:
+    """At most `keep` samples for a record: all of them, or evenly spaced quantiles (the median is kept)."""
+    x = np.asarray(samples, float)
+    if len(x) > keep:
+        x = np.quantile(x, np.linspace(0, 1, keep))
+    return [round(float(v), 5) for v in x]
+
+
 def mean_sd(values: Sequence[float]) -> tuple[float, float, int]:
     """Mean, sample sd (nan for one value) and n of the non-missing values."""
     x = np.asarray([v for v in values if v is not None and not (isinstance(v, float) and math.isnan(v))], float)

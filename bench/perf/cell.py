@@ -35,6 +35,7 @@ import torch
 from bench.adapter import TaskInfo, n_params
 from bench.errors import BadInput
 from bench.perf.modes import make_workload
+from bench.stats import compact
 from bench.perf.trackers import cpu_baseline, measure_latency, settle_gc, track_flops, track_memory
 
 THREADS_ENV = "NLPBENCH_TORCH_THREADS"  # the process launcher's thread count for its children
@@ -207,6 +208,7 @@ def _record(spec: PerfCellSpec, m: dict, params: int) -> dict:
     rec = base_record(spec, "ok")
     rec.update(
         latency_ms=lat.summary(),
+        latency_samples_ms=compact(lat.samples_ms),  # for the gate's bootstrap of the ratio of medians
         throughput={"samples_per_s": spec.batch_size / p50_s, "tokens_per_s": tokens / p50_s},
         peak_memory_mb=mem.peak_mb,
         memory_kind=mem.kind,

@@ -6,6 +6,7 @@ import copy
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from bench import compare as cmp
@@ -228,3 +229,26 @@ def test_cli_registration_parses_repeatable_tolerances():
     assert args.func is cmp.main and args.tolerance == ["accuracy=0.01", "latency=0.2"]
     args = ap.parse_args(["baseline", "runs/x", "out.json"])
     assert args.func is cmp.main_baseline
+
+
+def _sampled(model: str, p50: float, spread: float, seed: int) -> dict:
+    rng = np.random.default_rng(seed)
+    samples = (p50 * (1 + spread * rng.standard_normal(200))).tolist()
+    rec = perf(model, float(np.median(samples)), float(np.subtract(*np.percentile(samples, [75, 25]))))
+    return rec | {"latency_samples_ms": samples}
+
+
+def test_perf_gate_judges_a_shift_by_the_bootstrap_of_the_ratio_of_medians(tmp_path):
+    base = write_run(tmp_path, "base", [_sampled("lstm", 10.0, 0.01, 0)])
+    shifted = write_run(tmp_path, "shifted", [_sampled("lstm", 11.5, 0.01, 1)])  # +15% p50, low noise
+    result = cmp.compare(base, shifted)
+    lat = next(d for d in result.deltas if d.metric == "latency_p50_ms")
+    assert lat.verdict == "regression" and result.exit_code == 1
+    assert cmp.compare(base, base).exit_code == 0
+    # a wide IQR used to hide a real shift (here +15%, IQR 38% of p50; interval of the ratio 1.04-1.24)
+    noisy_base = write_run(tmp_path, "nb", [_sampled("lstm", 10.0, 0.25, 2)])
+    noisy_new = write_run(tmp_path, "nn", [_sampled("lstm", 11.3, 0.25, 3)])
+    lat = next(d for d in cmp.compare(noisy_base, noisy_new).deltas if d.metric == "latency_p50_ms")
+    assert lat.verdict == "regression" and abs(lat.new - lat.base) < cmp._noise(cmp.load_side(noisy_new).records[lat.cell])[0]
+    loose = cmp.compare(noisy_base, noisy_new, {"drift": 0.05})  # a machine that drifts 5% between runs
+    assert next(d for d in loose.deltas if d.metric == "latency_p50_ms").verdict == "noise"
