@@ -20,11 +20,14 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
+from bench import learning_curve
+
 TITLES = {
     "throughput_vs_batch": "Throughput vs batch size",
     "latency_vs_seq": "Latency vs sequence length",
     "memory_vs_seq": "Peak memory vs sequence length",
     "quality_vs_throughput": "Quality vs throughput (Pareto view)",
+    "learning_curve": "Learning curves (validation, mean ± sd over seeds)",
 }
 PLAIN = FuncFormatter(lambda v, _: f"{v:g}")  # 300 rather than 3x10^2 on log axes
 MARKERS = "osD^v<>ph*"
@@ -48,6 +51,7 @@ def write_plots(runs: dict[str, list[dict]], out_dir: Path) -> dict[str, Path]:
         "memory_vs_seq": _lines(perf, "batch_size", "seq_len", "peak_memory_mb",
                                 "sequence length (tokens)", _memory_label(perf), "batch"),
         "quality_vs_throughput": _pareto(runs, perf),
+        "learning_curve": learning_curve.figure(runs),
     }
     written = {}
     for name, fig in figures.items():
@@ -95,7 +99,7 @@ def _variant(df: pd.DataFrame) -> pd.Series:
 
 
 def _mode_note(perf: pd.DataFrame, name: str) -> str:
-    if perf.empty or name == "quality_vs_throughput":
+    if perf.empty or name in ("quality_vs_throughput", "learning_curve"):
         return ""
     return f" — mode {perf['mode'].iloc[0]}"
 

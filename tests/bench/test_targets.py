@@ -38,3 +38,4 @@ def test_records_and_report_carry_time_to_target(write_suite, tmp_path):
     assert hit["steps"] == rec["fit"]["history"][0]["step"] and hit["examples"] == 200
     assert rec["stopped_by_clock"] is False
     assert "## Time to target" in (rd / "report.md").read_text()
+    assert (rd / "plots" / "learning_curve.png").stat().st_size > 1000
