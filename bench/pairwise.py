@@ -77,7 +77,8 @@ def _translation(a: dict, b: dict, metrics: list[str]) -> list[dict]:
     for m in [m for m in metrics if m in ("bleu", "chrf")]:
         per = [stats.sacrebleu_paired(m, [ln["prediction"] for ln in a[s]], [ln["prediction"] for ln in b[s]],
                                       refs) for s in seeds]
-        rows.append({"metric": m, "a": float(np.mean([x["a"] for x in per])), "b": float(np.mean([x["b"] for x in per])),
+        rows.append({"metric": m, "a": float(np.mean([x["a"] for x in per])),
+                     "b": float(np.mean([x["b"] for x in per])),
                      "delta": float(np.mean([x["delta"] for x in per])),
                      "delta_lo": min(x["ci95"][0] for x in per), "delta_hi": max(x["ci95"][1] for x in per),
                      "p": max(x["p"] for x in per), "test": TESTS[m]})

@@ -101,7 +101,7 @@ def run_quality_unit(task, model, data, ctx) -> list[dict]:
     if task.targets:
         common["time_to_target"] = targets.time_to_target(result.history, task.targets, select)
     names = task.metrics or DEFAULT_METRICS[task.task]
-    if tag is None or tag == ctx.suite.seeds[0]:  # with seeds: the first seed's model stands for the pair
+    if tag is None or tag == ctx.suite.seeds[0]:  # with seeds: the first seed's model is the one later work measures
         ctx.trained[(task.label, model.label)] = adapter
     out = []
     for s in eval_splits(task, data):

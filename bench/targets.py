@@ -47,7 +47,8 @@ def table(records: list[dict]) -> Table | None:
             rows.append({"task": r.get("task"), "model": record_name(r), "seed": r.get("seed"), "target": target,
                          "minutes": (hit or {}).get("minutes"), "steps": (hit or {}).get("steps"),
                          "examples": (hit or {}).get("examples"),
-                         "reached": "yes" if hit else "no (capped by max_minutes)" if r.get("stopped_by_clock") else "no"})
+                         "reached": "yes" if hit else "no (capped by max_minutes)" if r.get("stopped_by_clock")
+                         else "no"})
     if not rows:
         return None
     cols = ("target", "minutes", "steps", "examples", "reached")

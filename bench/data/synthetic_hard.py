@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import random
 
-from bench.data.synthetic import FLIPPERS, INTENSIFIERS, NEGATIVE, OPENERS, POSITIVE, SUBJECTS, VERBS, sentiment_sentence
+from bench.data.synthetic import (FLIPPERS, INTENSIFIERS, NEGATIVE, OPENERS, POSITIVE, SUBJECTS, VERBS,
+                                  sentiment_sentence)
 
-OTHERS = "the popcorn,the seats,the parking,the ticket price,the weather,the crowd,the trailer before it,the snacks,the cinema,the bus ride home".split(",")
+OTHERS = ("the popcorn,the seats,the parking,the ticket price,the weather,the crowd,the trailer before it,"
+          "the snacks,the cinema,the bus ride home").split(",")
 HEARSAY = ["my friend said", "a critic claimed", "the poster promised", "people online said", "my cousin thought"]
 EASY = 0.5  # share of sentences drawn from the plain `sentiment` grammar: a learnable floor
 NOT_TRUE = ["it is not true that", "nobody could say that", "it is false that"]

@@ -2,6 +2,7 @@
 import json
 import random
 
+import numpy as np
 import pytest
 
 from bench import pairwise, predictions, stats
@@ -17,7 +18,8 @@ def _write_run(tmp_path, cells: dict) -> object:
     with open(rd / "records.jsonl", "w") as f:
         for (task, model, seed), (preds, refs) in cells.items():
             cell = f"quality/{task}/{model}/test" + ("" if seed is None else f"/seed{seed}")
-            lines = [{"id": i, "input": f"x{i}", "prediction": p, "reference": r} for i, (p, r) in enumerate(zip(preds, refs))]
+            lines = [{"id": i, "input": f"x{i}", "prediction": p, "reference": r}
+                     for i, (p, r) in enumerate(zip(preds, refs))]
             if task == "classification":
                 for ln in lines:
                     ln["probs"] = [0.9, 0.1] if ln["prediction"] == 0 else [0.2, 0.8]
@@ -38,11 +40,10 @@ def _labels(n, acc, seed):
 def test_a_real_gap_is_called_and_matches_mcnemar(tmp_path):
     good, refs = _labels(300, 0.95, 1)
     bad, _ = _labels(300, 0.75, 1)
-    rd = _write_run(tmp_path, {("classification", "lstm", None): (good, refs), ("classification", "bow", None): (bad, refs)})
+    rd = _write_run(tmp_path, {("classification", "lstm", None): (good, refs),
+                               ("classification", "bow", None): (bad, refs)})
     (table,) = pairwise.tables(rd, read_records(rd))
     acc = table.frame.query("metric == 'accuracy'").iloc[0]
-    import numpy as np
-
     want = stats.mcnemar_exact(np.array(good) == refs, np.array(bad) == refs)["p"]
     assert acc["p"] == stats._p(want) and want < 0.001
     assert acc["verdict"].startswith("lstm > bow, p = ") and acc["delta_lo"] > 0
@@ -81,7 +82,8 @@ def test_translation_uses_sacrebleu_paired_bootstrap(tmp_path):
 def test_compare_models_prints_the_pair_and_rejects_unknown_names(tmp_path, capsys):
     good, refs = _labels(200, 0.9, 4)
     bad, _ = _labels(200, 0.6, 4)
-    rd = _write_run(tmp_path, {("classification", "lstm", None): (good, refs), ("classification", "bert", None): (bad, refs)})
+    rd = _write_run(tmp_path, {("classification", "lstm", None): (good, refs),
+                               ("classification", "bert", None): (bad, refs)})
     assert main(["compare", str(rd), "--models", "bert", "lstm"]) == 0
     out = capsys.readouterr().out
     assert "Pairwise: classification, d, test" in out and "bert < lstm, p = " in out
