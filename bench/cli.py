@@ -131,7 +131,7 @@ def cmd_list(args) -> int:
             first = path.read_text().splitlines()[0].lstrip("# ").strip()
             print(f"{path.stem:16s} {first}")
     elif args.what == "datasets":
-        from bench.data.synthetic import GENERATORS
+        from bench.data.generators import GENERATORS
 
         for name, (task, _) in GENERATORS.items():
             print(f"synthetic:{name:12s} {task}")

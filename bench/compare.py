@@ -42,6 +42,9 @@ MAX_ROWS = 60  # above this many gated deltas, perf rows within tolerance are no
 DEFAULT_TOLERANCES: dict[str, float | None] = {
     **{m.name: m.tolerance for m in METRICS.values()},
     "latency": 0.10, "throughput": 0.10, "memory": 0.10, "ttft": 0.10, "per_token": 0.10,
+    # between-run drift of p50 on one machine (`python -m bench.perf.check RUN_A RUN_B` measures it): a perf
+    # change is noise unless the bootstrap interval of the ratio of medians clears 1 ± drift
+    "drift": 0.03,
 }
 MEMORY_FLOOR_MB = 1.0  # a peak-memory change below this is never a regression (allocator granularity, tiny cells)
 # Perf numbers compared: (row label, dotted path, tolerance key or None, higher is better).
@@ -94,11 +97,13 @@ class CompareResult:
     status_changes: list[tuple[str, str, str, str]] = field(default_factory=list)  # cell, old, new, verdict
     warnings: list[str] = field(default_factory=list)
     machine_differs: bool = False
+    allow_missing: bool = False  # --allow-missing: a baseline cell absent from the new run is listed, not failed
 
     @property
     def regressions(self) -> list[str]:
         found = [f"{d.cell} {d.metric}" for d in self.deltas if d.verdict == "regression"]
         found += [f"{lost} missing in the new record (renamed, or no longer written?)" for lost in self.lost]
+        found += [] if self.allow_missing else [f"{c} missing in the new run" for c in self.missing]
         return found + [f"{c} status {a} -> {b}" for c, a, b, v in self.status_changes if v == "regression"]
 
     @property
@@ -304,10 +309,24 @@ def _beyond_noise(key: str, a: float, b: float, rel: float, old: dict, new: dict
     return True
 
 
+def _median_shift(old: dict, new: dict, drift: float) -> bool | None:
+    """Whether p50 moved beyond noise: the 99% bootstrap interval of median(new)/median(old) from the
+    raw samples lies wholly outside 1 ± drift; None when a side kept no samples (older records)."""
+    a, b = old.get("latency_samples_ms"), new.get("latency_samples_ms")
+    if not a or not b:
+        return None
+    from bench.stats import ratio_of_medians
+
+    lo, hi = ratio_of_medians(a, b)["ci"]
+    return lo > 1 + drift or hi < 1 - drift
+
+
 def _perf_deltas(cell: str, old: dict, new: dict, tol: dict, machine_differs: bool) -> list[Delta]:
-    """Relative tolerances, each change also checked against its metric's noise (`_beyond_noise`):
-    latency against the larger IQR of the two cells (in ms), throughput the larger relative IQR,
-    peak memory a 1 MB floor (same memory kind only), TTFT and per-token time their loops' IQRs."""
+    """Relative tolerances, each change also checked against its metric's noise: with raw latency samples on
+    both sides, p50 latency and throughput by the 99% bootstrap interval of the ratio of medians against
+    1 ± drift (`_median_shift`); else `_beyond_noise` (latency against the larger IQR, throughput the larger
+    relative IQR, peak memory a 1 MB floor within one memory kind, TTFT and per-token time their loops' IQRs)."""
+    shift = _median_shift(old, new, tol.get("drift") or 0.0)
     out = []
     for name, path, key, higher_better in PERF_METRICS:
         a, b = _number(lookup(old, path)), _number(lookup(new, path))
@@ -317,7 +336,10 @@ def _perf_deltas(cell: str, old: dict, new: dict, tol: dict, machine_differs: bo
         limit = tol.get(key) if key else None
         if limit is not None and a > 0:
             worse = -d.rel if higher_better else d.rel
-            beyond_noise = _beyond_noise(key, a, b, d.rel, old, new)
+            if shift is not None and key in ("latency", "throughput"):
+                beyond_noise = shift  # raw samples on both sides: the bootstrap interval decides
+            else:
+                beyond_noise = _beyond_noise(key, a, b, d.rel, old, new)
             d.tolerance = f"{'-' if higher_better else '+'}{limit:.0%}"
             if worse > limit:
                 d.verdict = ("warning" if machine_differs else "regression") if beyond_noise else "noise"
@@ -374,10 +396,14 @@ def _format(df: pd.DataFrame) -> str:
 def register(subparsers) -> None:
     p = subparsers.add_parser("compare", help="regression gate: a run against a baseline (exit 1 on a regression)")
     p.add_argument("baseline", type=Path, metavar="BASELINE", help="a run folder or a baseline JSON file")
-    p.add_argument("new", type=Path, metavar="NEW", help="a run folder or a baseline JSON file")
+    p.add_argument("new", type=Path, metavar="NEW", nargs="?", help="a run folder or a baseline JSON file")
+    p.add_argument("--models", nargs=2, metavar=("A", "B"),
+                   help="instead of a gate: paired tests of model A against model B within the run BASELINE")
     p.add_argument("--tolerance", action="append", default=[], metavar="KEY=VALUE",
                    help="allowed change, e.g. accuracy=0.01 (absolute) latency=0.2 (relative); repeatable")
     p.add_argument("--all", action="store_true", help="print every delta, not only the gated ones")
+    p.add_argument("--allow-missing", action="store_true",
+                   help="a baseline cell missing from the new run is listed, not a failure")
     p.set_defaults(func=main)
     b = subparsers.add_parser("baseline", help="freeze a run folder's records into a baseline JSON file")
     b.add_argument("run_dir", type=Path, metavar="RUN_DIR")
@@ -387,12 +413,17 @@ def register(subparsers) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    if getattr(args, "models", None) or args.new is None:
+        from bench.pairwise import main_models
+
+        return main_models(args.baseline, args.models, args.new)
     tolerances = parse_tolerances(args.tolerance)
     problems = [f"compare: '{p}' does not exist" for p in (args.baseline, args.new) if not Path(p).exists()]
     if problems:
         raise BadInput(problems)
     base, new = load_side(args.baseline), load_side(args.new)
     result = compare(base, new, tolerances)
+    result.allow_missing = getattr(args, "allow_missing", False)
     print(render(result, str(args.baseline), str(args.new), show_all=getattr(args, "all", False)))
     return result.exit_code
 

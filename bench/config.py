@@ -80,6 +80,9 @@ class DatasetSpec(Strict):
     labels: list[str | int] | None = None  # the label set; default: the labels seen in train
     size: dict[Split, PositiveInt] = {}  # synthetic: examples per split
     max_examples: dict[Split, PositiveInt] = {}  # take the first N of a split
+    # carve a seeded validation split out of train (a fraction < 1, or a count), so the split that picks the
+    # checkpoint is not the one published
+    holdout: PositiveFloat | None = None
 
 
 class TaskSpec(Strict):
@@ -89,6 +92,7 @@ class TaskSpec(Strict):
     metrics: list[str] | None = None
     eval_splits: list[Split] | None = None  # default: validation and test, where present
     select_metric: str | None = None  # validation metric for the best checkpoint
+    targets: dict[str, float] = {}  # time-to-target on the selection metric, e.g. {accuracy: 0.8}
     models: list[ModelSpec] = Field(min_length=1)
 
     @property
@@ -155,6 +159,7 @@ class Suite(Strict):
     name: str
     description: str | None = None
     seed: int = 0
+    seeds: list[int] | None = Field(None, min_length=1)  # each quality cell once per seed (ids gain /seed<k>)
     device: Literal["auto", "cpu", "cuda"] = "auto"
     dtype: DType = "fp32"  # autocast for training/eval on CUDA
     threads: PositiveInt | None = None  # torch CPU threads; default: torch's choice (all cores)
@@ -214,6 +219,10 @@ def _semantic_problems(suite: Suite, data_dir: str | None, check_files: bool) ->
             if m not in allowed:
                 problems.append(f"{at}.metrics.{mi}: " + unknown_name(f"{task.task} metric", m, allowed))
         problems += _dataset_problems(task, f"{at}.dataset", data_dir, check_files)
+        if task.targets:
+            from bench.targets import problems as target_problems
+
+            problems += target_problems(task, at, task.select_metric or get_task(task.task).select_metric)
         names = [m.label for m in task.models]
         for mi, m in enumerate(task.models):
             if names.count(m.label) > 1:
@@ -276,6 +285,11 @@ def _dataset_problems(task: TaskSpec, at: str, data_dir: str | None, check_files
                 path = resolve_path(rel.replace("{lang}", lang or ""), data_dir)
                 if check_files and not path.is_file():
                     problems.append(f"{at}.files.{split}: file not found: {path} (relative paths resolve against --data-dir, else $NLPBENCH_DATA)")
+    if ds.holdout and ("validation" in ds.files or "validation" in ds.size or "validation" in ds.splits):
+        problems.append(f"{at}.holdout: carves the validation split out of train; this dataset also names a "
+                        "validation split — drop one of them")
+    if ds.holdout and ds.holdout >= 1 and not float(ds.holdout).is_integer():
+        problems.append(f"{at}.holdout: a fraction below 1 or a whole number of examples; given {ds.holdout}")
     if ds.source in ("synthetic", "hub") and not ds.name:
         problems.append(f"{at}.name: required for source '{ds.source}'")
     return problems

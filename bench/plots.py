@@ -21,6 +21,7 @@ import pandas as pd
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from bench.tasks import METRICS, TASKS
+from bench import learning_curve
 
 TITLES = {
     "throughput_vs_batch": "Throughput vs batch size",
@@ -28,6 +29,7 @@ TITLES = {
     "memory_vs_seq": "Peak memory vs sequence length",
     "quality_vs_throughput": "Quality vs throughput (Pareto view)",
     "deployment_variants": "Deployment variants: quality vs latency",
+    "learning_curve": "Learning curves (validation, mean ± sd over seeds)",
 }
 PLAIN = FuncFormatter(lambda v, _: f"{v:g}")  # 300 rather than 3x10^2 on log axes
 MARKERS = "osD^v<>ph*"
@@ -51,6 +53,7 @@ def write_plots(runs: dict[str, list[dict]], out_dir: Path) -> dict[str, Path]:
                                 "sequence length (tokens)", _memory_label(perf), "batch"),
         "quality_vs_throughput": _pareto(runs, perf),
         "deployment_variants": _deployment(runs),
+        "learning_curve": learning_curve.figure(runs),
     }
     written = {}
     for name, fig in figures.items():
@@ -99,7 +102,7 @@ def _variant(df: pd.DataFrame) -> pd.Series:
 
 
 def _mode_note(perf: pd.DataFrame, name: str) -> str:
-    if perf.empty or name in ("quality_vs_throughput", "deployment_variants"):
+    if perf.empty or name in ("quality_vs_throughput", "deployment_variants", "learning_curve"):
         return ""
     return f" — mode {perf['mode'].iloc[0]}"
 

@@ -1,7 +1,10 @@
 """A quality cell: train one model on one task, then score it on each evaluation split.
 
 One training produces one record per evaluated split (cell ids
-`quality/<task>/<model>/<split>`), all written when the training unit ends.
+`quality/<task>/<model>/<split>`, plus `/seed<k>` when the suite lists `seeds`),
+all written when the training unit ends. Each split's per-example predictions go
+to `RUN_DIR/predictions/` (see `bench.predictions`); every metric gets a 95%
+interval `<metric>_ci95` (see `score`).
 """
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ import time
 
 import numpy as np
 
-from bench import metrics
+from bench import metrics, predictions, stats, targets
 from bench.adapter import TaskInfo, n_params
 from bench.config import adapter_config, train_config
 from bench.perf_pairing import trained_vocab_size
@@ -18,8 +21,14 @@ from bench.registry import get_adapter
 from bench.tasks import get_task
 from bench.train import fit, predict_all, seed_everything
 
-def cell_id(task_label: str, model_label: str, split: str) -> str:
-    return f"quality/{task_label}/{model_label}/{split}"
+def cell_id(task_label: str, model_label: str, split: str, seed: int | None = None) -> str:
+    """`quality/<task>/<model>/<split>`, plus `/seed<k>` when the suite lists `seeds`."""
+    return f"quality/{task_label}/{model_label}/{split}" + ("" if seed is None else f"/seed{seed}")
+
+
+def seed_tag(ctx) -> int | None:
+    """The seed that goes into cell ids and file names: only when the suite lists `seeds`."""
+    return ctx.seed if ctx.suite.seeds else None
 
 
 def eval_splits(task, data) -> list[str]:
@@ -32,13 +41,19 @@ def references(task: str, ds) -> list:
 
 
 def score(task: str, names: list[str], preds: list, refs: list, seed: int) -> dict:
-    """Metric values for one split; accuracy also gets a 95% bootstrap interval."""
+    """Metric values for one split, each with a 95% interval `<metric>_ci95`: Wilson for accuracy,
+    sacreBLEU's own bootstrap for BLEU/chrF (its signature in `<metric>_ci95_signature`), a seeded
+    bootstrap over examples for other corpus-level metrics."""
     out: dict = {}
     for name in names:
         out.update(metrics.compute(name, preds, refs))
         if name == "accuracy":
-            correct = np.asarray(preds) == np.asarray(refs)
-            out["accuracy_ci95"] = metrics.bootstrap_ci(correct, seed=seed)
+            out["accuracy_ci95"] = stats.wilson(int(np.sum(np.asarray(preds) == np.asarray(refs))), len(refs))
+        elif name in ("bleu", "chrf"):
+            ci = stats.sacrebleu_ci(name, preds, refs)
+            out[f"{name}_ci95"], out[f"{name}_ci95_signature"] = ci["ci95"], ci["signature"]
+        elif name in stats.CORPUS:
+            out[f"{name}_ci95"] = stats.bootstrap_ci(stats.CORPUS[name], preds, refs, seed=seed)
     return out
 
 
@@ -65,7 +80,8 @@ def run_quality_unit(task, model, data, ctx) -> list[dict]:
         refs = references(task.task, data.splits["validation"])
         return metrics.compute(select, preds, refs)[select]
 
-    ckpt = ctx.run_dir / "checkpoints" / f"{task.label}-{model.label}.pt"
+    tag = seed_tag(ctx)
+    ckpt = ctx.run_dir / "checkpoints" / f"{task.label}-{model.label}{'' if tag is None else f'-seed{tag}'}.pt"
     result = fit(
         adapter, encoded["train"], tcfg, score_fn=score_fn if val else None,
         ckpt=ckpt, seed=ctx.seed, dtype=ctx.dtype, progress=ctx.progress,
@@ -81,23 +97,35 @@ def run_quality_unit(task, model, data, ctx) -> list[dict]:
         "train_s": round(result.train_s, 3),
         "train_examples_per_s": round(result.examples_per_s, 2),
         "fit": {k: v for k, v in dataclasses.asdict(result).items() if k not in ("train_s",)},
+        "stopped_by_clock": result.stopped == "time",
     }
+    if task.targets:
+        common["time_to_target"] = targets.time_to_target(result.history, task.targets, select)
     names = task.metrics or list(get_task(task.task).default_metrics)
-    ctx.trained[(task.label, model.label)] = adapter
-    return [
-        {"cell": cell_id(task.label, model.label, s), **evaluate_split(adapter, task, data, encoded, s, names, tcfg, ctx), **common}
-        for s in eval_splits(task, data)
-    ]
+    if tag is None or tag == ctx.suite.seeds[0]:  # with seeds: the first seed's model is the one later work measures
+        ctx.trained[(task.label, model.label)] = adapter
+    out = []
+    for s in eval_splits(task, data):
+        cell = cell_id(task.label, model.label, s, tag)
+        out.append({"cell": cell, **evaluate_split(adapter, task, data, encoded, s, names, tcfg, ctx, cell), **common})
+    return out
 
 
-def evaluate_split(adapter, task, data, encoded: dict, split: str, names: list[str], tcfg, ctx) -> dict:
-    """Predictions on one split, its metrics, and how fast they came."""
+def evaluate_split(adapter, task, data, encoded: dict, split: str, names: list[str], tcfg, ctx, cell: str) -> dict:
+    """Predictions on one split (kept in the run folder), its metrics, and how fast they came."""
     t0 = time.perf_counter()
     preds = predict_all(adapter, encoded[split], tcfg.eval_batch_size, ctx.dtype)
     eval_s = time.perf_counter() - t0
     refs = references(task.task, data.splits[split])
+    probs = None
+    if task.task == "classification":  # a second, untimed pass: eval_examples_per_s stays predict's speed
+        probs = predictions.probabilities(adapter, encoded[split], tcfg.eval_batch_size, data.num_labels, ctx.dtype)
+    lines = predictions.rows(task.task, data.splits[split], preds, refs, probs)
     return {
         "split": split,
+        "picks_checkpoint": split == "validation",  # the split that chose the weights: optimistic for this split
+        "predictions": predictions.write(ctx.run_dir, cell, lines),
+        "labels": data.label_names or None,
         "metrics": score(task.task, names, preds, refs, ctx.seed),
         "eval_examples_per_s": round(len(preds) / eval_s, 2) if eval_s else None,
         "n_eval": len(preds),

@@ -19,7 +19,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from bench import plots
+from bench import pairwise, plots
+from bench.targets import table as ttt_table
 from bench.errors import BadInput
 from bench.results import read_records
 from bench.tables import Table, build_tables, display, flat, side_by_side, to_markdown
@@ -111,7 +112,12 @@ def write_report(run_dirs: list[Path], out_dir: Path | None = None) -> Path:
         tables = build_tables(runs[0].records, EXTRA_TABLES)
     else:
         tables = side_by_side({run.label: run.records for run in runs}, EXTRA_TABLES)
-    for stale in [*out.glob("quality_*.csv"), *out.glob("deployment_*.csv"), out / "perf.csv", out / "generation.csv"]:
+    if len(runs) == 1:  # paired tests between the run's models, after its quality tables
+        at = sum(t.spec.name.startswith("quality_") for t in tables)
+        tables[at:at] = [*pairwise.tables(runs[0].path, runs[0].records),
+                         *filter(None, [ttt_table(runs[0].records)])]
+    for stale in [*out.glob("quality_*.csv"), *out.glob("deployment_*.csv"), *out.glob("pairwise_*.csv"),
+                  out / "time_to_target.csv", out / "perf.csv", out / "generation.csv"]:
         stale.unlink(missing_ok=True)  # a refreshed report must not keep tables that are gone
     for table in tables:
         flat(table.frame).to_csv(out / f"{table.spec.name}.csv", index=False)

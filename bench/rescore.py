@@ -93,6 +93,9 @@ def eval_run(run_dir, overrides=(), *, out=None, data_dir=None, progress=False, 
     ran = meta.get("selection") or {}  # default: what the source run was asked to run
     tasks, models = tasks or ran.get("tasks"), models or ran.get("models")
     suite = validate(select(raw, tasks, models), data_dir=data_dir)
+    if suite.seeds:
+        raise BadInput(f"eval: {run_dir} trained each model once per seed {suite.seeds}; eval re-scores single-seed "
+                       "runs (rerun it with seeds=null, or score one seed's checkpoint with a single-seed run)")
     data = load_all_data(suite, data_dir)
     units = plan(run_dir, suite, explicit=explicit)
     device = env.resolve_device(suite.device)
@@ -156,8 +159,9 @@ def score_model(run_dir: Path, task, model, td, ctx, source: dict) -> list[dict]
     }  # fmt: skip
     out = []
     for s in splits:
-        rec = evaluate_split(adapter, task, td, encoded, s, names, tcfg, ctx)
+        cell = cell_id(task.label, model.label, s)
+        rec = evaluate_split(adapter, task, td, encoded, s, names, tcfg, ctx, cell)
         base = ctx.common(task.task, td.dataset, model, s, "quality")
         out.append({**base, "status": "ok", "started_at": started, "wall_s": round(time.perf_counter() - t0, 3),
-                    "cell": cell_id(task.label, model.label, s), **rec, **common})  # fmt: skip
+                    "cell": cell, **rec, **common})  # fmt: skip
     return out

@@ -8,6 +8,7 @@ Ctrl-C keeps what finished and exits 130.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 import time
@@ -21,7 +22,7 @@ from bench import env
 from bench.config import Suite, load_suite
 from bench.data import TaskData, load_task_data
 from bench.errors import BadInput, is_oom
-from bench.quality import cell_id, eval_splits, run_quality_unit
+from bench.quality import cell_id, eval_splits, run_quality_unit, seed_tag
 from bench.records import failed_record, quality_record, utc_now
 from bench.results import RecordStore, new_run_dir, read_records, write_json
 
@@ -104,15 +105,23 @@ def finish_run_json(ctx: Context, status: str) -> None:
 
 
 def run_quality(ctx: Context, data: list[TaskData]) -> list[str]:
-    """Runs missing quality units; returns labels of failed required models."""
+    """Runs missing quality units (once per seed when the suite lists `seeds`); returns failed required models."""
+    failed = []
+    for seed in ctx.suite.seeds or [ctx.seed]:
+        failed += run_quality_seed(dataclasses.replace(ctx, seed=seed), data)
+    return list(dict.fromkeys(failed))
+
+
+def run_quality_seed(ctx: Context, data: list[TaskData]) -> list[str]:
     failed = []
     done = ctx.store.done()
     for task, td in zip(ctx.suite.tasks, data):
         for model in task.models:
-            ids = [cell_id(task.label, model.label, s) for s in eval_splits(task, td)]
+            ids = [cell_id(task.label, model.label, s, seed_tag(ctx)) for s in eval_splits(task, td)]
             if all(i in done for i in ids):
                 continue
-            log(f"[{task.label}] training {model.label} ({model.adapter}) on {td.dataset}")
+            at_seed = "" if seed_tag(ctx) is None else f", seed {ctx.seed}"
+            log(f"[{task.label}] training {model.label} ({model.adapter}) on {td.dataset}{at_seed}")
             started, t0 = utc_now(), time.perf_counter()
             try:
                 records = run_quality_unit(task, model, td, ctx)

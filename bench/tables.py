@@ -9,65 +9,30 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
 
 import pandas as pd
+
+from bench import seed_tables
+from bench.table_base import Spec, Table, dtype_label, key_value, lookup, record_name  # noqa: F401  (re-exported)
 
 RATIO = "ratio: "  # prefix of a ratio column group's label
 
 
-def record_name(rec: dict) -> str:
-    """A model's label in its suite; several may share one adapter (`bert`, `bert-nomlm`)."""
-    return str(rec.get("name") or rec.get("model") or "?")
-
-
-def dtype_label(rec: dict) -> str:
-    """`bf16`, or `bf16+compile` for a torch.compile'd cell (as in the cell id)."""
-    return f"{rec.get('dtype')}{'+compile' if rec.get('compile') else ''}"
-
-
-def key_value(rec: dict, key: str):
-    if key == "model":
-        return record_name(rec)
-    return dtype_label(rec) if key == "dtype" else lookup(rec, key)
-
-
-def lookup(rec: dict, path: str):
-    """Dotted lookup into a record, list items by index: `metrics.accuracy_ci95.0`."""
-    value = rec
-    for part in path.split("."):
-        if isinstance(value, dict):
-            value = value.get(part)
-        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
-            value = value[int(part)]
-        else:
-            return None
-    return value
-
-
-@dataclass
-class Spec:
-    """How to build one table: its columns (name, dotted path into a record)."""
-
-    name: str  # file stem of its CSV
-    title: str
-    keys: tuple[str, ...]  # identify a row; rows of several runs are joined on them
-    columns: tuple[tuple[str, str], ...]
-    main: tuple[str, ...]  # get a ratio column when runs are side by side
-
-
 QUALITY_KEYS = ("model", "dataset", "split")  # a quality cell is scored on each evaluation split
-_QUALITY_TAIL = (("n_params", "n_params"), ("train_s", "train_s"))
+_QUALITY_TAIL = (("picks_checkpoint", "picks_checkpoint"), ("n_params", "n_params"), ("train_s", "train_s"))
 CLASSIFICATION = Spec(
     "quality_classification", "Quality: classification", QUALITY_KEYS,
     (("accuracy", "metrics.accuracy"), ("accuracy_lo", "metrics.accuracy_ci95.0"),
-     ("accuracy_hi", "metrics.accuracy_ci95.1"), ("f1_macro", "metrics.f1_macro"), *_QUALITY_TAIL,
+     ("accuracy_hi", "metrics.accuracy_ci95.1"), ("f1_macro", "metrics.f1_macro"),
+     ("f1_macro_lo", "metrics.f1_macro_ci95.0"), ("f1_macro_hi", "metrics.f1_macro_ci95.1"), *_QUALITY_TAIL,
      ("train_examples_per_s", "train_examples_per_s"), ("eval_examples_per_s", "eval_examples_per_s"),
      ("init", "init"), ("status", "status")),
     ("accuracy", "f1_macro", "train_s", "eval_examples_per_s"))
 TRANSLATION = Spec(
     "quality_translation", "Quality: translation", QUALITY_KEYS,
-    (("bleu", "metrics.bleu"), ("chrf", "metrics.chrf"), ("bleu_signature", "metrics.bleu_signature"),
+    (("bleu", "metrics.bleu"), ("bleu_lo", "metrics.bleu_ci95.0"), ("bleu_hi", "metrics.bleu_ci95.1"),
+     ("chrf", "metrics.chrf"), ("chrf_lo", "metrics.chrf_ci95.0"), ("chrf_hi", "metrics.chrf_ci95.1"),
+     ("bleu_signature", "metrics.bleu_signature"),
      *_QUALITY_TAIL, ("decode_sentences_per_s", "eval_examples_per_s"), ("beam_size", "params.beam_size"),
      ("init", "init"), ("status", "status")),
     ("bleu", "chrf", "train_s", "decode_sentences_per_s"))
@@ -92,12 +57,6 @@ def _generic_quality_spec(task: str, records: list[dict]) -> Spec:
     cols = tuple((n, f"metrics.{n}") for n in names) + _QUALITY_TAIL + (("status", "status"),)
     numeric = tuple(n for n in names if any(isinstance(lookup(r, f"metrics.{n}"), (int, float)) for r in records))
     return Spec(f"quality_{task}", f"Quality: {task}", QUALITY_KEYS, cols, numeric)
-
-
-@dataclass
-class Table:
-    spec: Spec
-    frame: pd.DataFrame  # flat columns for one run; (group, column) columns side by side
 
 
 def _frame(spec: Spec, records: list[dict]) -> pd.DataFrame:
@@ -137,6 +96,10 @@ def build_tables(records: list[dict], extra: tuple = ()) -> list[Table]:
         of_task = [r for r in quality if str(r.get("task")) == task]
         spec = {"classification": CLASSIFICATION, "translation": TRANSLATION}.get(task)
         spec = spec or _generic_quality_spec(task, of_task)
+        if seed_tables.seeded(of_task):  # one row per seed, then mean ± sd over seeds
+            rows = seed_tables.per_seed(spec)
+            tables += [Table(rows, _frame(rows, of_task)), seed_tables.summary(spec, of_task)]
+            continue
         tables.append(Table(spec, _frame(spec, of_task)))
     if perf:
         tables.append(Table(PERF, _frame(PERF, perf)))
@@ -178,14 +141,16 @@ def side_by_side(runs: dict[str, list[dict]], extra: tuple = ()) -> list[Table]:
 
 
 PRETTY = {
-    "accuracy": "accuracy [95% CI]", "f1_macro": "macro-F1", "n_params": "params", "train_s": "train s",
-    "train_examples_per_s": "train ex/s", "eval_examples_per_s": "eval ex/s", "bleu": "BLEU", "chrf": "chrF",
+    "accuracy": "accuracy [95% CI]", "f1_macro": "macro-F1 [95% CI]", "n_params": "params", "train_s": "train s",
+    "train_examples_per_s": "train ex/s", "eval_examples_per_s": "eval ex/s", "bleu": "BLEU [95% CI]",
+    "chrf": "chrF [95% CI]",
     "bleu_signature": "signature", "decode_sentences_per_s": "decode sent/s", "beam_size": "beam",
     "batch_size": "batch", "seq_len": "seq", "p50_ms": "p50 ms", "p90_ms": "p90 ms", "samples_per_s": "samples/s",
     "tokens_per_s": "tokens/s", "peak_memory_mb": "peak MB", "memory_kind": "memory", "achieved_gflops": "GFLOP/s",
     "ttft_ms": "TTFT ms", "per_token_ms": "ms/token",
-    "metric": "quality [95% CI]", "delta": "Δ vs fp32 [95% CI]", "speedup": "speed-up", "size_mb": "size MB",
+    "metric": "quality [95% CI]", "delta": "Δ [95% CI]", "speedup": "speed-up", "size_mb": "size MB",
     "model_rss_mb": "RSS MB",
+    "picks_checkpoint": "selects checkpoint", "model_a": "A", "model_b": "B", "a": "value A", "b": "value B",
 }
 
 
@@ -214,16 +179,22 @@ def _display_group(df: pd.DataFrame, ratio: bool) -> pd.DataFrame:
     """One run's columns as display strings (or a ratio group's as `1.23×`)."""
     out = pd.DataFrame(index=df.index)
     for col in df.columns:
-        if col.endswith(("_lo", "_hi")) and col[:-3] in df:  # shown inside their value's cell
+        if col.endswith(("_lo", "_hi")) and col[:-3] in df or col.endswith("_sd") and f"{col[:-3]}_mean" in df:
             continue
         values = df[col]
+        if not ratio and (seed_cells := seed_tables.display_cells(df, col)) is not None:
+            base = col[: -len("_mean")]
+            out[f"{PRETTY.get(base, base).replace(' [95% CI]', '')} (mean ± sd)"] = seed_cells
+            continue
         if ratio:
             cells = values.map(lambda v: "" if pd.isna(v) else f"{v:.2f}×")
         elif col == "noisy":
             cells = values.map(lambda v: "noisy" if v is True else "")
+        elif col == "picks_checkpoint":  # the selection split's score is optimistic: say so where it is shown
+            cells = values.map(lambda v: "yes" if v is True else "")
         elif col == "n_params":
             cells = values.map(_human)
-        elif f"{col}_lo" in df and f"{col}_hi" in df:  # "0.853 [0.831, 0.874]"
+        elif f"{col}_lo" in df and f"{col}_hi" in df:
             cells = [_with_ci(a, lo, hi) for a, lo, hi in zip(values, df[f"{col}_lo"], df[f"{col}_hi"])]
         else:
             cells = values.map(lambda v: "" if v is None or (isinstance(v, float) and pd.isna(v))
@@ -232,10 +203,11 @@ def _display_group(df: pd.DataFrame, ratio: bool) -> pd.DataFrame:
     return out
 
 
-def _with_ci(acc, lo, hi) -> str:
-    if pd.isna(acc):
+def _with_ci(value, lo, hi) -> str:
+    if pd.isna(value):
         return ""
-    return f"{acc:.3f}" if pd.isna(lo) or pd.isna(hi) else f"{acc:.3f} [{lo:.3f}, {hi:.3f}]"
+    fmt = ".3f" if abs(value) <= 1 else ".1f"  # rates to 3 places, BLEU/chrF (0-100) to 1
+    return f"{value:{fmt}}" if pd.isna(lo) or pd.isna(hi) else f"{value:{fmt}} [{lo:{fmt}}, {hi:{fmt}}]"
 
 
 def display(table: Table) -> pd.DataFrame:

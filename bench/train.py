@@ -142,7 +142,8 @@ class _Fit:
         self.result.eval_s += time.perf_counter() - t0
         self.adapter.model.train()
         r = self.result
-        r.history.append({"step": r.steps, "epoch": round(epoch, 3), "minutes": round(self.elapsed() / 60, 3), "score": score})
+        r.history.append({"step": r.steps, "examples": r.examples, "epoch": round(epoch, 3),
+                          "minutes": round(self.elapsed() / 60, 3), "score": score})
         best = r.best_score is None or score > r.best_score
         if best:
             r.best_score, r.best_step, self.bad_evals = score, r.steps, 0

@@ -47,10 +47,10 @@ def resolve_path(rel: str, data_dir: str | None) -> Path:
 
 def load_task_data(task, data_dir: str | None, seed: int, at: str = "dataset") -> TaskData:
     """Loads and normalises one task's data; BadInput lists every problem found."""
-    from bench.data import files, hub, synthetic
+    from bench.data import files, generators, hub
 
     spec = task.dataset
-    loader = {"synthetic": synthetic.load, "files": files.load, "hub": hub.load}[spec.source]
+    loader = {"synthetic": generators.load, "files": files.load, "hub": hub.load}[spec.source]
     raw, name = loader(task, data_dir, seed, at)  # {split: Dataset with source columns}
     problems: list[str] = []
     splits = {}
@@ -59,6 +59,8 @@ def load_task_data(task, data_dir: str | None, seed: int, at: str = "dataset") -
         if mapped is not None:
             limit = spec.max_examples.get(split)
             splits[split] = mapped.select(range(min(limit, len(mapped)))) if limit else mapped
+    if spec.holdout and "train" in splits and not problems:
+        splits = _holdout(splits, spec.holdout, seed, at, problems)
     labels: list[str] = []
     if task.task == "classification" and not problems:
         labels = _encode_labels(splits, spec.labels, at, problems)
@@ -123,3 +125,14 @@ def _labels_to_ids(ds: datasets.Dataset, labels: list[str]) -> datasets.Dataset:
     index = {name: i for i, name in enumerate(labels)}
     ids = [index[str(v)] for v in ds["label"]]
     return ds.remove_columns("label").add_column("label", ids)
+
+
+def _holdout(splits: dict, holdout: float, seed: int, at: str, problems: list[str]) -> dict:
+    """A seeded `validation` slice out of train (the rest stays train)."""
+    n = len(splits["train"])
+    size = int(holdout) if holdout >= 1 else max(1, round(holdout * n))
+    if size >= n:
+        problems.append(f"{at}.holdout: {size} examples asked for, but train has only {n}")
+        return splits
+    parts = splits["train"].train_test_split(test_size=size, seed=seed, shuffle=True)
+    return {**splits, "train": parts["train"], "validation": parts["test"]}

@@ -14,10 +14,6 @@ from __future__ import annotations
 
 import random
 
-import datasets
-
-from bench.errors import BadInput, unknown_name
-
 SUBJECTS = "the movie,the film,the plot,the acting,the script,the ending,the cast,the soundtrack,the director,the story,the dialogue,the pacing,this picture,the premise,the camera work".split(",")
 VERBS = ["was", "is", "seemed", "felt", "looked", "proved", "remained"]
 POSITIVE = "good,great,moving,funny,clever,charming,brilliant,gripping,delightful,touching,smart,fresh,beautiful,powerful,witty,engaging,superb,memorable,warm,thrilling".split(",")
@@ -81,28 +77,3 @@ def make_sentiment(n: int, seed: int) -> dict[str, list]:
             text.append(s)
             label.append(["negative", "positive"][y])
     return {"text": text, "label": label}
-
-
-def _translation(n: int, seed: int) -> dict[str, list]:
-    from bench.data.synthetic_translation import make_translation
-
-    return make_translation(n, seed)
-
-
-GENERATORS = {"sentiment": ("classification", make_sentiment), "translation": ("translation", _translation)}
-
-
-def load(task, data_dir, seed: int, at: str):
-    spec = task.dataset
-    if spec.name not in GENERATORS:
-        raise BadInput(f"{at}.name: " + unknown_name("synthetic generator", spec.name, GENERATORS))
-    kind, make = GENERATORS[spec.name]
-    if kind != task.task:
-        raise BadInput(f"{at}.name: synthetic '{spec.name}' makes {kind} data; this task is {task.task}")
-    sizes = {**DEFAULT_SIZES, **spec.size}
-    rows = make(sum(sizes.values()), seed)  # one stream of distinct items, cut into splits
-    out, start = {}, 0
-    for split, n in sizes.items():
-        out[split] = datasets.Dataset.from_dict({k: v[start : start + n] for k, v in rows.items()})
-        start += n
-    return out, f"synthetic:{spec.name}"

@@ -42,6 +42,7 @@ from bench.perf.footprint import memory_fields, weight_bytes
 from bench.perf.modes import make_workload
 from bench.perf.probe import worker_peak
 from bench.perf.timing import timing_fields
+from bench.stats import compact
 from bench.perf.trackers import cpu_baseline, measure_latency, settle_gc, track_flops, track_memory
 from bench.records import utc_now
 
@@ -249,6 +250,7 @@ def cell_record(spec: PerfCellSpec, m: dict, params: int) -> dict:
         **timing_fields(spec.batch_size, tokens_per_row(spec), lat, m.get("first"), spec.max_new_tokens,
                         counted.flops, peak),  # fmt: skip
         **memory_fields(mem, m.get("weights", 0), m.get("state", 0)),
+        latency_samples_ms=compact(lat.samples_ms),  # for the gate's bootstrap of the ratio of medians
         memory_kind=mem.kind,
         memory_method=mem.method,
         flops=counted.flops or None,

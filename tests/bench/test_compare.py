@@ -6,6 +6,7 @@ import copy
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from bench import compare as cmp
@@ -158,6 +159,17 @@ def test_missing_new_and_status_changed_cells_are_listed(tmp_path, baseline_file
     assert "perf/fails/forward/fp32/b8/s128: ok -> oom (regression)" in out
 
 
+def test_a_missing_cell_fails_the_gate_unless_allowed(tmp_path, baseline_file):
+    new = edited(baseline_records(), **{"perf/gone/forward/fp32/b8/s128": lambda r: None})
+    result = cmp.compare(baseline_file, write_run(tmp_path, "new", new))
+    assert result.regressions == ["perf/gone/forward/fp32/b8/s128 missing in the new run"] and result.exit_code == 1
+    result.allow_missing = True
+    assert result.exit_code == 0
+    args = argparse.Namespace(baseline=baseline_file, new=tmp_path / "new", tolerance=[], all=False, allow_missing=True)
+    assert cmp.main(args) == 0
+    assert cmp.main(argparse.Namespace(**{**vars(args), "allow_missing": False})) == 1
+
+
 def test_other_machine_turns_perf_regressions_into_warnings(tmp_path, baseline_file, capsys):
     new = edited(baseline_records(), **{"perf/lstm/forward/fp32/b8/s128": slower(1.5)})
     other = MACHINE | {"device_name": "NVIDIA H200", "threads": 16}
@@ -270,3 +282,26 @@ def test_ttft_and_per_token_are_gated_against_their_own_loops_spread():
     assert _verdicts(r1, "per_token_ms") == {base["cell"]: "regression"}  # +25%, spread (0.4+0.1)/8 ms
     r2 = cmp.compare(side(base), side(noisy))
     assert _verdicts(r2, "ttft_ms") == {base["cell"]: "noise"}  # +25% inside a 3 ms spread
+
+def _sampled(model: str, p50: float, spread: float, seed: int) -> dict:
+    rng = np.random.default_rng(seed)
+    samples = (p50 * (1 + spread * rng.standard_normal(200))).tolist()
+    rec = perf(model, float(np.median(samples)), float(np.subtract(*np.percentile(samples, [75, 25]))))
+    return rec | {"latency_samples_ms": samples}
+
+
+def test_perf_gate_judges_a_shift_by_the_bootstrap_of_the_ratio_of_medians(tmp_path):
+    base = write_run(tmp_path, "base", [_sampled("lstm", 10.0, 0.01, 0)])
+    shifted = write_run(tmp_path, "shifted", [_sampled("lstm", 11.5, 0.01, 1)])  # +15% p50, low noise
+    result = cmp.compare(base, shifted)
+    lat = next(d for d in result.deltas if d.metric == "latency_p50_ms")
+    assert lat.verdict == "regression" and result.exit_code == 1
+    assert cmp.compare(base, base).exit_code == 0
+    # a wide IQR used to hide a real shift (here +15%, IQR 38% of p50; interval of the ratio 1.04-1.24)
+    noisy_base = write_run(tmp_path, "nb", [_sampled("lstm", 10.0, 0.25, 2)])
+    noisy_new = write_run(tmp_path, "nn", [_sampled("lstm", 11.3, 0.25, 3)])
+    lat = next(d for d in cmp.compare(noisy_base, noisy_new).deltas if d.metric == "latency_p50_ms")
+    iqr_new = cmp._noise(cmp.load_side(noisy_new).records[lat.cell])[0]
+    assert lat.verdict == "regression" and abs(lat.new - lat.base) < iqr_new  # the IQR rule called this noise
+    loose = cmp.compare(noisy_base, noisy_new, {"drift": 0.05})  # a machine that drifts 5% between runs
+    assert next(d for d in loose.deltas if d.metric == "latency_p50_ms").verdict == "noise"

@@ -97,3 +97,20 @@ def test_hub_offline_names_the_files_alternative(monkeypatch):
     (line,) = e.value.problems
     assert line.startswith("tasks.0.dataset.name: cannot load 'nlpbench-test/no-such-set' from the hub")
     assert "use source: files" in line
+
+
+def test_holdout_carves_a_seeded_validation_split_out_of_train(tmp_path):
+    from bench.config import validate
+    from tests.conftest import tiny_suite
+
+    suite = tiny_suite()
+    suite["tasks"][0]["dataset"] = {"source": "synthetic", "name": "sentiment", "size": {"train": 200, "test": 50},
+                                    "holdout": 0.1}
+    task = validate(suite).tasks[0]
+    a, b = load_task_data(task, None, 0), load_task_data(task, None, 0)
+    assert (len(a.splits["train"]), len(a.splits["validation"]), len(a.splits["test"])) == (180, 20, 50)
+    assert a.splits["validation"]["text"] == b.splits["validation"]["text"]
+    assert not set(a.splits["validation"]["text"]) & set(a.splits["train"]["text"])
+    suite["tasks"][0]["dataset"]["size"]["validation"] = 30
+    with pytest.raises(BadInput, match="holdout: carves the validation split out of train"):
+        validate(suite)
