@@ -10,7 +10,7 @@ STAMP      := $(VENV)/.installed
 RUN_DIR    ?= $(shell ls -td results/runs/*/ 2>/dev/null | head -n 1)
 BASELINE   ?= results/baselines/quick-cpu.json
 
-.PHONY: help install bench test perf sst2 multi30k regress baseline bench-micro bench-micro-compare profile tensorboard clean trust
+.PHONY: help install bench test perf sst2 multi30k regress baseline bench-micro bench-micro-compare profile tensorboard clean trust serve
 
 help:
 	@echo "make bench [SUITE=name ARGS='key=value ...']   run a suite (default: quick, offline, synthetic data)"
@@ -19,6 +19,7 @@ help:
 	@echo "make regress | baseline                         quick suite vs the committed baseline | refresh the baseline"
 	@echo "make bench-micro | bench-micro-compare          pytest-benchmark micro-benchmarks"
 	@echo "make profile ARGS='--model lstm ...' | tensorboard   torch.profiler trace | view traces"
+	@echo "make serve [SUITE=serve ARGS='k=v ...']        serving under MLPerf LoadGen (installs the .[serve] extra)"
 
 install: $(STAMP)
 
@@ -72,3 +73,9 @@ clean:
 trust: $(STAMP)
 	$(PY) -m bench.perf.trust --adapter transformer $(ARGS)
 	$(PY) -m bench.perf.trust --adapter bert $(ARGS)
+
+# Serving under MLPerf LoadGen (bench/serve/): installs the .[serve] extra, then runs a suite with a serve: section.
+serve: SUITE = serve
+serve: $(STAMP)
+	$(PY) -m pip install -q -e ".[serve]"
+	$(NLPBENCH) run $(SUITE) $(ARGS)

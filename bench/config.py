@@ -130,6 +130,24 @@ class PerfSpec(Strict):
         return self.compile if isinstance(self.compile, list) else [self.compile]
 
 
+class ServeSpec(Strict):
+    """`serve:` trained models behind a dynamic batcher, driven by MLPerf LoadGen (bench/serve/, extra `.[serve]`)."""
+
+    scenarios: list[Literal["SingleStream", "Offline", "Server"]] = ["SingleStream", "Offline", "Server"]
+    target_p99_ms: PositiveFloat = 50.0  # Server: LoadGen's latency target at the 99th percentile
+    targets: dict[str, PositiveFloat] = {}  # model label -> its own p99 target (ms)
+    max_batch: PositiveInt = 32  # the dynamic batcher's largest batch
+    max_wait_ms: float = Field(2.0, ge=0)  # ... and the longest a request waits for others to join it
+    qps_min: PositiveFloat | None = None  # Server capacity search bounds; default: half the SingleStream QPS
+    qps_max: PositiveFloat | None = None  # ... and the Offline samples/s (no server beats its own Offline rate)
+    search_steps: PositiveInt = 6  # LoadGen Server tests per model at most
+    min_duration_ms: PositiveInt = 2000  # per LoadGen test
+    min_query_count: PositiveInt = 500  # per test; Server's p99 early stopping needs about 460 for a VALID verdict
+    min_agreement: float = Field(0.99, ge=0, le=1)  # answers under load vs batch evaluation; below: an error
+    split: Split | None = None  # the requests; default: the task's first evaluation split
+    models: list[str] = []  # model labels to serve; default: every model
+
+
 class Suite(Strict):
     name: str
     description: str | None = None
@@ -139,6 +157,7 @@ class Suite(Strict):
     threads: PositiveInt | None = None  # torch CPU threads; default: torch's choice (all cores)
     tasks: list[TaskSpec] = []
     perf: PerfSpec | None = None
+    serve: ServeSpec | None = None
 
 
 def suite_path(name_or_path: str) -> Path:
@@ -203,6 +222,10 @@ def _semantic_problems(suite: Suite, data_dir: str | None, check_files: bool) ->
         from bench.perf.ray_launcher import ray_missing
 
         problems += ray_missing()
+    if suite.serve is not None:
+        from bench.serve import serve_problems
+
+        problems += serve_problems(suite)
     return problems
 
 

@@ -25,6 +25,7 @@ TITLES = {
     "latency_vs_seq": "Latency vs sequence length",
     "memory_vs_seq": "Peak memory vs sequence length",
     "quality_vs_throughput": "Quality vs throughput (Pareto view)",
+    "serve_p99_vs_qps": "Serving: p99 latency vs offered QPS (LoadGen Server)",  # bench/serve/report.py
 }
 PLAIN = FuncFormatter(lambda v, _: f"{v:g}")  # 300 rather than 3x10^2 on log axes
 MARKERS = "osD^v<>ph*"
@@ -48,6 +49,7 @@ def write_plots(runs: dict[str, list[dict]], out_dir: Path) -> dict[str, Path]:
         "memory_vs_seq": _lines(perf, "batch_size", "seq_len", "peak_memory_mb",
                                 "sequence length (tokens)", _memory_label(perf), "batch"),
         "quality_vs_throughput": _pareto(runs, perf),
+        "serve_p99_vs_qps": _serve_plot(runs),
     }
     written = {}
     for name, fig in figures.items():
@@ -59,6 +61,12 @@ def write_plots(runs: dict[str, list[dict]], out_dir: Path) -> dict[str, Path]:
         plt.close(fig)
         written[name] = out_dir / f"{name}.png"
     return written
+
+
+def _serve_plot(runs):
+    from bench.serve.report import p99_vs_qps
+
+    return p99_vs_qps(runs)
 
 
 def perf_frame(runs: dict[str, list[dict]]) -> pd.DataFrame:
@@ -95,7 +103,7 @@ def _variant(df: pd.DataFrame) -> pd.Series:
 
 
 def _mode_note(perf: pd.DataFrame, name: str) -> str:
-    if perf.empty or name == "quality_vs_throughput":
+    if perf.empty or name in ("quality_vs_throughput", "serve_p99_vs_qps"):
         return ""
     return f" — mode {perf['mode'].iloc[0]}"
 

@@ -92,6 +92,7 @@ def summary_table(records: list[dict]) -> str:
     tables = build_tables(records)
     quality = [t for t in tables if t.spec.name.startswith("quality_")]
     chosen = quality or [t for t in tables if t.spec.name == "perf"]
+    chosen += [t for t in tables if t.spec.name == "serve"]
     return "\n\n".join(f"{t.spec.title}\n{display(t).to_string(index=False)}" for t in chosen) or "(no records)"
 
 
@@ -108,7 +109,7 @@ def write_report(run_dirs: list[Path], out_dir: Path | None = None) -> Path:
         tables = build_tables(runs[0].records)
     else:
         tables = side_by_side({run.label: run.records for run in runs})
-    for stale in [*out.glob("quality_*.csv"), out / "perf.csv", out / "generation.csv"]:
+    for stale in [*out.glob("quality_*.csv"), out / "perf.csv", out / "generation.csv", out / "serve.csv"]:
         stale.unlink(missing_ok=True)  # a refreshed report must not keep tables that are gone
     for table in tables:
         flat(table.frame).to_csv(out / f"{table.spec.name}.csv", index=False)

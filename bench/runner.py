@@ -155,6 +155,10 @@ def run(
     log(f"run folder: {run_dir}")
     try:
         failed = run_quality(ctx, data)
+        if suite.serve is not None:
+            from bench.serve.cells import run_serve
+
+            failed += run_serve(ctx, data)
         if suite.perf is not None:
             failed += run_perf(ctx, data)
     except KeyboardInterrupt:

@@ -142,7 +142,9 @@ def build_tables(records: list[dict]) -> list[Table]:
     generate = [r for r in perf if r.get("mode") == "generate"]
     if generate:
         tables.append(Table(GENERATION, _frame(GENERATION, generate)))
-    return tables
+    from bench.serve.report import serve_tables
+
+    return tables + serve_tables(records)
 
 
 def side_by_side(runs: dict[str, list[dict]]) -> list[Table]:
