@@ -20,7 +20,7 @@ from bench.config import DEFAULT_METRICS
 from bench.quality import SELECT, eval_splits, references, score
 from bench.results import utc_now
 from bench.serve import loadgen_log, require_loadgen
-from bench.serve.scenarios import Knobs, TestResult, calibrate, capacity_search, run_test
+from bench.serve.scenarios import Knobs, TestResult, capacity_search, padding_cost, run_test, server_test
 from bench.serve.sut import DROPPED
 from bench.train import predict_all
 
@@ -77,10 +77,11 @@ def serve_model(lg, ctx, task, model, td, split: str, adapter, scenarios: list[s
     names = task.metrics or DEFAULT_METRICS[task.task]
     primary = task.select_metric or SELECT[task.task]
     eval_preds = predict_all(adapter, examples, knobs.max_batch, ctx.dtype)  # the batch evaluation's answers
-    ceiling = calibrate(adapter, examples, knobs.max_batch, ctx.dtype)
+    padding = padding_cost(adapter, examples, knobs.max_batch, ctx.dtype)
+    ceiling = padding["random_order"]["samples_per_s"]  # until Offline has measured it under LoadGen
     params = dataclasses.asdict(adapter.cfg) if dataclasses.is_dataclass(getattr(adapter, "cfg", None)) else model.params
     shared = {"params": params, "serve": dataclasses.asdict(knobs),
-              "target_p99_ms": knobs.target_p99_ms, "query_lengths": length_stats(examples),
+              "target_p99_ms": knobs.target_p99_ms, "query_lengths": length_stats(examples), "padding_cost": padding,
               "eval_quality": score(task.task, names, eval_preds, refs, ctx.seed).get(primary)}  # fmt: skip
     folder = ctx.run_dir / "serve" / model.label
     out, single_qps = [], None
@@ -90,10 +91,10 @@ def serve_model(lg, ctx, task, model, td, split: str, adapter, scenarios: list[s
             hi = spec.qps_max or ceiling
             lo = min(spec.qps_min or (single_qps or 2.0) / 2, hi)
             capacity, tests = capacity_search(
-                lambda q: run_test(lg, adapter, examples, "Server", knobs, folder / "Server" / f"qps-{q:g}", qps=q),
-                lo, hi, spec.search_steps)  # fmt: skip
+                lambda q: server_test(lg, adapter, examples, knobs, folder / "Server", q), lo, hi, spec.search_steps)
             at = next((t for t in reversed(tests) if t.offered_qps == capacity), tests[-1])
-            extra = {"qps": capacity, "search": [t.brief() for t in tests], "search_bounds": [lo, hi],
+            search = [b for t in tests for b in (*t.earlier, t.brief())]
+            extra = {"qps": capacity, "search": search, "search_bounds": [lo, hi],
                      "max_wait_ms": knobs.max_wait_ms}
         else:
             # One request at a time: nothing to wait for, so SingleStream's batcher does not wait.

@@ -60,6 +60,13 @@ def unmet(summary: dict) -> list[str]:
     return [k.removesuffix(" satisfied").strip() for k, v in summary.items() if k.endswith("satisfied") and v == "NO"]
 
 
+def more_queries_needed(path: Path) -> int | None:
+    """Server early stopping's `Would need to run at least N more queries` (None when absent)."""
+    text = Path(path).read_text(encoding="utf-8", errors="replace") if Path(path).is_file() else ""
+    m = re.search(r"Would need to run at least (\d+) more queries", text)
+    return int(m.group(1)) if m else None
+
+
 def throughput(summary: dict) -> float | None:
     """Samples per second LoadGen measured (Offline: `Samples per second`; Server: completed samples/s;
     SingleStream: `QPS w/ loadgen overhead`, one request at a time)."""

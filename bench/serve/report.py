@@ -32,7 +32,8 @@ def serve_tables(records: list[dict]) -> list:
         (("target_p99_ms", "target_p99_ms"), ("qps", "qps"), ("p50_ms", "latency_ms.p50"),
          ("p99_ms", "latency_ms.p99"), ("quality", "quality"), ("quality_metric", "quality_metric"),
          ("agreement", "agreement"), ("verdict", "verdict"), ("max_batch", "serve.max_batch"), ("max_wait_ms", "max_wait_ms"),
-         ("mean_batch", "mean_batch"), ("padding_fraction", "padding_fraction"), ("dropped", "dropped"),
+         ("mean_batch", "mean_batch"), ("padding_fraction", "padding_fraction"),
+         ("padding_slowdown", "padding_cost.slowdown"), ("dropped", "dropped"),
          ("status", "status")),
         ("qps", "p50_ms", "p99_ms", "quality"))
     rows = [{**r, "mean_batch": mean_batch(r.get("batch_sizes"))} for r in serve]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from bench.serve import loadgen_log
@@ -43,6 +43,7 @@ class TestResult:
     errors: list[str]  # batcher exceptions and LoadGen's detail-log errors
     wall_s: float
     offered_qps: float | None = None
+    earlier: list = field(default_factory=list)  # briefs of shorter tests at the same QPS (early stopping)
 
     @property
     def verdict(self) -> str | None:
@@ -53,7 +54,7 @@ class TestResult:
         lat = loadgen_log.latencies_ms(self.summary)
         return {"offered_qps": self.offered_qps, "completed_qps": loadgen_log.throughput(self.summary),
                 "p50_ms": lat.get("p50"), "p99_ms": lat.get("p99"), "verdict": self.verdict,
-                "dropped": self.dropped, "log_dir": self.log_dir.name}
+                "dropped": self.dropped, "queries": len(self.answers), "log_dir": self.log_dir.name}
 
 
 def settings(lg, scenario: str, knobs: Knobs, *, qps: float | None = None, expected_qps: float | None = None):
@@ -99,15 +100,59 @@ def run_test(lg, adapter, examples: list[dict], scenario: str, knobs: Knobs, log
     )  # fmt: skip
 
 
-def calibrate(adapter, examples: list[dict], max_batch: int, dtype: str = "fp32", batches: int = 3) -> float:
-    """Rough samples/s of full batches (for LoadGen's expected-QPS hints and the search's upper bound)."""
-    from bench.train import predict_all
+def server_test(lg, adapter, examples: list[dict], knobs: Knobs, folder: Path, qps: float,
+                max_queries_factor: int = 4) -> TestResult:
+    """A Server test at `qps`; when it fails only on early stopping (too few queries to be sure
+    of the p99), it runs once more with as many queries as LoadGen asks for, up to
+    `max_queries_factor` x min_query_count, as an MLPerf submitter would run longer."""
+    first = run_test(lg, adapter, examples, "Server", knobs, folder / f"qps-{qps:g}", qps=qps)
+    more = loadgen_log.more_queries_needed(first.log_dir / loadgen_log.SUMMARY)
+    if first.verdict == "VALID" or loadgen_log.unmet(first.summary) != ["Early stopping"] or not more:
+        return first
+    queries = len(first.answers) + int(more * 1.1) + 1
+    if queries > max_queries_factor * knobs.min_query_count:
+        return first
+    longer = replace(knobs, min_query_count=queries)
+    second = run_test(lg, adapter, examples, "Server", longer, folder / f"qps-{qps:g}-longer", qps=qps)
+    second.earlier = [first.brief()]
+    return second
 
-    n = min(len(examples), max_batch * batches)
-    predict_all(adapter, examples[:max_batch], max_batch, dtype)  # warm-up
-    t0 = time.perf_counter()
-    predict_all(adapter, examples[:n], max_batch, dtype)
-    return n / max(time.perf_counter() - t0, 1e-9)
+
+def batch_rate(adapter, examples: list[dict], max_batch: int, dtype: str = "fp32", *, sort: bool = False,
+               batches: int = 8, seed: int = 0) -> dict:
+    """Samples/s of `batches` full batches of randomly drawn examples, as LoadGen draws them, or of the
+    same examples sorted by length first (the least padding). The pair shows what padding costs a model."""
+    import random
+
+    import torch
+
+    from bench.train import autocast
+
+    idx = list(range(len(examples)))
+    random.Random(seed).shuffle(idx)
+    idx = idx[: max_batch * batches]
+    if sort:
+        idx.sort(key=lambda i: examples[i]["length"])
+    groups = [[examples[i] for i in idx[k : k + max_batch]] for k in range(0, len(idx), max_batch)]
+    adapter.model.eval()
+    device = next(adapter.model.parameters()).device
+    with torch.inference_mode(), autocast(device, dtype):
+        adapter.predict(adapter.collate(groups[0]))  # warm-up
+        t0 = time.perf_counter()
+        for g in groups:
+            adapter.predict(adapter.collate(g))
+        wall = time.perf_counter() - t0
+    real = sum(e["length"] for g in groups for e in g)
+    padded = sum(max(e["length"] for e in g) * len(g) for g in groups)
+    return {"samples_per_s": round(len(idx) / max(wall, 1e-9), 2), "padding_fraction": round(1 - real / padded, 4)}
+
+
+def padding_cost(adapter, examples: list[dict], max_batch: int, dtype: str = "fp32") -> dict:
+    """Random-order vs length-sorted batches: `slowdown` = sorted samples/s / random-order samples/s."""
+    shuffled = batch_rate(adapter, examples, max_batch, dtype)
+    ordered = batch_rate(adapter, examples, max_batch, dtype, sort=True)
+    return {"random_order": shuffled, "length_sorted": ordered,
+            "slowdown": round(ordered["samples_per_s"] / shuffled["samples_per_s"], 3)}
 
 
 def capacity_search(run, lo: float, hi: float, steps: int, rel_tol: float = 0.05) -> tuple[float | None, list]:
