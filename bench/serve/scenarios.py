@@ -11,6 +11,8 @@ import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import numpy as np
+
 from bench.serve import loadgen_log
 from bench.serve.batcher import Fault
 from bench.serve.sut import ServedModel
@@ -118,41 +120,46 @@ def server_test(lg, adapter, examples: list[dict], knobs: Knobs, folder: Path, q
     return second
 
 
-def batch_rate(adapter, examples: list[dict], max_batch: int, dtype: str = "fp32", *, sort: bool = False,
-               batches: int = 8, seed: int = 0) -> dict:
-    """Samples/s of `batches` full batches of randomly drawn examples, as LoadGen draws them, or of the
-    same examples sorted by length first (the least padding). The pair shows what padding costs a model."""
+def _batches(examples: list[dict], max_batch: int, n_batches: int, sort: bool, seed: int = 0) -> list[list[dict]]:
     import random
 
+    idx = list(range(len(examples)))
+    random.Random(seed).shuffle(idx)  # drawn at random, as LoadGen draws its samples
+    idx = idx[: max_batch * n_batches]
+    if sort:
+        idx.sort(key=lambda i: examples[i]["length"])
+    return [[examples[i] for i in idx[k : k + max_batch]] for k in range(0, len(idx), max_batch)]
+
+
+def padding_cost(adapter, examples: list[dict], max_batch: int, dtype: str = "fp32", *,
+                 n_batches: int = 16, rounds: int = 3) -> dict:
+    """Samples/s of full batches of randomly drawn examples against the same examples sorted by
+    length first (the least padding); `slowdown` = sorted / random-order samples/s. The two
+    alternate for `rounds` rounds and each keeps its median (the machine's load drifts)."""
     import torch
 
     from bench.train import autocast
 
-    idx = list(range(len(examples)))
-    random.Random(seed).shuffle(idx)
-    idx = idx[: max_batch * batches]
-    if sort:
-        idx.sort(key=lambda i: examples[i]["length"])
-    groups = [[examples[i] for i in idx[k : k + max_batch]] for k in range(0, len(idx), max_batch)]
+    groups = {"random_order": _batches(examples, max_batch, n_batches, False),
+              "length_sorted": _batches(examples, max_batch, n_batches, True)}
     adapter.model.eval()
     device = next(adapter.model.parameters()).device
+    rates: dict[str, list[float]] = {k: [] for k in groups}
     with torch.inference_mode(), autocast(device, dtype):
-        adapter.predict(adapter.collate(groups[0]))  # warm-up
-        t0 = time.perf_counter()
-        for g in groups:
-            adapter.predict(adapter.collate(g))
-        wall = time.perf_counter() - t0
-    real = sum(e["length"] for g in groups for e in g)
-    padded = sum(max(e["length"] for e in g) * len(g) for g in groups)
-    return {"samples_per_s": round(len(idx) / max(wall, 1e-9), 2), "padding_fraction": round(1 - real / padded, 4)}
-
-
-def padding_cost(adapter, examples: list[dict], max_batch: int, dtype: str = "fp32") -> dict:
-    """Random-order vs length-sorted batches: `slowdown` = sorted samples/s / random-order samples/s."""
-    shuffled = batch_rate(adapter, examples, max_batch, dtype)
-    ordered = batch_rate(adapter, examples, max_batch, dtype, sort=True)
-    return {"random_order": shuffled, "length_sorted": ordered,
-            "slowdown": round(ordered["samples_per_s"] / shuffled["samples_per_s"], 3)}
+        adapter.predict(adapter.collate(groups["random_order"][0]))  # warm-up
+        for _ in range(rounds):
+            for name, batches in groups.items():
+                t0 = time.perf_counter()
+                for g in batches:
+                    adapter.predict(adapter.collate(g))
+                rates[name].append(sum(map(len, batches)) / max(time.perf_counter() - t0, 1e-9))
+    out = {}
+    for name, batches in groups.items():
+        real = sum(e["length"] for g in batches for e in g)
+        padded = sum(max(e["length"] for e in g) * len(g) for g in batches)
+        out[name] = {"samples_per_s": round(float(np.median(rates[name])), 2), "padding_fraction": round(1 - real / padded, 4)}
+    out["slowdown"] = round(out["length_sorted"]["samples_per_s"] / out["random_order"]["samples_per_s"], 3)
+    return out
 
 
 def capacity_search(run, lo: float, hi: float, steps: int, rel_tol: float = 0.05) -> tuple[float | None, list]:

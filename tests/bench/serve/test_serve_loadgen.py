@@ -62,6 +62,9 @@ def test_clean_run_answers_every_query_as_the_batch_evaluation_does(trained, tmp
     assert max(recs["Offline"]["batch_sizes"]) == 8  # everything at once: full batches
     assert recs["Offline"]["quality"] == pytest.approx(recs["Offline"]["eval_quality"], abs=0.1)
     assert recs["Offline"]["query_lengths"]["n"] == 60
+    pad = recs["Offline"]["padding_cost"]
+    assert pad["random_order"]["padding_fraction"] > pad["length_sorted"]["padding_fraction"] >= 0
+    assert pad["slowdown"] > 0 and pad["random_order"]["samples_per_s"] > 0
 
 
 @pytest.mark.parametrize("scenario", ["SingleStream", "Offline"])
