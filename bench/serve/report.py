@@ -61,7 +61,8 @@ def p99_vs_qps(runs: dict[str, list[dict]]):
         colour = colours[n % len(colours)]
         tests = sorted((t for t in rec["search"] if t.get("p99_ms") is not None), key=lambda t: t["offered_qps"])
         xs, ys = [t["offered_qps"] for t in tests], [t["p99_ms"] for t in tests]
-        ax.plot(xs, ys, "-", color=colour, alpha=0.7, label=f"{series} (capacity {rec.get('qps') or 0:g} qps)")
+        cap = f"capacity {rec['qps']:g} qps" if rec.get("qps") else "no VALID QPS"
+        ax.plot(xs, ys, "-", color=colour, alpha=0.7, label=f"{series} ({cap})")
         for t in tests:
             valid = t.get("verdict") == "VALID"
             ax.plot(t["offered_qps"], t["p99_ms"], "o", color=colour, markerfacecolor=colour if valid else "none")
