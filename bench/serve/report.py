@@ -13,6 +13,9 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+from matplotlib.ticker import FuncFormatter
+
+PLAIN = FuncFormatter(lambda v, _: f"{v:g}")  # 40 rather than 4x10^1 on log axes
 
 TITLE = "Serving: p99 latency vs offered QPS (LoadGen Server)"
 PLOT = "serve_p99_vs_qps"
@@ -70,6 +73,9 @@ def p99_vs_qps(runs: dict[str, list[dict]]):
             ax.axhline(rec["target_p99_ms"], color=colour, linestyle="--", alpha=0.5, linewidth=1)
     ax.set_xscale("log")
     ax.set_yscale("log")
+    for axis in (ax.xaxis, ax.yaxis):
+        axis.set_major_formatter(PLAIN)
+        axis.set_minor_formatter(PLAIN)
     ax.set_xlabel("offered QPS (Poisson arrivals)")
     ax.set_ylabel("p99 latency (ms)")
     ax.grid(True, which="both", alpha=0.3)
