@@ -140,7 +140,7 @@ class ServeSpec(Strict):
     max_wait_ms: float = Field(2.0, ge=0)  # ... and the longest a request waits for others to join it
     qps_min: PositiveFloat | None = None  # Server capacity search bounds; default: half the SingleStream QPS
     qps_max: PositiveFloat | None = None  # ... and the Offline samples/s (no server beats its own Offline rate)
-    search_steps: PositiveInt = 6  # LoadGen Server tests per model at most
+    search_steps: PositiveInt = 6  # offered QPS values tried per model (each may rerun once, longer: early stopping)
     min_duration_ms: PositiveInt = 2000  # per LoadGen test
     min_query_count: PositiveInt = 500  # per test; Server's p99 early stopping needs about 460 for a VALID verdict
     min_agreement: float = Field(0.99, ge=0, le=1)  # answers under load vs batch evaluation; below: an error
