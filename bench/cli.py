@@ -113,6 +113,8 @@ def cmd_validate(args) -> int:
         check_perf(suite, data)
         n = len(perf_models(suite, data))
         print(f"perf: {n} model(s) x modes {suite.perf.modes} x batch {suite.perf.batch_sizes} x seq {suite.perf.seq_lens}")
+    if suite.serve:
+        print(f"serve: {', '.join(suite.serve.models) or 'every model'} x {suite.serve.scenarios} under MLPerf LoadGen")
     print(f"suite '{suite.name}' is valid")
     return 0
 

@@ -195,8 +195,10 @@ def compare(baseline: Path | Side, new: Path | Side, tolerances: dict[str, float
         if old.get("status") != cur.get("status"):
             result.status_changes.append(_status_change(cell, old, cur, result.machine_differs))
         elif old.get("status", "ok") == "ok":
-            result.deltas += _quality_deltas(cell, old, cur, tol, result.warnings) \
-                if old.get("kind") == "quality" else _perf_deltas(cell, old, cur, tol, result.machine_differs)
+            if old.get("kind") == "quality":
+                result.deltas += _quality_deltas(cell, old, cur, tol, result.warnings)
+            elif old.get("kind") == "perf":  # serve cells: load tests on a shared machine are listed, not gated
+                result.deltas += _perf_deltas(cell, old, cur, tol, result.machine_differs)
             result.lost += _lost_numbers(cell, old, cur, tol)
     return result
 

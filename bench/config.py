@@ -155,6 +155,24 @@ class VariantPerf(Strict):
     min_seconds: float = Field(1.0, ge=0)
 
 
+class ServeSpec(Strict):
+    """`serve:` trained models behind a dynamic batcher, driven by MLPerf LoadGen (bench/serve/, extra `.[serve]`)."""
+
+    scenarios: list[Literal["SingleStream", "Offline", "Server"]] = ["SingleStream", "Offline", "Server"]
+    target_p99_ms: PositiveFloat = 50.0  # Server: LoadGen's latency target at the 99th percentile
+    targets: dict[str, PositiveFloat] = {}  # model label -> its own p99 target (ms)
+    max_batch: PositiveInt = 32  # the dynamic batcher's largest batch
+    max_wait_ms: float = Field(2.0, ge=0)  # ... and the longest a request waits for others to join it
+    qps_min: PositiveFloat | None = None  # Server capacity search bounds; default: half the SingleStream QPS
+    qps_max: PositiveFloat | None = None  # ... and the Offline samples/s (no server beats its own Offline rate)
+    search_steps: PositiveInt = 6  # offered QPS values tried per model (each may rerun once, longer: early stopping)
+    min_duration_ms: PositiveInt = 2000  # per LoadGen test
+    min_query_count: PositiveInt = 500  # per test; Server's p99 early stopping needs about 460 for a VALID verdict
+    min_agreement: float = Field(0.99, ge=0, le=1)  # answers under load vs batch evaluation; below: an error
+    split: Split | None = None  # the requests; default: the task's first evaluation split
+    models: list[str] = []  # model labels to serve; default: every model
+
+
 class Suite(Strict):
     name: str
     description: str | None = None
@@ -168,6 +186,7 @@ class Suite(Strict):
     # deployment variants scored (and timed) after each model trains; bench/variants
     variants: list[Literal["fp32", "bf16", "fp16", "int8-dynamic", "onnx", "compile"]] = ["fp32"]
     variant_perf: VariantPerf = VariantPerf()
+    serve: ServeSpec | None = None
 
 
 def suite_path(name_or_path: str) -> Path:
@@ -236,6 +255,10 @@ def _semantic_problems(suite: Suite, data_dir: str | None, check_files: bool) ->
         problems += variant_problems(suite.variants)
     if suite.perf and suite.perf.launcher == "ray":
         problems += missing_extra("ray", "ray", "perf.launcher: 'ray'")
+    if suite.serve is not None:
+        from bench.serve import serve_problems
+
+        problems += serve_problems(suite)
     return problems
 
 

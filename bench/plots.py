@@ -30,6 +30,7 @@ TITLES = {
     "quality_vs_throughput": "Quality vs throughput (Pareto view)",
     "deployment_variants": "Deployment variants: quality vs latency",
     "learning_curve": "Learning curves (validation, mean ± sd over seeds)",
+    "serve_p99_vs_qps": "Serving: p99 latency vs offered QPS (LoadGen Server)",  # bench/serve/report.py
 }
 PLAIN = FuncFormatter(lambda v, _: f"{v:g}")  # 300 rather than 3x10^2 on log axes
 MARKERS = "osD^v<>ph*"
@@ -54,6 +55,7 @@ def write_plots(runs: dict[str, list[dict]], out_dir: Path) -> dict[str, Path]:
         "quality_vs_throughput": _pareto(runs, perf),
         "deployment_variants": _deployment(runs),
         "learning_curve": learning_curve.figure(runs),
+        "serve_p99_vs_qps": _serve_plot(runs),
     }
     written = {}
     for name, fig in figures.items():
@@ -65,6 +67,12 @@ def write_plots(runs: dict[str, list[dict]], out_dir: Path) -> dict[str, Path]:
         plt.close(fig)
         written[name] = out_dir / f"{name}.png"
     return written
+
+
+def _serve_plot(runs):
+    from bench.serve.report import p99_vs_qps
+
+    return p99_vs_qps(runs)
 
 
 def perf_frame(runs: dict[str, list[dict]]) -> pd.DataFrame:
@@ -102,7 +110,7 @@ def _variant(df: pd.DataFrame) -> pd.Series:
 
 
 def _mode_note(perf: pd.DataFrame, name: str) -> str:
-    if perf.empty or name in ("quality_vs_throughput", "deployment_variants", "learning_curve"):
+    if perf.empty or name in ("quality_vs_throughput", "deployment_variants", "learning_curve", "serve_p99_vs_qps"):
         return ""
     return f" — mode {perf['mode'].iloc[0]}"
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-KINDS = ("quality", "perf")
+KINDS = ("quality", "perf", "serve")
 # unsupported: a deployment variant that can't run this model (the record says why)
 STATUSES = ("ok", "oom", "error", "skipped", "unsupported")
 DONE = frozenset({"ok", "oom", "skipped", "unsupported"})  # a resumed run re-tries only missing and `error` cells
@@ -89,7 +89,18 @@ class PerfRecord(Record):
     launcher: str | None = None
 
 
-SCHEMAS: dict[str, type[Record]] = {"quality": QualityRecord, "perf": PerfRecord}
+class ServeRecord(Record):
+    """A trained model behind the dynamic batcher under MLPerf LoadGen (bench/serve): one scenario."""
+
+    scenario: str | None = None  # SingleStream | Offline | Server
+    verdict: str | None = None  # LoadGen's VALID / INVALID
+    latency_ms: dict[str, Any] | None = None
+    qps: float | None = None
+    metrics: dict[str, Any] | None = None  # the task's metrics on the answers given under load
+    agreement: float | None = None  # answers under load that equal the batch evaluation's
+
+
+SCHEMAS: dict[str, type[Record]] = {"quality": QualityRecord, "perf": PerfRecord, "serve": ServeRecord}
 
 # Numbers the gate checks, per kind: (label, dotted path, direction key). Quality metrics come from the
 # record's own `metrics` and `bench.tasks.METRICS`; these are the perf ones.

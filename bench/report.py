@@ -24,9 +24,11 @@ from bench.targets import table as ttt_table
 from bench.errors import BadInput
 from bench.results import read_records
 from bench.tables import Table, build_tables, display, flat, side_by_side, to_markdown
+from bench.serve.report import serve_tables
 from bench.variants.table import deployment_tables
 
-EXTRA_TABLES = (deployment_tables,)  # tables beyond quality/perf/generation: deployment variants (when run)
+# tables beyond quality/perf/generation, each made only when its records exist: deployment variants, serving
+EXTRA_TABLES = (deployment_tables, serve_tables)
 
 # ---------------------------------------------------------------- loading
 
@@ -96,6 +98,7 @@ def summary_table(records: list[dict]) -> str:
     tables = build_tables(records, EXTRA_TABLES)
     quality = [t for t in tables if t.spec.name.startswith("quality_")]
     chosen = quality or [t for t in tables if t.spec.name == "perf"]
+    chosen += [t for t in tables if t.spec.name == "serve"]
     return "\n\n".join(f"{t.spec.title}\n{display(t).to_string(index=False)}" for t in chosen) or "(no records)"
 
 
@@ -117,7 +120,7 @@ def write_report(run_dirs: list[Path], out_dir: Path | None = None) -> Path:
         tables[at:at] = [*pairwise.tables(runs[0].path, runs[0].records),
                          *filter(None, [ttt_table(runs[0].records)])]
     for stale in [*out.glob("quality_*.csv"), *out.glob("deployment_*.csv"), *out.glob("pairwise_*.csv"),
-                  out / "time_to_target.csv", out / "perf.csv", out / "generation.csv"]:
+                  out / "time_to_target.csv", out / "perf.csv", out / "generation.csv", out / "serve.csv"]:
         stale.unlink(missing_ok=True)  # a refreshed report must not keep tables that are gone
     for table in tables:
         flat(table.frame).to_csv(out / f"{table.spec.name}.csv", index=False)

@@ -2,7 +2,8 @@
 
 Order: validate the suite and load every task's data first (so bad input
 fails before anything is measured), then quality cells (train + score), then
-the perf sweep, then the report. Each finished cell is appended to
+serve cells (bench/serve: the trained models under MLPerf LoadGen), then the
+perf sweep, then the report. Each finished cell is appended to
 `records.jsonl` at once; `--resume RUN_DIR` skips cells already there;
 Ctrl-C keeps what finished and exits 130.
 """
@@ -181,6 +182,10 @@ def run(
     log(f"run folder: {run_dir}")
     try:
         failed = run_quality(ctx, data)
+        if suite.serve is not None:
+            from bench.serve.cells import run_serve
+
+            failed += run_serve(ctx, data)
         if suite.perf is not None:
             failed += run_perf(ctx, data)
     except KeyboardInterrupt:

@@ -59,7 +59,8 @@ def _generic_quality_spec(task: str, records: list[dict]) -> Spec:
     return Spec(f"quality_{task}", f"Quality: {task}", QUALITY_KEYS, cols, numeric)
 
 
-def _frame(spec: Spec, records: list[dict]) -> pd.DataFrame:
+def frame(spec: Spec, records: list[dict]) -> pd.DataFrame:
+    """A table of raw numbers: one row per record, the spec's columns read by dotted path (all-empty ones dropped)."""
     rows = [{**{k: key_value(r, k) for k in spec.keys}, **{col: lookup(r, path) for col, path in spec.columns}}
             for r in records]
     df = pd.DataFrame(rows, columns=[*spec.keys, *(c for c, _ in spec.columns)])
@@ -98,14 +99,14 @@ def build_tables(records: list[dict], extra: tuple = ()) -> list[Table]:
         spec = spec or _generic_quality_spec(task, of_task)
         if seed_tables.seeded(of_task):  # one row per seed, then mean ± sd over seeds
             rows = seed_tables.per_seed(spec)
-            tables += [Table(rows, _frame(rows, of_task)), seed_tables.summary(spec, of_task)]
+            tables += [Table(rows, frame(rows, of_task)), seed_tables.summary(spec, of_task)]
             continue
-        tables.append(Table(spec, _frame(spec, of_task)))
+        tables.append(Table(spec, frame(spec, of_task)))
     if perf:
-        tables.append(Table(PERF, _frame(PERF, perf)))
+        tables.append(Table(PERF, frame(PERF, perf)))
     generate = [r for r in perf if r.get("mode") == "generate"]
     if generate:
-        tables.append(Table(GENERATION, _frame(GENERATION, generate)))
+        tables.append(Table(GENERATION, frame(GENERATION, generate)))
     return tables + [t for make in extra for t in make(records)]
 
 
