@@ -22,9 +22,10 @@ perf record states the vocabulary it assumed (`vocab_size`, `vocab_source`).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import torch
+
+from bench.trained import checkpoint_path  # where bench.quality's fit saves
 
 
 def trained_vocab_size(adapter) -> int | None:
@@ -37,10 +38,6 @@ def trained_vocab_size(adapter) -> int | None:
 
 def unit_id(task_label: str, model_label: str) -> str:
     return f"quality/{task_label}/{model_label}"
-
-
-def checkpoint_path(run_dir: Path, task_label: str, model_label: str) -> Path:
-    return Path(run_dir) / "checkpoints" / f"{task_label}-{model_label}.pt"  # where bench.quality's fit saves
 
 
 @dataclass

@@ -84,3 +84,19 @@ def load_trained(
         raise BadInput(f"{ckpt}: does not fit {model.label} as configured ({first})") from None
     adapter.model.eval()
     return adapter
+
+
+def trained_adapter(ctx, task, model, data):
+    """The adapter `model` as trained in this run: from memory (`ctx.trained`) when this process trained it,
+    else rebuilt from the run folder's checkpoint (a cell finished before `--resume`), else None.
+
+    Work that follows training and must use the same model (serving, deployment variants) asks here."""
+    key = (task.label, model.label)
+    if key in ctx.trained:
+        return ctx.trained[key]
+    if not checkpoint_path(ctx.run_dir, task.label, model.label).is_file():
+        return None
+    adapter = load_trained(ctx.run_dir, task, model, data, ctx.device, dtype=ctx.dtype, seed=ctx.seed,
+                           progress=ctx.progress)  # fmt: skip
+    ctx.trained[key] = adapter
+    return adapter

@@ -19,6 +19,7 @@ import numpy as np
 from bench.quality import eval_splits, references, score
 from bench.records import failed_record, record, utc_now
 from bench.tasks import get_task
+from bench.trained import trained_adapter
 from bench.serve import loadgen_log, require_loadgen
 from bench.serve.scenarios import Knobs, TestResult, capacity_search, padding_cost, run_test, server_test
 from bench.serve.sut import DROPPED
@@ -46,9 +47,9 @@ def run_serve(ctx, data) -> list[str]:
                 continue
             split = spec.split if spec.split in td.splits else eval_splits(task, td)[0]
             base = {**ctx.common(task.task, td.dataset, model, split, "serve"), "started_at": utc_now()}
-            adapter = ctx.trained.get((task.label, model.label))
+            adapter = trained_adapter(ctx, task, model, td)  # in memory, or rebuilt from its checkpoint (--resume)
             if adapter is None:
-                why = "no adapter trained in this process (its quality cell was done before --resume); re-run without --resume to serve it"
+                why = "no trained model to serve (its training failed or left no checkpoint)"
                 for s in todo:
                     ctx.store.append(failed_record(**{**base, "cell": cell_id(task.label, model.label, s), "scenario": s,
                                                       "status": "skipped", "error": why, "wall_s": 0.0}))

@@ -30,6 +30,7 @@ from bench.registry import get_adapter
 from bench.records import failed_record, perf_record, quality_record, utc_now
 from bench.tasks import get_task
 from bench.train import predict_all
+from bench.trained import trained_adapter
 from bench.variants.build import Unsupported, build_variant
 from bench.variants.cost import reference_batch, reference_mode, time_variant
 from bench.variants.paired import paired
@@ -80,10 +81,9 @@ def run_variants(ctx, task, model, data) -> None:
     todo = [v for v in ctx.suite.variants if any(i not in done for i in _ids(ctx, task, model, data, v))]
     if not todo:
         return
-    adapter = ctx.trained.get((task.label, model.label))
+    adapter = trained_adapter(ctx, task, model, data)  # in memory, or rebuilt from its checkpoint after --resume
     if adapter is None:
-        log(f"[{task.label}] variants of {model.label} skipped: no model trained in this process "
-            "(its training failed, or it finished before a --resume)")
+        log(f"[{task.label}] variants of {model.label} skipped: no trained model (its training failed)")
         return
     unit = _unit(ctx, task, model, data, adapter)
     _import_backends(todo)  # before any RSS is read, so a library's import never counts as a model's memory

@@ -93,7 +93,7 @@ def test_server_search_records_every_test(trained, tmp_path):
         assert (tmp_path / "serve" / "d1" / "Server" / t["log_dir"] / "mlperf_log_summary.txt").is_file()
 
 
-def test_resumed_run_without_a_trained_adapter_records_skipped(trained, tmp_path):
+def test_a_model_with_no_trained_weights_records_skipped(trained, tmp_path):
     task, data, _ = trained
     spec = ServeSpec.model_validate({**SERVE, "scenarios": ["Offline"]})
     suite = SimpleNamespace(serve=spec, tasks=[task], name="t")
@@ -102,7 +102,7 @@ def test_resumed_run_without_a_trained_adapter_records_skipped(trained, tmp_path
     assert run_serve(ctx, [data]) == []
     (rec,) = read_records(tmp_path)
     assert rec["cell"] == "serve/classification/d1/Offline" and rec["status"] == "skipped"
-    assert "--resume" in rec["error"]
+    assert "no trained model" in rec["error"]  # not in memory, no checkpoint in the run folder to rebuild it from
 
 
 def test_run_writes_serve_records_table_and_plot(write_suite, tmp_path):
