@@ -11,15 +11,11 @@ from __future__ import annotations
 import dataclasses
 
 from bench.config import adapter_config, train_config
+from bench.perf.cell import perf_cell_id  # noqa: F401  (re-exported: the cell ids of a suite's perf grid)
 from bench.perf_pairing import pair, paired_params
 from bench.records import perf_record, utc_now
 from bench.registry import get_adapter
 from bench.tasks import get_task
-
-
-def perf_cell_id(name: str, mode: str, dtype: str, compiled: bool, batch: int, seq: int, beam: int = 1) -> str:
-    mode = f"{mode}+beam{beam}" if mode == "generate" and beam > 1 else mode  # beam search does k times the work
-    return f"perf/{name}/{mode}/{dtype}{'+compile' if compiled else ''}/b{batch}/s{seq}"
 
 
 def perf_models(suite, data) -> list[tuple]:
@@ -78,8 +74,7 @@ def perf_specs(ctx, data) -> list:
                 for compiled in p.compiles:
                     for seq in seq_lens:
                         for batch in batch_sizes:
-                            specs.append(PerfCellSpec(
-                                cell=perf_cell_id(name, mode, dtype, compiled, batch, seq, params.get("beam_size", 1)),
+                            specs.append(PerfCellSpec.make(
                                 adapter=model.adapter, name=name, params=params, task=task,
                                 num_labels=num_labels, mode=mode, batch_size=batch, seq_len=seq,
                                 dtype=dtype, compile=compiled, warmup=p.warmup, min_iters=p.min_iters,

@@ -45,9 +45,16 @@ from bench.perf.timing import timing_fields
 from bench.stats import compact
 from bench.perf.trackers import cpu_baseline, measure_latency, settle_gc, track_flops, track_memory
 from bench.records import utc_now
+from bench.tasks import get_task
 
 MEMORY_PASSES = 1  # memory is the median of this many steps (they count as warm-up steps); the allocator's is exact
 THREADS_ENV = "NLPBENCH_TORCH_THREADS"  # the process launcher's thread count for its children
+
+
+def perf_cell_id(name: str, mode: str, dtype: str, compiled: bool, batch: int, seq: int, beam: int = 1) -> str:
+    """`perf/<model>/<mode>/<dtype>[+compile]/b<batch>/s<seq>`; beam search does k times the work: `generate+beam<k>`."""
+    mode = f"{mode}+beam{beam}" if mode == "generate" and beam > 1 else mode
+    return f"perf/{name}/{mode}/{dtype}{'+compile' if compiled else ''}/b{batch}/s{seq}"
 
 
 @dataclass
@@ -79,6 +86,21 @@ class PerfCellSpec:
     train: dict | None = None  # the model's resolved train settings (train_step mirrors the trainer's update)
     keep_samples: bool = False  # the record carries raw latency samples (for pooling rounds)
     compile_backend: str = "inductor"  # torch.compile backend (tests use "eager": dynamo capture without codegen)
+
+    @classmethod
+    def make(cls, *, adapter: str, params: dict, task: str, mode: str, batch_size: int, seq_len: int,
+             name: str | None = None, cell: str | None = None, dtype: str = "fp32", compile: bool = False,
+             num_labels: int | None = 2, warmup: int = 3, min_iters: int = 10, min_seconds: float = 1.0,
+             max_new_tokens: int = 32, device: str = "cpu", seed: int = 0, **extra) -> PerfCellSpec:
+        """The one way a spec is built (runs, `nlpbench profile`, `bench.perf.trust`): the cell id and the
+        label count follow from the rest (a task that generates has no labels), so the three can't disagree."""
+        name = name or adapter
+        cell = cell or perf_cell_id(name, mode, dtype, compile, batch_size, seq_len, params.get("beam_size", 1))
+        num_labels = None if get_task(task).generates else num_labels
+        return cls(cell=cell, adapter=adapter, name=name, params=params, task=task, num_labels=num_labels, mode=mode,
+                   batch_size=batch_size, seq_len=seq_len, dtype=dtype, compile=compile, warmup=warmup,
+                   min_iters=min_iters, min_seconds=min_seconds, max_new_tokens=max_new_tokens, device=device,
+                   seed=seed, **extra)  # fmt: skip
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self))

@@ -92,7 +92,6 @@ def _find_model(suite, name: str) -> tuple:
 
 def spec_from_args(suite, args, device: str) -> PerfCellSpec:
     from bench.config import adapter_config
-    from bench.perf_plan import perf_cell_id
     from bench.registry import get_adapter
 
     model, task, num_labels = _find_model(suite, args.model)
@@ -103,8 +102,7 @@ def spec_from_args(suite, args, device: str) -> PerfCellSpec:
     if args.batch_size < 1 or args.seq_len < 1:
         raise BadInput(f"--batch-size/--seq-len: allowed >= 1; given {args.batch_size}/{args.seq_len}")
     params = dataclasses.asdict(adapter_config(get_adapter(model.adapter), model.params))
-    return PerfCellSpec(
-        cell=perf_cell_id(model.label, args.mode, dtype, args.compile, args.batch_size, args.seq_len),
+    return PerfCellSpec.make(
         adapter=model.adapter, name=model.label, params=params, task=task, num_labels=num_labels,
         mode=args.mode, batch_size=args.batch_size, seq_len=args.seq_len, dtype=dtype, compile=args.compile,
         warmup=WARMUP, min_iters=ACTIVE, min_seconds=0.0, max_new_tokens=perf.max_new_tokens if perf else 32,

@@ -22,9 +22,10 @@ import sys
 import torch
 from torch.utils.benchmark import Timer
 
-from bench.perf.cell import PerfCellSpec, adapter_class, build_adapter, measure
+from bench.perf.cell import PerfCellSpec, build_adapter, measure
 from bench.perf.modes import MODES, make_workload
 from bench.perf.trackers import settle_gc
+from bench.registry import get_adapter
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
@@ -45,16 +46,12 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def make_spec(args: argparse.Namespace) -> PerfCellSpec:
-    spec = PerfCellSpec(
+    task = args.task or get_adapter(args.adapter).tasks[0]
+    spec = PerfCellSpec.make(
         cell=f"trust/{args.adapter}/{args.mode}/b{args.batch_size}/s{args.seq_len}", adapter=args.adapter,
-        name=args.adapter, params=json.loads(args.params), task=args.task or "", num_labels=2, mode=args.mode,
-        batch_size=args.batch_size, seq_len=args.seq_len, dtype="fp32", compile=False, warmup=3,
-        min_iters=args.min_iters, min_seconds=args.min_seconds, max_new_tokens=32, device=args.device, seed=0,
+        params=json.loads(args.params), task=task, mode=args.mode, batch_size=args.batch_size, seq_len=args.seq_len,
+        min_iters=args.min_iters, min_seconds=args.min_seconds, device=args.device,
     )  # fmt: skip
-    if not spec.task:
-        spec.task = adapter_class(spec).tasks[0]
-    if spec.task == "translation":
-        spec.num_labels = None
     return spec
 
 

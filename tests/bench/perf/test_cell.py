@@ -109,3 +109,13 @@ def test_threads_apply_to_the_cell_only(make_spec):
     before = torch.get_num_threads()
     rec = run_perf_cell(make_spec(threads=2))
     assert rec["threads"] == 2 and torch.get_num_threads() == before
+
+
+def test_one_factory_builds_every_spec_and_derives_id_and_labels():
+    from bench.perf.cell import PerfCellSpec
+
+    mt = PerfCellSpec.make(adapter="transformer", name="mt", params={"beam_size": 4}, task="translation",
+                           mode="generate", batch_size=8, seq_len=32, num_labels=2)
+    assert mt.cell == "perf/mt/generate+beam4/fp32/b8/s32" and mt.num_labels is None  # a translator has no labels
+    cls = PerfCellSpec.make(adapter="lstm", params={}, task="classification", mode="forward", batch_size=1, seq_len=16)
+    assert cls.cell == "perf/lstm/forward/fp32/b1/s16" and cls.num_labels == 2 and cls.name == "lstm"
