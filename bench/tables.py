@@ -149,7 +149,7 @@ PRETTY = {
     "batch_size": "batch", "seq_len": "seq", "p50_ms": "p50 ms", "p90_ms": "p90 ms", "samples_per_s": "samples/s",
     "tokens_per_s": "tokens/s", "peak_memory_mb": "peak MB", "memory_kind": "memory", "achieved_gflops": "GFLOP/s",
     "ttft_ms": "TTFT ms", "per_token_ms": "ms/token",
-    "metric": "quality [95% CI]", "delta": "Δ [95% CI]", "speedup": "speed-up", "size_mb": "size MB",
+    "quality": "quality [95% CI]", "delta": "Δ [95% CI]", "speedup": "speed-up", "size_mb": "size MB",
     "model_rss_mb": "RSS MB",
     "picks_checkpoint": "selects checkpoint", "model_a": "A", "model_b": "B", "a": "value A", "b": "value B",
 }

@@ -15,7 +15,7 @@ import pandas as pd
 from bench.tables import Spec, Table, lookup, record_name
 
 METRIC = {"classification": "accuracy", "translation": "bleu"}
-COLUMNS = ("metric", "metric_lo", "metric_hi", "delta", "delta_lo", "delta_hi", "p", "p50_ms", "speedup",
+COLUMNS = ("quality", "quality_lo", "quality_hi", "delta", "delta_lo", "delta_hi", "p", "p50_ms", "speedup",
            "samples_per_s", "peak_memory_mb", "size_mb", "model_rss_mb", "noisy", "status", "reason")
 KEYS = ("model", "variant", "split")
 
@@ -23,7 +23,7 @@ KEYS = ("model", "variant", "split")
 def _spec(task: str) -> Spec:
     return Spec(f"deployment_{task}", f"Deployment variants: {task} ({METRIC.get(task, 'metric')}; "
                 f"Δ vs fp32 on the same examples; p50 at the reference shape)", KEYS,
-                tuple((c, c) for c in COLUMNS), ("metric", "p50_ms", "speedup", "size_mb"))
+                tuple((c, c) for c in COLUMNS), ("quality", "p50_ms", "speedup", "size_mb"))
 
 
 def _split_of(quality: list[dict]) -> str | None:
@@ -47,7 +47,7 @@ def _rows(task: str, records: list[dict]) -> list[dict]:
         status = q.get("status") if q.get("status", "ok") != "ok" else p.get("status")
         rows.append({
             "model": str(p.get("base_name") or record_name(p)), "variant": p.get("variant"), "split": split,
-            "metric": lookup(q, f"metrics.{metric}"), "metric_lo": ci[0], "metric_hi": ci[1],
+            "quality": lookup(q, f"metrics.{metric}"), "quality_lo": ci[0], "quality_hi": ci[1],
             "delta": 0.0 if p.get("variant") == "fp32" and q else lookup(q, "vs_fp32.delta"),
             "delta_lo": dci[0], "delta_hi": dci[1], "p": lookup(q, "vs_fp32.p"), "p50_ms": p50,
             "speedup": base / p50 if base and p50 else None, "samples_per_s": lookup(p, "throughput.samples_per_s"),
@@ -81,8 +81,8 @@ def deployment_figure(runs: dict[str, list[dict]]):
     panels = []
     for label, records in runs.items():
         for t in deployment_tables(records):
-            df = t.frame.dropna(subset=[c for c in ("metric", "p50_ms") if c in t.frame])
-            if {"metric", "p50_ms"} <= set(df.columns) and len(df):
+            df = t.frame.dropna(subset=[c for c in ("quality", "p50_ms") if c in t.frame])
+            if {"quality", "p50_ms"} <= set(df.columns) and len(df):
                 panels.append((t.spec.name.removeprefix("deployment_"), label, df))
     tasks = list(dict.fromkeys(task for task, _, _ in panels))
     if not tasks:
@@ -92,11 +92,11 @@ def deployment_figure(runs: dict[str, list[dict]]):
     for ax, task in zip(axes[0], tasks):
         for _, run, df in (p for p in panels if p[0] == task):
             for model, rows in df.groupby("model", sort=False):
-                line = ax.plot(rows["p50_ms"], rows["metric"], "-", alpha=0.6,
+                line = ax.plot(rows["p50_ms"], rows["quality"], "-", alpha=0.6,
                                label=model + (f" ({run})" if len(runs) > 1 else ""))[0]
                 for r in rows.itertuples():
-                    ax.scatter([r.p50_ms], [r.metric], marker=markers.get(r.variant, "o"), color=line.get_color(), s=45)
-                    ax.annotate(r.variant, (r.p50_ms, r.metric), textcoords="offset points", xytext=(4, 3), fontsize=7)
+                    ax.scatter([r.p50_ms], [r.quality], marker=markers.get(r.variant, "o"), color=line.get_color(), s=45)
+                    ax.annotate(r.variant, (r.p50_ms, r.quality), textcoords="offset points", xytext=(4, 3), fontsize=7)
         ax.set(xlabel="p50 latency at the reference shape (ms)", ylabel=METRIC.get(task, "metric"), title=task)
         ax.margins(0.15)
         ax.grid(True, alpha=0.3)
