@@ -16,15 +16,14 @@ only running a scenario needs it.
 from __future__ import annotations
 
 from bench.errors import BadInput
+from bench.extras import installed
 
 INSTALL = "pip install -e '.[serve]'   (or: make serve)"
 
 
 def loadgen_missing() -> list[str]:
-    """One problem line when LoadGen is not installed, else none."""
-    try:
-        import mlperf_loadgen  # noqa: F401
-    except ImportError:
+    """One problem line when LoadGen is not installed, else none (checked without importing it)."""
+    if not installed("mlperf_loadgen"):
         return [f"serve: needs MLPerf LoadGen (package mlcommons-loadgen), which is not installed; install it with: {INSTALL}"]
     return []
 

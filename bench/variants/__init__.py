@@ -18,7 +18,7 @@ This file stays import-light: `nlpbench validate` imports it.
 """
 from __future__ import annotations
 
-from importlib.util import find_spec
+from bench.extras import installed
 
 VARIANTS = ("fp32", "bf16", "fp16", "int8-dynamic", "onnx", "compile")
 INSTALL = "pip install -e '.[variants]' (or: make variants)"
@@ -30,7 +30,7 @@ def variant_problems(names: list[str]) -> list[str]:
     """One line per variant whose packages are missing (exit 2 at validate time)."""
     problems = []
     for i, name in enumerate(names):
-        missing = [m for m in NEEDS.get(name, ()) if find_spec(m) is None]
+        missing = [m for m in NEEDS.get(name, ()) if not installed(m)]
         if missing:
             problems.append(f"variants.{i}: '{name}' needs {', '.join(missing)}, not installed; {INSTALL}")
     if "fp32" not in names:
