@@ -114,9 +114,7 @@ class RecordError(ValueError):
     """A record that does not fit its schema (a writer's bug, or a corrupt line)."""
 
 
-def parse(data: dict) -> Record:
-    """A stored record as its typed model (unknown kinds as a plain `Record`)."""
-    schema = SCHEMAS.get(str(data.get("kind")), Record)
+def _validate(schema: type[Record], data: dict) -> Record:
     try:
         return schema.model_validate(data)
     except ValidationError as e:
@@ -124,18 +122,13 @@ def parse(data: dict) -> Record:
         raise RecordError(f"record {data.get('cell')!r}: {'.'.join(map(str, first['loc']))}: {first['msg']}") from None
 
 
-def normalize(data: dict) -> dict:
-    """A stored record as a dict with every declared field (None where the writer left it out)."""
-    return parse(data).model_dump(mode="json")
+def parse(data: dict) -> Record:
+    """A stored record as its typed model (unknown kinds as a plain `Record`)."""
+    return _validate(SCHEMAS.get(str(data.get("kind")), Record), data)
 
 
 def _build(schema: type[Record], fields: dict) -> dict:
-    try:
-        rec = schema.model_validate(fields)
-    except ValidationError as e:
-        first = e.errors()[0]
-        raise RecordError(f"record {fields.get('cell')!r}: {'.'.join(map(str, first['loc']))}: {first['msg']}") from None
-    return rec.model_dump(mode="json", exclude_unset=True)
+    return _validate(schema, fields).model_dump(mode="json", exclude_unset=True)
 
 
 def quality_record(**fields) -> dict:

@@ -68,10 +68,15 @@ def label_text(text: str) -> int:
 
 
 def make_sentiment(n: int, seed: int) -> dict[str, list]:
+    return distinct_sentences(sentiment_sentence, n, seed)
+
+
+def distinct_sentences(sentence, n: int, seed: int) -> dict[str, list]:
+    """`n` distinct labelled sentences from `sentence(rng) -> (text, 0|1)`, seeded (shared by the grammars)."""
     rng = random.Random(seed)
     seen, text, label = set(), [], []
     while len(text) < n:
-        s, y = sentiment_sentence(rng)
+        s, y = sentence(rng)
         if s not in seen:
             seen.add(s)
             text.append(s)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import random
 
 from bench.data.synthetic import (FLIPPERS, INTENSIFIERS, NEGATIVE, OPENERS, POSITIVE, SUBJECTS, VERBS,
-                                  sentiment_sentence)
+                                  distinct_sentences, sentiment_sentence)
 
 OTHERS = ("the popcorn,the seats,the parking,the ticket price,the weather,the crowd,the trailer before it,"
           "the snacks,the cinema,the bus ride home").split(",")
@@ -78,12 +78,4 @@ def sentiment_hard_sentence(rng: random.Random) -> tuple[str, int]:
 
 
 def make_sentiment_hard(n: int, seed: int) -> dict[str, list]:
-    rng = random.Random(seed)
-    seen, text, label = set(), [], []
-    while len(text) < n:
-        s, y = sentiment_hard_sentence(rng)
-        if s not in seen:
-            seen.add(s)
-            text.append(s)
-            label.append(["negative", "positive"][y])
-    return {"text": text, "label": label}
+    return distinct_sentences(sentiment_hard_sentence, n, seed)
