@@ -24,7 +24,10 @@ def _add_run(sub) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.add_argument("--trust-remote-code", action="store_true", help="allow params.trust_remote_code: true")
     p.add_argument("--launcher", choices=["inline", "process", "ray", "torchrun"],
-                   help="where perf cells run (overrides perf.launcher)")  # fmt: skip
+                   help="where cells run: training units (launcher) and perf cells (perf.launcher); "
+                        "torchrun: perf train_step cells only")  # fmt: skip
+    p.add_argument("-j", "--workers", type=int, metavar="N",
+                   help="train N units side by side (a process pool unless --launcher says otherwise)")
     _add_selection(p)
     p.set_defaults(func=cmd_run)
 
@@ -88,14 +91,19 @@ def cmd_eval(args) -> int:
 
 
 def launcher_override(args) -> list[str]:
-    """`--launcher X` as the override `perf.launcher=X` (an error for a suite without a perf section)."""
+    """`--launcher X` as the overrides `launcher=X` (training units) and `perf.launcher=X` (when the suite has
+    perf cells); `--workers N` as `workers=N`. torchrun places perf cells only."""
+    out = [] if args.workers is None else [f"workers={args.workers}"]
     if not args.launcher:
-        return []
+        return out
     from bench.config import read_suite
 
-    if read_suite(args.suite, args.overrides).get("perf") is None:
-        raise BadInput(f"--launcher: suite '{args.suite}' has no perf section; launchers place perf cells only")
-    return [f"perf.launcher={args.launcher}"]
+    has_perf = read_suite(args.suite, args.overrides).get("perf") is not None
+    if args.launcher == "torchrun" and not has_perf:
+        raise BadInput(f"--launcher torchrun: suite '{args.suite}' has no perf section; torchrun places perf train_step cells only")
+    if args.launcher != "torchrun":
+        out.append(f"launcher={args.launcher}")
+    return out + ([f"perf.launcher={args.launcher}"] if has_perf else [])
 
 
 def cmd_validate(args) -> int:

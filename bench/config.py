@@ -181,12 +181,22 @@ class Suite(Strict):
     device: Literal["auto", "cpu", "cuda"] = "auto"
     dtype: DType = "fp32"  # autocast for training/eval on CUDA
     threads: PositiveInt | None = None  # torch CPU threads; default: torch's choice (all cores)
+    # Where training units run (bench/units.py): in this process, a pool of `workers` fresh interpreters
+    # (each with `threads` torch threads), or Ray tasks. Placement only: results are the same, so
+    # `--resume` may change these (PLACEMENT).
+    launcher: Literal["inline", "process", "ray"] = "inline"
+    workers: PositiveInt | None = None  # process pool size; > 1 alone means launcher process; default: cores
+    timeout_minutes: PositiveFloat | None = None  # a unit running longer is stopped: status timeout (process, ray)
+    ray_address: str | None = None  # launcher ray: a cluster ($RAY_ADDRESS wins); default: a local Ray
     tasks: list[TaskSpec] = []
     perf: PerfSpec | None = None
     # deployment variants scored (and timed) after each model trains; bench/variants
     variants: list[Literal["fp32", "bf16", "fp16", "int8-dynamic", "onnx", "compile"]] = ["fp32"]
     variant_perf: VariantPerf = VariantPerf()
     serve: ServeSpec | None = None
+
+
+PLACEMENT = ("launcher", "workers", "timeout_minutes", "ray_address")  # where units run, not what they compute
 
 
 def suite_path(name_or_path: str) -> Path:
@@ -255,6 +265,8 @@ def _semantic_problems(suite: Suite, data_dir: str | None, check_files: bool) ->
         problems += variant_problems(suite.variants)
     if suite.perf and suite.perf.launcher == "ray":
         problems += missing_extra("ray", "ray", "perf.launcher: 'ray'")
+    if suite.launcher == "ray" and not (suite.perf and suite.perf.launcher == "ray"):
+        problems += missing_extra("ray", "ray", "launcher: 'ray'")
     if suite.serve is not None:
         from bench.serve import serve_problems
 

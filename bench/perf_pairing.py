@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import torch
 
-from bench.trained import checkpoint_path  # where bench.quality's fit saves
+from bench.trained import checkpoint_path, first_seed  # where bench.quality's fit saves
 
 
 def trained_vocab_size(adapter) -> int | None:
@@ -50,7 +50,8 @@ class Pairing:
 
 def pair(ctx, task_label: str, model_label: str) -> Pairing | None:
     """The trained model a perf cell must reproduce, or None when it was not trained (or failed)."""
-    unit, ckpt = unit_id(task_label, model_label), checkpoint_path(ctx.run_dir, task_label, model_label)
+    unit = unit_id(task_label, model_label)
+    ckpt = checkpoint_path(ctx.run_dir, task_label, model_label, first_seed(ctx.suite))
     adapter = ctx.trained.get((task_label, model_label))
     if adapter is not None:
         from bench.adapter import n_params

@@ -12,6 +12,7 @@ import dataclasses
 import time
 
 import numpy as np
+import torch
 
 from bench import metrics, predictions, stats, targets
 from bench.adapter import TaskInfo, n_params
@@ -20,6 +21,7 @@ from bench.perf_pairing import trained_vocab_size
 from bench.registry import get_adapter
 from bench.tasks import get_task
 from bench.train import fit, predict_all, seed_everything
+from bench.trained import checkpoint_path
 
 def cell_id(task_label: str, model_label: str, split: str, seed: int | None = None) -> str:
     """`quality/<task>/<model>/<split>`, plus `/seed<k>` when the suite lists `seeds`."""
@@ -81,11 +83,14 @@ def run_quality_unit(task, model, data, ctx) -> list[dict]:
         return metrics.compute(select, preds, refs)[select]
 
     tag = seed_tag(ctx)
-    ckpt = ctx.run_dir / "checkpoints" / f"{task.label}-{model.label}{'' if tag is None else f'-seed{tag}'}.pt"
+    ckpt = checkpoint_path(ctx.run_dir, task.label, model.label, tag)
     result = fit(
         adapter, encoded["train"], tcfg, score_fn=score_fn if val else None,
         ckpt=ckpt, seed=ctx.seed, dtype=ctx.dtype, progress=ctx.progress,
     )  # fmt: skip
+    if not ckpt.exists():  # no validation split: keep the final weights, for the work that rebuilds this model
+        ckpt.parent.mkdir(parents=True, exist_ok=True)
+        torch.save(adapter.model.state_dict(), ckpt)
     common = {
         "params": dataclasses.asdict(cfg),
         "train": tcfg.model_dump(),

@@ -17,7 +17,8 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 KINDS = ("quality", "perf", "serve")
 # unsupported: a deployment variant that can't run this model (the record says why)
-STATUSES = ("ok", "oom", "error", "skipped", "unsupported")
+# timeout: a training unit stopped past the suite's `timeout_minutes` (process/ray launchers); re-tried by --resume
+STATUSES = ("ok", "oom", "error", "skipped", "unsupported", "timeout")
 DONE = frozenset({"ok", "oom", "skipped", "unsupported"})  # a resumed run re-tries only missing and `error` cells
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
@@ -58,6 +59,9 @@ class QualityRecord(Record):
     setup_s: float | None = None
     train_s: float | None = None
     train_examples_per_s: float | None = None
+    launcher: str | None = None  # inline | process | ray: where the unit trained (absent: inline, older runs)
+    node: dict[str, Any] | None = None  # {hostname, device_name, pid} of the worker (process, ray)
+    log: str | None = None  # the unit's log, relative to the run folder (process, ray)
     eval_examples_per_s: float | None = None
     n_eval: int | None = None
     train: dict[str, Any] | None = None  # resolved TrainConfig

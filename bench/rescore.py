@@ -118,13 +118,13 @@ def eval_run(run_dir, overrides=(), *, out=None, data_dir=None, progress=False, 
 
 def plan(run_dir: Path, suite, explicit: bool) -> list[tuple]:
     """(task label, model spec) of each selected model with a checkpoint; BadInput when none (or a named one) has one."""
-    from bench.runner import log
-    from bench.trained import checkpoint_path
+    from bench.context import log
+    from bench.trained import checkpoint_path, first_seed
 
     units, missing = [], []
     for task in suite.tasks:
         for m in task.models:
-            if checkpoint_path(run_dir, task.label, m.label).is_file():
+            if checkpoint_path(run_dir, task.label, m.label, first_seed(suite)).is_file():
                 units.append((task.label, m))
             else:
                 missing.append(f"{task.label}/{m.label}")
@@ -138,13 +138,14 @@ def plan(run_dir: Path, suite, explicit: bool) -> list[tuple]:
 def score_model(run_dir: Path, task, model, td, ctx, source: dict) -> list[dict]:
     """Records for one trained model: one per evaluation split, shaped as a run's."""
     from bench.quality import cell_id, eval_splits, evaluate_split
-    from bench.runner import log
-    from bench.trained import load_trained
+    from bench.context import log
+    from bench.trained import first_seed, load_trained
 
     log(f"[{task.label}] scoring {model.label} ({model.adapter}) from {run_dir.name}, no training")
     started, t0 = utc_now(), time.perf_counter()
     adapter = load_trained(run_dir, task, model, td, ctx.device, dtype=ctx.dtype, seed=ctx.seed,
-                           cache_dir=ctx.run_dir / "cache", progress=ctx.progress)  # fmt: skip
+                           cache_dir=ctx.run_dir / "cache", progress=ctx.progress,
+                           seed_tag=first_seed(ctx.suite))  # fmt: skip
     restore_s = time.perf_counter() - t0
     cls = get_adapter(model.adapter)
     tcfg = train_config(cls, model.train)

@@ -11,48 +11,19 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import sys
-import time
-import traceback
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 
 from bench import env
-from bench.config import Suite, load_suite
+from bench.config import PLACEMENT, Suite
+from bench.context import Context, log
 from bench.data import TaskData, load_task_data
-from bench.errors import BadInput, is_oom
-from bench.quality import cell_id, eval_splits, run_quality_unit, seed_tag
-from bench.records import failed_record, quality_record, utc_now
+from bench.errors import BadInput
+from bench.records import utc_now
 from bench.results import RecordStore, new_run_dir, read_records, write_json
 
-
-@dataclass
-class Context:
-    suite: Suite
-    run_dir: Path
-    device: torch.device
-    dtype: str
-    seed: int
-    progress: bool
-    store: RecordStore
-    peak_gflops: float | None = None  # matmul probe, for perf cells' fraction of peak
-    # (task label, model label) -> the adapter trained in this process (best weights restored), for the
-    # work that follows training and must measure the same model: perf pairing, variants, serving.
-    # Cells skipped by --resume are absent here (reload them from the run folder).
-    trained: dict = field(default_factory=dict)
-
-    def common(self, task: str, dataset: str, model, split: str | None, kind: str) -> dict:
-        return {
-            "kind": kind, "suite": self.suite.name, "task": task, "dataset": dataset, "split": split,
-            "model": model.adapter, "name": model.label, "device": self.device.type,
-            "device_name": env.device_name(self.device), "dtype": self.dtype, "seed": self.seed,
-        }  # fmt: skip
-
-
-def log(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
+__all__ = ["Context", "log", "run"]  # Context and log live in bench.context; imported from here by older code
 
 
 def load_all_data(suite: Suite, data_dir: str | None) -> list[TaskData]:
@@ -75,6 +46,8 @@ def open_run(suite: Suite, out: Path | None, resume: Path | None) -> Path:
     if not meta.is_file():
         raise BadInput(f"--resume: {resume} is not a run folder (no run.json)")
     before, now = json.loads(meta.read_text()).get("config") or {}, suite.model_dump(mode="json")
+    for key in PLACEMENT:  # a resumed run may place its units differently: same results
+        before.pop(key, None), now.pop(key, None)
     if before != now:
         keys = sorted(k for k in set(before) | set(now) if before.get(k) != now.get(k))
         raise BadInput(f"--resume: the suite and overrides differ from the run being resumed in: {', '.join(keys)}")
@@ -106,49 +79,60 @@ def finish_run_json(ctx: Context, status: str) -> None:
 
 
 def run_quality(ctx: Context, data: list[TaskData]) -> list[str]:
-    """Runs missing quality units (once per seed when the suite lists `seeds`); returns failed required models."""
-    failed = []
-    for seed in ctx.suite.seeds or [ctx.seed]:
-        failed += run_quality_seed(dataclasses.replace(ctx, seed=seed), data)
+    """Runs the missing training units (once per seed when the suite lists `seeds`) where the suite's
+    `launcher` says; returns the labels of required models that failed."""
+    from bench.units import plan
+
+    units = plan(ctx.suite, data, ctx.store.done())
+    launcher = quality_launcher(ctx.suite)
+    if launcher == "inline" or not units:
+        return run_units_inline(ctx, data, units)
+    if launcher == "process":
+        from bench.pool import run_pool
+
+        failed = run_pool(ctx, data, units)
+    else:
+        from bench.ray_units import run_ray_units
+
+        failed = run_ray_units(ctx, data, units)
+    if ctx.suite.variants != ["fp32"]:  # deployment variants, from the checkpoints the workers wrote
+        from bench.variants.run import run_variants
+
+        for u in units:
+            task = ctx.suite.tasks[u.task_index]
+            run_variants(ctx.with_seed(u.seed), task, task.models[u.model_index], data[u.task_index])
     return list(dict.fromkeys(failed))
 
 
-def run_quality_seed(ctx: Context, data: list[TaskData]) -> list[str]:
-    failed = []
-    done = ctx.store.done()
-    for task, td in zip(ctx.suite.tasks, data):
-        for model in task.models:
-            ids = [cell_id(task.label, model.label, s, seed_tag(ctx)) for s in eval_splits(task, td)]
-            if all(i in done for i in ids):
-                continue
-            at_seed = "" if seed_tag(ctx) is None else f", seed {ctx.seed}"
-            log(f"[{task.label}] training {model.label} ({model.adapter}) on {td.dataset}{at_seed}")
-            started, t0 = utc_now(), time.perf_counter()
-            try:
-                records = run_quality_unit(task, model, td, ctx)
-            except (BadInput, KeyboardInterrupt):
-                raise
-            except Exception as e:  # one failed cell must not stop the suite
-                status = "oom" if is_oom(e) else "error"  # the perf cells' rule
-                log(f"[{task.label}] {model.label} failed: {type(e).__name__}: {e}")
-                (ctx.run_dir / "errors.log").open("a").write(traceback.format_exc())
-                msg = f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
-                records = [{"cell": i, "split": s, "status": status, "error": msg} for i, s in zip(ids, eval_splits(task, td))]
-                if model.required:
-                    failed.append(model.label)
-            wall = round(time.perf_counter() - t0, 3)
-            for rec in records:
-                base = ctx.common(task.task, td.dataset, model, rec["split"], "quality")
-                fields = {**base, "started_at": started, "wall_s": wall, **rec}
-                if fields.get("status", "ok") == "ok":
-                    ctx.store.append(quality_record(**fields))
-                else:
-                    ctx.store.append(failed_record(**fields))
-            if ctx.suite.variants != ["fp32"]:  # deployment variants of the model just trained
-                from bench.variants.run import run_variants
+def quality_launcher(suite: Suite) -> str:
+    """Where training units run: the suite's `launcher`; `workers` > 1 alone means a process pool."""
+    if suite.launcher == "inline" and (suite.workers or 1) > 1:
+        return "process"
+    return suite.launcher
 
-                run_variants(ctx, task, model, td)
-    return failed
+
+def run_units_inline(ctx: Context, data: list[TaskData], units) -> list[str]:
+    from bench.units import unit_records
+
+    failed = []
+    for u in sorted(units, key=lambda u: (u.seed if ctx.suite.seeds else 0, u.task_index, u.model_index)):
+        task, td = ctx.suite.tasks[u.task_index], data[u.task_index]
+        model = task.models[u.model_index]
+        at_seed = "" if u.seed_tag is None else f", seed {u.seed}"
+        log(f"[{task.label}] training {model.label} ({model.adapter}) on {td.dataset}{at_seed}")
+        c = ctx.with_seed(u.seed)
+        records, bad = unit_records(c, u, data)
+        for rec in records:
+            ctx.store.append(rec)
+        if bad:
+            log(f"[{task.label}] {model.label} failed: {records[0]['error']}")
+            if model.required:
+                failed.append(model.label)
+        if ctx.suite.variants != ["fp32"]:  # deployment variants of the model just trained
+            from bench.variants.run import run_variants
+
+            run_variants(c, task, model, td)
+    return list(dict.fromkeys(failed))
 
 
 def run(
@@ -177,7 +161,7 @@ def run(
     if device.type == "cuda" and not torch.cuda.is_available():
         raise BadInput("device: 'cuda' asked for but no CUDA device is available; allowed here: auto, cpu")
     run_dir = open_run(full, out, resume)
-    ctx = Context(suite, run_dir, device, suite.dtype, suite.seed, progress, RecordStore(run_dir))
+    ctx = Context(suite, run_dir, device, suite.dtype, suite.seed, progress, RecordStore(run_dir), data_dir=data_dir)
     write_run_json(ctx, list(argv), {"config": full.model_dump(mode="json"), "selection": selection(tasks, models)})
     log(f"run folder: {run_dir}")
     try:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -90,7 +91,7 @@ def train_tokenizer(
         tok = _unmark_continuations(tok, specials)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")  # parallel workers may train the same vocabulary at once
         tok.save(str(tmp))
         tmp.replace(path)  # atomic: a killed run never leaves a torn cache file
     return tok

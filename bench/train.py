@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from bench import unit_status
 from bench.precision import autocast
 
 
@@ -124,6 +125,7 @@ class _Fit:
         self.start = time.perf_counter()
         self.bad_evals = 0
         self.best_state = None
+        self.total, self.per_epoch = 0, 1
 
     def elapsed(self) -> float:
         return time.perf_counter() - self.start
@@ -151,7 +153,17 @@ class _Fit:
         else:
             self.bad_evals += 1
         h = r.history[-1]
+        self.report(force=True)
         tqdm.write(f"  step {h['step']} (epoch {h['epoch']:.2f}, {h['minutes']:.1f} min): validation {score:.4f}{'  best' if best else ''}", file=sys.stderr)
+
+    def report(self, force: bool = False) -> None:
+        """The live status a parallel run's driver shows (bench.unit_status; a no-op inline)."""
+        r, elapsed = self.result, self.elapsed()
+        unit_status.report(
+            force, stage=self.adapter.name, step=r.steps, total=self.total, epoch=r.steps / self.per_epoch,
+            score=r.history[-1]["score"] if r.history else None, elapsed_s=elapsed,
+            eta_s=unit_status.eta_s(r.steps, self.total, elapsed, self.cfg.max_minutes),
+        )  # fmt: skip
 
     def save(self) -> None:
         state = self.adapter.model.state_dict()
@@ -205,6 +217,7 @@ def fit(
     lengths = [e["length"] for e in train]
     per_epoch = math.ceil(len(train) / cfg.batch_size)
     total = cfg.max_steps or max(1, math.ceil(per_epoch * cfg.epochs))
+    f.total, f.per_epoch = total, per_epoch
     opt, sched = f.optimizer(total)
     scaler = torch.amp.GradScaler(enabled=f.device.type == "cuda" and dtype == "fp16")
     adapter.model.train()
@@ -215,6 +228,7 @@ def fit(
             loss = f.step([train[i] for i in batch], opt, sched, scaler)
             bar.update(1)
             bar.set_postfix(loss=f"{loss:.3f}", refresh=False)
+            f.report()
             done = f.result.steps >= total
             if f.out_of_time():
                 f.result.stopped = "time"

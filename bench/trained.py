@@ -32,9 +32,16 @@ from bench.registry import get_adapter
 from bench.train import seed_everything
 
 
-def checkpoint_path(run_dir: Path, task_label: str, model_label: str) -> Path:
-    """Where the runner saves a model's best weights (bench.quality.run_quality_unit)."""
-    return Path(run_dir) / "checkpoints" / f"{task_label}-{model_label}.pt"
+def checkpoint_path(run_dir: Path, task_label: str, model_label: str, seed: int | None = None) -> Path:
+    """Where the runner saves a model's best weights (bench.quality.run_quality_unit); `seed` when the
+    suite lists `seeds` (the file then ends `-seed<k>.pt`)."""
+    return Path(run_dir) / "checkpoints" / f"{task_label}-{model_label}{'' if seed is None else f'-seed{seed}'}.pt"
+
+
+def first_seed(suite) -> int | None:
+    """The seed tag of the model later work measures: the first of `seeds`, None for a single-seed suite."""
+    seeds = getattr(suite, "seeds", None)
+    return seeds[0] if seeds else None
 
 
 def _vocab_files(cache_dir: Path) -> set[str]:
@@ -52,13 +59,14 @@ def load_trained(
     seed: int = 0,
     cache_dir: Path | None = None,
     progress: bool = False,
+    seed_tag: int | None = None,
 ):
     """The adapter `model` (a ModelSpec) of task `task` (a TaskSpec) as trained in `run_dir`.
 
     `data` is the task's TaskData (its train split rebuilds the vocabulary);
     `cache_dir` receives a copy of the run's cache (default: a temporary dir)."""
     run_dir = Path(run_dir)
-    ckpt = checkpoint_path(run_dir, task.label, model.label)
+    ckpt = checkpoint_path(run_dir, task.label, model.label, seed_tag)
     if not ckpt.is_file():
         raise BadInput(f"{run_dir}: no checkpoint for {task.label}/{model.label} (expected {ckpt})")
     cache = Path(cache_dir) if cache_dir else Path(tempfile.mkdtemp(prefix="nlpbench-cache-"))
@@ -94,9 +102,10 @@ def trained_adapter(ctx, task, model, data):
     key = (task.label, model.label)
     if key in ctx.trained:
         return ctx.trained[key]
-    if not checkpoint_path(ctx.run_dir, task.label, model.label).is_file():
+    tag = first_seed(ctx.suite)
+    if not checkpoint_path(ctx.run_dir, task.label, model.label, tag).is_file():
         return None
-    adapter = load_trained(ctx.run_dir, task, model, data, ctx.device, dtype=ctx.dtype, seed=ctx.seed,
-                           progress=ctx.progress)  # fmt: skip
+    adapter = load_trained(ctx.run_dir, task, model, data, ctx.device, dtype=ctx.dtype,
+                           seed=ctx.seed if tag is None else tag, progress=ctx.progress, seed_tag=tag)  # fmt: skip
     ctx.trained[key] = adapter
     return adapter

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from bench import runner
+from bench import units
 from bench.cli import main
 from bench.results import read_records
 from tests.conftest import files_suite, tiny_suite
@@ -62,7 +62,7 @@ def test_interrupted_run_resumes_to_the_same_records(write_suite, tmp_path, monk
     assert main(["run", str(path), "--out", str(tmp_path / "full")]) == 0
     full = metrics_by_cell(run_dir_of(tmp_path / "full"))
 
-    real = runner.run_quality_unit
+    real = units.run_quality_unit
     calls = []
 
     def interrupt_second(*a, **k):
@@ -71,13 +71,13 @@ def test_interrupted_run_resumes_to_the_same_records(write_suite, tmp_path, monk
             raise KeyboardInterrupt
         return real(*a, **k)
 
-    monkeypatch.setattr(runner, "run_quality_unit", interrupt_second)
+    monkeypatch.setattr(units, "run_quality_unit", interrupt_second)
     assert main(["run", str(path), "--out", str(tmp_path / "cut")]) == 130
     rd = run_dir_of(tmp_path / "cut")
     assert len(read_records(rd)) == 2
     with open(rd / "records.jsonl", "a") as f:
         f.write('{"cell": "quality/classification/d2/valid')  # a line torn by a kill
-    monkeypatch.setattr(runner, "run_quality_unit", real)
+    monkeypatch.setattr(units, "run_quality_unit", real)
     assert main(["run", str(path), "--resume", str(rd)]) == 0
     lines = (rd / "records.jsonl").read_text().splitlines()
     cells = [json.loads(line)["cell"] for line in lines]  # every line parses: no torn line left

@@ -1,7 +1,7 @@
 """Predictions kept per cell, intervals for every metric, and seeds: through the real CLI on tiny suites."""
 import json
 
-from bench import predictions, runner
+from bench import predictions, quality
 from bench.cli import main
 from bench.results import read_records
 from tests.conftest import tiny_suite
@@ -60,4 +60,4 @@ def test_single_seed_suites_keep_their_cell_ids(write_suite, tmp_path):
     out = tmp_path / "runs"
     assert main(["run", str(write_suite(tiny_suite())), "--out", str(out), "--no-progress"]) == 0
     assert all("seed" not in r["cell"] for r in read_records(run_dir_of(out)))
-    assert runner.cell_id("classification", "lstm", "test") == "quality/classification/lstm/test"
+    assert quality.cell_id("classification", "lstm", "test") == "quality/classification/lstm/test"

@@ -49,8 +49,8 @@ def test_combine_is_aggregate_over_n_times_single():
     assert rec["scaling_efficiency"] == 0.5 and rec["flops"] == 200 and "rank" not in rec
 
 
-def test_launcher_flag_on_a_suite_without_perf_is_bad_input(tmp_path, capsys):
+def test_torchrun_flag_on_a_suite_without_perf_is_bad_input(tmp_path, capsys):
     path = tmp_path / "s.json"
     path.write_text(json.dumps({"name": "q", "tasks": []}))
-    assert main(["run", str(path), "--launcher", "ray", "--out", str(tmp_path)]) == 2
-    assert "--launcher: suite" in capsys.readouterr().err
+    assert main(["run", str(path), "--launcher", "torchrun", "--out", str(tmp_path)]) == 2
+    assert "--launcher torchrun: suite" in capsys.readouterr().err  # other launchers also place training units
