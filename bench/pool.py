@@ -73,7 +73,10 @@ class Board:
         if not self.live:
             return
         self.clear()
-        width = os.get_terminal_size(sys.stderr.fileno()).columns if sys.stderr.isatty() else 200
+        try:
+            width = os.get_terminal_size(sys.stderr.fileno()).columns or 200
+        except OSError:
+            width = 200
         sys.stderr.write("".join(line[: width - 1] + "\n" for line in lines))
         sys.stderr.flush()
         self.drawn = len(lines)
