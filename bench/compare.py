@@ -3,7 +3,9 @@
 Cells are matched on their `cell` id and every metric present in both is
 compared; a gated number (a metric with a tolerance, p50 latency, samples/s)
 that the baseline has and the new record lacks is a regression, so renaming a
-field can't quietly switch the gate off. Quality metrics have absolute tolerances (accuracy may drop 0.005);
+field can't quietly switch the gate off. A quality metric may drop by as much as its baseline's 95% interval
+allows (value minus the interval's lower end: a drop inside the evaluation set's sampling noise is not
+evidence), or by a fixed `--tolerance accuracy=0.005`; metrics without an interval use the task table's;
 perf metrics relative ones (p50 latency may grow 10%), and a perf change is
 only a regression when it also exceeds the cells' own measured noise, the IQR
 of the latency samples: a ×1.5 inside a noisy cell's spread is not evidence.
@@ -186,6 +188,7 @@ def compare(baseline: Path | Side, new: Path | Side, tolerances: dict[str, float
     base = baseline if isinstance(baseline, Side) else load_side(baseline)
     new = new if isinstance(new, Side) else load_side(new)
     tol = _check_tolerances({**DEFAULT_TOLERANCES, **(tolerances or {})}, base, new)
+    explicit = set(tolerances or {})  # a quality key given here is a fixed tolerance; else the baseline's interval
     result = CompareResult()
     result.machine_differs = _machine_note(base.machine, new.machine, result.warnings)
     result.missing = [c for c in base.records if c not in new.records]
@@ -196,7 +199,7 @@ def compare(baseline: Path | Side, new: Path | Side, tolerances: dict[str, float
             result.status_changes.append(_status_change(cell, old, cur, result.machine_differs))
         elif old.get("status", "ok") == "ok":
             if old.get("kind") == "quality":
-                result.deltas += _quality_deltas(cell, old, cur, tol, result.warnings)
+                result.deltas += _quality_deltas(cell, old, cur, tol, result.warnings, explicit)
             elif old.get("kind") == "perf":  # serve cells: load tests on a shared machine are listed, not gated
                 result.deltas += _perf_deltas(cell, old, cur, tol, result.machine_differs)
             result.lost += _lost_numbers(cell, old, cur, tol)
@@ -254,8 +257,22 @@ def _number(value) -> float | None:
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
-def _quality_deltas(cell: str, old: dict, new: dict, tol: dict, warnings: list[str]) -> list[Delta]:
-    """Metrics: absolute tolerances, in each metric's direction (bench.tasks)."""
+def quality_limit(name: str, old_metrics: dict, tol: dict, explicit: set) -> tuple[float | None, str]:
+    """(allowed drop, how it was set) for one metric: a `--tolerance` given for it; else the baseline's
+    95% interval on the side of a drop (its value minus the lower end, for higher-is-better), so a change
+    within the sampling noise of the evaluation set is not called a regression; else the task table's."""
+    ci, limit = old_metrics.get(f"{name}_ci95"), tol.get(name)
+    value = _number(old_metrics.get(name))
+    if name in explicit or limit is None or value is None or not isinstance(ci, list | tuple) or len(ci) != 2:
+        return limit, ""
+    lo, hi = _number(ci[0]), _number(ci[1])
+    if lo is None or hi is None:
+        return limit, ""
+    return (value - lo if get_metric(name).higher_is_better else hi - value), " (95% CI)"
+
+
+def _quality_deltas(cell: str, old: dict, new: dict, tol: dict, warnings: list[str], explicit: set = frozenset()) -> list[Delta]:
+    """Metrics: allowed drops from the baseline's intervals (or `--tolerance`), in each metric's direction."""
     m_old, m_new = old.get("metrics") or {}, new.get("metrics") or {}
     sig_old, sig_new = m_old.get("bleu_signature"), m_new.get("bleu_signature")
     if sig_old and sig_new and sig_old != sig_new:
@@ -266,11 +283,11 @@ def _quality_deltas(cell: str, old: dict, new: dict, tol: dict, warnings: list[s
         if a is None or b is None:
             continue
         d = Delta(cell, name, a, b)
-        limit = tol.get(name)
+        limit, how = quality_limit(name, m_old, tol, explicit)
         if limit is not None:
             higher = get_metric(name).higher_is_better
             drop = (a - b) if higher else (b - a)
-            d.tolerance = f"{'-' if higher else '+'}{limit:g}"
+            d.tolerance = f"{'-' if higher else '+'}{limit:.3g}{how}"
             d.verdict = "regression" if drop > limit + 1e-12 else "improved" if -drop > limit else "ok"
         out.append(d)
     for name, path, _ in QUALITY_INFO:

@@ -97,7 +97,7 @@ def baseline_file(tmp_path) -> Path:
 
 def test_planted_regressions_fail_and_noise_does_not(tmp_path, baseline_file, capsys):
     new = edited(baseline_records(), **{
-        "quality/classification/lstm/test": accuracy_minus(0.02),
+        "quality/classification/lstm/test": accuracy_minus(0.03),  # below the baseline's interval (-0.02)
         "perf/lstm/forward/fp32/b8/s128": slower(1.5),  # low noise: IQR 0.2 ms against +5 ms
         "perf/bert/forward/fp32/b8/s128": slower(1.05),  # inside the 10% tolerance
         "perf/noisy/forward/fp32/b8/s128": slower(1.5),  # +5 ms inside an IQR of 8 ms
@@ -120,6 +120,16 @@ def test_planted_regressions_fail_and_noise_does_not(tmp_path, baseline_file, ca
     out = capsys.readouterr().out
     assert "REGRESSION" in out and "FAIL: 3 regression(s)" in out
     assert "quality/classification/lstm/test accuracy" in out
+
+
+def test_a_quality_drop_inside_the_baseline_interval_passes_unless_a_tolerance_is_given(tmp_path, baseline_file):
+    new = write_run(tmp_path, "quick-new", edited(baseline_records(), **{"quality/classification/lstm/test": accuracy_minus(0.015)}))
+    (d,) = [d for d in cmp.compare(baseline_file, new).deltas if d.metric == "accuracy" and "lstm" in d.cell]
+    assert d.verdict == "ok" and d.tolerance == "-0.02 (95% CI)"
+    (d,) = [d for d in cmp.compare(baseline_file, new, {"accuracy": 0.005}).deltas if d.metric == "accuracy" and "lstm" in d.cell]
+    assert d.verdict == "regression" and d.tolerance == "-0.005"
+    (d,) = [d for d in cmp.compare(baseline_file, new).deltas if d.metric == "f1_macro" and "lstm" in d.cell]
+    assert d.tolerance == "-0.005"  # no interval in this baseline: the task table's tolerance
 
 
 def test_an_unchanged_run_passes(tmp_path, baseline_file, capsys):
