@@ -115,6 +115,16 @@ def cmd_validate(args) -> int:
     for task, td in zip(suite.tasks, data):
         sizes = ", ".join(f"{s} {len(ds)}" for s, ds in td.splits.items())
         print(f"{task.label}: {td.dataset} ({sizes}); models: {', '.join(m.label for m in task.models)}")
+    if suite.tasks:
+        from bench.pool import worker_count, worker_threads
+        from bench.runner import quality_launcher
+        from bench.units import plan
+
+        n, where = len(plan(suite, data, set())), quality_launcher(suite)
+        if where == "process":
+            workers = worker_count(suite)
+            where += f", {workers} workers x {worker_threads(suite, workers)} thread(s)"
+        print(f"training: {n} unit(s) ({where})")
     if suite.perf:
         from bench.perf_plan import check_perf, perf_models
 
