@@ -1,7 +1,9 @@
 """`nlpbench run`: expand a suite into cells, run the missing ones, keep every finished one.
 
 Order: validate the suite and load every task's data first (so bad input
-fails before anything is measured), then quality cells (train + score), then
+fails before anything is measured), then quality cells (training units,
+bench/units.py: inline here, or side by side in a process pool, bench/pool.py,
+or as Ray tasks, bench/ray_units.py, by the suite's `launcher`), then
 serve cells (bench/serve: the trained models under MLPerf LoadGen), then the
 perf sweep, then the report. Each finished cell is appended to
 `records.jsonl` at once; `--resume RUN_DIR` skips cells already there;
