@@ -30,8 +30,9 @@ from bench import unit_status
 from bench.context import log
 from bench.perf.subproc import child_env, exit_reason
 from bench.records import utc_now
-from bench.units import Unit, failure, finish
-from bench.unit_worker import log_path, node_info, status_path, unit_spec, worker_imports, worker_pythonpath
+from bench.units import Unit
+from bench.perf.ray_launcher import worker_pythonpath
+from bench.unit_worker import log_path, lost_unit, node_info, status_path, unit_spec, worker_imports
 
 POLL_S = 0.5
 
@@ -160,16 +161,13 @@ def collect(ctx, data, r: Running, timeout_s: float | None) -> list[dict]:
     """The unit's records: the worker's own, or `timeout`/`error` ones saying how it ended."""
     if r.proc.poll() is None:  # past its timeout
         stop(r.proc)
-        results = failure(r.unit, "timeout", f"stopped after {timeout_s / 60:g} min (timeout_minutes)")
+        status, why = "timeout", f"stopped after {timeout_s / 60:g} min (timeout_minutes)"
     elif r.out.exists():
         return json.loads(r.out.read_text())["records"]
     else:
-        results = failure(r.unit, "error", exit_reason(r.proc.returncode) + log_tail(log_path(ctx.run_dir, r.unit)))
-    wall_s = time.perf_counter() - r.t0
-    node = {**node_info(ctx.device), "pid": r.proc.pid}
-    c = ctx.with_seed(r.unit.seed)
-    return finish(c, r.unit, results, data[r.unit.task_index].dataset, r.started, wall_s,
-                  launcher="process", node=node, log=str(log_path(Path("."), r.unit)))  # fmt: skip
+        status, why = "error", exit_reason(r.proc.returncode) + log_tail(log_path(ctx.run_dir, r.unit))
+    return lost_unit(ctx, data, r.unit, status, why, r.started, time.perf_counter() - r.t0, "process",
+                     {**node_info(ctx.device), "pid": r.proc.pid})  # fmt: skip
 
 
 def log_tail(path: Path, n: int = 3) -> str:

@@ -26,16 +26,16 @@ from pathlib import Path
 from bench import unit_status
 from bench.context import log
 from bench.errors import error_message
-from bench.perf.ray_launcher import connected
+from bench.perf.ray_launcher import connected, worker_pythonpath
 from bench.pool import POLL_S, Board, required_failures, summary
 from bench.records import utc_now
-from bench.units import Unit, failure, finish
-from bench.unit_worker import log_path, node_info, run_unit, status_path, unit_spec, worker_imports, worker_pythonpath
+from bench.units import Unit
+from bench.unit_worker import log_path, lost_unit, node_info, run_unit, status_path, unit_spec, worker_imports
 
 
 def run_on_ray_worker(spec: dict, unit_label: str) -> dict:
     """The Ray task: the unit, its output into its log file (when the run folder is visible here)."""
-    unit = Unit(**{k: tuple(v) if isinstance(v, list) else v for k, v in spec["unit"].items()})
+    unit = Unit.from_json(spec["unit"])
     run_dir = Path(spec["run_dir"])
     if not (run_dir / "run.json").is_file():
         return run_unit(spec)  # not shared: the log is part of the files sent back (none is written here)
@@ -86,16 +86,14 @@ def result(ray, ref, ctx, data, unit: Unit, started: str, t0: float, timed_out: 
 
     if timed_out:
         ray.cancel(ref, force=True)
-        results = failure(unit, "timeout", f"stopped after {ctx.suite.timeout_minutes:g} min (timeout_minutes)")
+        status, why = "timeout", f"stopped after {ctx.suite.timeout_minutes:g} min (timeout_minutes)"
     else:
         try:
             out = ray.get(ref)
         except (ray.exceptions.RayError, OSError) as e:  # WorkerCrashedError, RayTaskError, NodeDiedError, ...
-            results = failure(unit, "error", "ray: " + error_message(e))
+            status, why = "error", "ray: " + error_message(e)
         else:
             if out.get("files_tar"):
                 unpack(out["files_tar"], ctx.run_dir)
             return out["records"]
-    return finish(ctx.with_seed(unit.seed), unit, results, data[unit.task_index].dataset, started,
-                  time.perf_counter() - t0, launcher="ray", node=node_info(ctx.device),
-                  log=str(log_path(Path("."), unit)))  # fmt: skip
+    return lost_unit(ctx, data, unit, status, why, started, time.perf_counter() - t0, "ray", node_info(ctx.device))

@@ -29,7 +29,7 @@ from pathlib import Path
 import torch
 
 from bench import env
-from bench.units import Unit, unit_records
+from bench.units import Unit, failure, finish, unit_records
 
 LOG_DIR = "logs"  # RUN_DIR/logs/<task>-<model>[-seed<k>].log and .status.json
 
@@ -51,15 +51,6 @@ def worker_imports(suite, unit: Unit) -> list[str]:
     return [] if module == "models" or module.startswith("models.") else [module]
 
 
-def worker_pythonpath(imports) -> str:
-    """PYTHONPATH for a worker: this checkout, where each of `imports` came from, then the driver's own."""
-    from bench.perf.ray_launcher import importable_root
-
-    roots = [str(env.REPO)] + [r for m in imports if (r := importable_root(m))]
-    roots += [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
-    return os.pathsep.join(dict.fromkeys(roots))
-
-
 def log_path(run_dir: Path, unit: Unit) -> Path:
     return Path(run_dir) / LOG_DIR / f"{unit.file_stem}.log"
 
@@ -70,6 +61,13 @@ def status_path(run_dir: Path, unit: Unit) -> Path:
 
 def node_info(device: torch.device) -> dict:
     return {"hostname": socket.gethostname(), "pid": os.getpid(), "device_name": env.device_name(device)}
+
+
+def lost_unit(ctx, data, unit: Unit, status: str, message: str, started: str, wall_s: float, launcher: str,
+              node: dict) -> list[dict]:
+    """The records of a unit whose worker returned none (died, timed out, lost): `status` and why, per split."""
+    return finish(ctx.with_seed(unit.seed), unit, failure(unit, status, message), data[unit.task_index].dataset,
+                  started, wall_s, launcher=launcher, node=node, log=str(log_path(Path("."), unit)))  # fmt: skip
 
 
 def run_unit(spec: dict) -> dict:
@@ -83,8 +81,7 @@ def run_unit(spec: dict) -> dict:
         import_module(module)
     if spec["threads"]:
         torch.set_num_threads(spec["threads"])
-    suite, unit = Suite.model_validate(spec["suite"]), Unit(**{k: tuple(v) if isinstance(v, list) else v
-                                                             for k, v in spec["unit"].items()})  # fmt: skip
+    suite, unit = Suite.model_validate(spec["suite"]), Unit.from_json(spec["unit"])
     run_dir = Path(spec["run_dir"])
     shared = (run_dir / "run.json").is_file()
     work = run_dir if shared else Path(tempfile.mkdtemp(prefix="nlpbench-unit-"))

@@ -35,6 +35,11 @@ class Unit:
     splits: tuple[str, ...]
     label: str  # quality/<task>/<model>[/seed<k>]: progress lines, log file names
 
+    @classmethod
+    def from_json(cls, d: dict) -> Unit:
+        """The unit from `dataclasses.asdict` after a JSON round trip (lists back to tuples)."""
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
+
     @property
     def file_stem(self) -> str:
         return self.label.removeprefix("quality/").replace("/", "-")

@@ -34,6 +34,15 @@ def tiny_suite(**over) -> dict:
     return suite
 
 
+@pytest.fixture(scope="module")
+def local_ray():
+    """A private local Ray with 2 CPUs for one test module (skips without the `[ray]` extra)."""
+    ray = pytest.importorskip("ray")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield ray
+    ray.shutdown()
+
+
 @pytest.fixture
 def write_suite(tmp_path):
     def write(data: dict, name: str = "suite.yaml"):

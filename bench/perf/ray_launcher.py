@@ -116,11 +116,16 @@ def for_worker(spec: PerfCellSpec, num_cpus: float) -> PerfCellSpec:
     return dataclasses.replace(spec, imports=imports, threads=spec.threads or max(1, int(num_cpus)))
 
 
+def worker_pythonpath(modules) -> str:
+    """PYTHONPATH for a worker: this checkout, where each of `modules` was imported from, then the driver's own."""
+    roots = [str(REPO_ROOT)] + [r for m in modules if (r := importable_root(m))]
+    roots += [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    return os.pathsep.join(dict.fromkeys(roots))
+
+
 def runtime_env(specs: list[PerfCellSpec]) -> dict:
     """Workers import `bench`, `models` and every module a spec names, from where this driver does."""
-    roots = [str(REPO_ROOT)] + [r for s in specs for m in s.imports if (r := importable_root(m))]
-    roots += [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
-    return {"env_vars": {"PYTHONPATH": os.pathsep.join(dict.fromkeys(roots))}}
+    return {"env_vars": {"PYTHONPATH": worker_pythonpath(m for s in specs for m in s.imports)}}
 
 
 def chains(specs: list[PerfCellSpec]) -> list[deque]:

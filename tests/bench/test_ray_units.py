@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
 from test_pool import SMALL_QUICK, metrics, run_dir_of
 
 from bench.cli import main
@@ -13,14 +12,6 @@ from bench.data import load_task_data
 from bench.results import read_records
 from bench.unit_worker import run_unit, unit_spec, unpack
 from bench.units import plan
-
-
-@pytest.fixture(scope="module")
-def local_ray():
-    ray = pytest.importorskip("ray")
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    yield ray
-    ray.shutdown()
 
 
 def test_quick_suite_metrics_are_identical_inline_and_on_ray(tmp_path, local_ray):

@@ -18,14 +18,6 @@ from bench.perf import sweep
 from bench.results import read_records
 
 
-@pytest.fixture(scope="module")
-def local_ray():
-    ray = pytest.importorskip("ray")
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    yield ray
-    ray.shutdown()
-
-
 def _grid(make_spec, batches, seqs, **over):
     fast = {"min_iters": 2, "min_seconds": 0.0, "warmup": 1}
     return [make_spec(batch_size=b, seq_len=s, **fast, **over) for s in seqs for b in batches]
