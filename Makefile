@@ -79,8 +79,8 @@ clean:
 	rm -rf results/runs results/regress .pytest_cache .benchmarks
 
 trust: $(STAMP)
-	$(PY) -m bench.perf.trust --adapter transformer $(ARGS)
-	$(PY) -m bench.perf.trust --adapter bert $(ARGS)
+	$(PY) -m nlpbench.perf.trust --adapter transformer $(ARGS)
+	$(PY) -m nlpbench.perf.trust --adapter bert $(ARGS)
 
 # Deployment variants of each trained model: installs torchao + onnx + onnxruntime (the `variants` extra) first.
 VARIANTS ?= [fp32,int8-dynamic,onnx]

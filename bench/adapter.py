@@ -48,15 +48,15 @@ from typing import Any, Protocol, runtime_checkable
 import torch
 from pydantic import TypeAdapter, ValidationError
 
-from bench.errors import BadInput, unknown_name
-from bench.schema_errors import format_errors
+from nlpbench.errors import BadInput, unknown_name
+from nlpbench.schema_errors import format_errors
 
 
 @dataclass
 class TaskInfo:
     """What the harness tells an adapter about the cell it runs in."""
 
-    task: str = "classification"  # a name in bench.tasks.TASKS
+    task: str = "classification"  # a name in nlpbench.tasks.TASKS
     num_labels: int | None = 2  # classification only
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
     dtype: str = "fp32"  # autocast dtype on CUDA: fp32 | bf16 | fp16
@@ -71,12 +71,12 @@ class TaskInfo:
 
 @runtime_checkable
 class Adapter(Protocol):
-    """What the harness reads from an adapter, checked by `bench.contract` (at registration: the class;
+    """What the harness reads from an adapter, checked by `nlpbench.contract` (at registration: the class;
     in tests: a smoke run of every registered adapter).
 
     Class attributes: `name` (set by `@register_adapter`), `Config` (a dataclass, every param with a
     default; its `__post_init__` checks values with `check_params`, so `nlpbench validate` catches them),
-    `tasks` (names in `bench.tasks.TASKS`), optional `train_defaults` (TrainConfig values).
+    `tasks` (names in `nlpbench.tasks.TASKS`), optional `train_defaults` (TrainConfig values).
     Set by `__init__`: `info` (the TaskInfo given). Set by `setup`: `model` and `init`.
 
     What the harness may replace: `adapter.model` (a compiled module in perf cells; a DDP-wrapped one

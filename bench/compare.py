@@ -28,11 +28,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from bench.errors import BadInput, unknown_name
-from bench.records import PERF_GATED, utc_now
-from bench.report import load_records, machine_info, read_meta
-from bench.tables import lookup
-from bench.tasks import METRICS, get_metric
+from nlpbench.errors import BadInput, unknown_name
+from nlpbench.records import PERF_GATED, utc_now
+from nlpbench.report import load_records, machine_info, read_meta
+from nlpbench.tables import lookup
+from nlpbench.tasks import METRICS, get_metric
 
 FORMAT = "nlpbench-baseline/1"
 BASELINE_DROP = ("samples",)  # example predictions: bulk a committed baseline doesn't need
@@ -40,11 +40,11 @@ MAX_LISTED = 30  # cells printed per list (missing, new); the rest are counted
 MAX_ROWS = 60  # above this many gated deltas, perf rows within tolerance are not printed
 # Allowed change before a regression is called. Quality: absolute drop; perf: relative change.
 # None = compared and shown, never gated (turn on with --tolerance memory=0.2).
-# Quality tolerances and directions come from the task table (bench.tasks.METRICS).
+# Quality tolerances and directions come from the task table (nlpbench.tasks.METRICS).
 DEFAULT_TOLERANCES: dict[str, float | None] = {
     **{m.name: m.tolerance for m in METRICS.values()},
     "latency": 0.10, "throughput": 0.10, "memory": 0.10, "ttft": 0.10, "per_token": 0.10,
-    # between-run drift of p50 on one machine (`python -m bench.perf.check RUN_A RUN_B` measures it): a perf
+    # between-run drift of p50 on one machine (`python -m nlpbench.perf.check RUN_A RUN_B` measures it): a perf
     # change is noise unless the bootstrap interval of the ratio of medians clears 1 ± drift
     "drift": 0.03,
 }
@@ -334,7 +334,7 @@ def _median_shift(old: dict, new: dict, drift: float) -> bool | None:
     a, b = old.get("latency_samples_ms"), new.get("latency_samples_ms")
     if not a or not b:
         return None
-    from bench.stats import ratio_of_medians
+    from nlpbench.stats import ratio_of_medians
 
     lo, hi = ratio_of_medians(a, b)["ci"]
     return lo > 1 + drift or hi < 1 - drift
@@ -433,7 +433,7 @@ def register(subparsers) -> None:
 
 def main(args: argparse.Namespace) -> int:
     if getattr(args, "models", None) or args.new is None:
-        from bench.pairwise import main_models
+        from nlpbench.pairwise import main_models
 
         return main_models(args.baseline, args.models, args.new)
     tolerances = parse_tolerances(args.tolerance)

@@ -7,6 +7,7 @@ adapter defaults < suite file < `KEY=VALUE` overrides.
 from __future__ import annotations
 
 import dataclasses
+from importlib.resources import files
 import os
 from pathlib import Path
 from typing import Any, Literal
@@ -14,18 +15,17 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, ValidationError
 
-from bench.adapter import adapter_config  # re-exported: suites and plugins import it from here
-from bench.env import REPO
-from bench.errors import BadInput, unknown_name
-from bench.extras import missing_extra
-from bench.overrides import apply_overrides
-from bench.schema_errors import format_errors
-from bench.tasks import TASK_NAMES, get_task
+from nlpbench.adapter import adapter_config  # re-exported: suites and plugins import it from here
+from nlpbench.errors import BadInput, unknown_name
+from nlpbench.extras import missing_extra
+from nlpbench.overrides import apply_overrides
+from nlpbench.schema_errors import format_errors
+from nlpbench.tasks import TASK_NAMES, get_task
 
-SUITES_DIR = REPO / "suites"
+SUITES_DIR = Path(str(files("nlpbench.suites")))  # shipped in the wheel; a suite is one of these names or a path
 Split = Literal["train", "validation", "test"]
 DType = Literal["fp32", "bf16", "fp16"]
-TaskName = Literal[TASK_NAMES]  # bench.tasks is the one list of tasks
+TaskName = Literal[TASK_NAMES]  # nlpbench.tasks is the one list of tasks
 
 
 class Strict(BaseModel):
@@ -123,7 +123,7 @@ class PerfSpec(Strict):
     min_seconds: float = Field(1.0, ge=0)
     max_new_tokens: PositiveInt = 32
     launcher: Literal["inline", "process", "ray", "torchrun"] = "inline"
-    rounds: PositiveInt = 3  # inline/process: each cell timed in this many interleaved rounds (bench.perf.rounds)
+    rounds: PositiveInt = 3  # inline/process: each cell timed in this many interleaved rounds (nlpbench.perf.rounds)
     ray_address: str | None = None  # launcher ray: a cluster to join ($RAY_ADDRESS wins); none: a local Ray
     num_cpus: PositiveFloat = 1  # launcher ray: CPUs each cell reserves (its torch threads too)
     nproc: PositiveInt = 2  # launcher torchrun: DDP processes per train_step cell
@@ -249,7 +249,7 @@ def _semantic_problems(suite: Suite, data_dir: str | None, check_files: bool) ->
                 problems.append(f"{at}.metrics.{mi}: " + unknown_name(f"{task.task} metric", m, allowed))
         problems += _dataset_problems(task, f"{at}.dataset", data_dir, check_files)
         if task.targets:
-            from bench.targets import problems as target_problems
+            from nlpbench.targets import problems as target_problems
 
             problems += target_problems(task, at, task.select_metric or get_task(task.task).select_metric)
         names = [m.label for m in task.models]
@@ -260,7 +260,7 @@ def _semantic_problems(suite: Suite, data_dir: str | None, check_files: bool) ->
     for mi, m in enumerate(suite.perf.models if suite.perf else []):
         problems += model_problems(m, m.task, f"perf.models.{mi}")
     if suite.variants != ["fp32"]:
-        from bench.variants import variant_problems
+        from nlpbench.variants import variant_problems
 
         problems += variant_problems(suite.variants)
     if suite.perf and suite.perf.launcher == "ray":
@@ -268,14 +268,14 @@ def _semantic_problems(suite: Suite, data_dir: str | None, check_files: bool) ->
     if suite.launcher == "ray" and not (suite.perf and suite.perf.launcher == "ray"):
         problems += missing_extra("ray", "ray", "launcher: 'ray'")
     if suite.serve is not None:
-        from bench.serve import serve_problems
+        from nlpbench.serve import serve_problems
 
         problems += serve_problems(suite)
     return problems
 
 
 def model_problems(m: ModelSpec, task: str, at: str) -> list[str]:
-    from bench.registry import adapters
+    from nlpbench.registry import adapters
 
     table = adapters()
     if m.adapter not in table:
@@ -306,7 +306,7 @@ def train_config(cls: type, train: dict) -> TrainConfig:
 
 
 def _dataset_problems(task: TaskSpec, at: str, data_dir: str | None, check_files: bool) -> list[str]:
-    from bench.data import resolve_path
+    from nlpbench.data import resolve_path
 
     ds = task.dataset
     problems = []

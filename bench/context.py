@@ -8,9 +8,9 @@ from pathlib import Path
 
 import torch
 
-from bench import env
-from bench.config import Suite
-from bench.results import RecordStore
+from nlpbench import env
+from nlpbench.config import Suite
+from nlpbench.results import RecordStore
 
 
 @dataclass

@@ -13,7 +13,7 @@ import dataclasses
 
 import torch
 
-from bench.tasks import TASKS
+from nlpbench.tasks import TASKS
 
 REQUIRED = ("setup", "encode", "collate", "loss", "predict", "synthetic_batch", "forward")
 
@@ -70,7 +70,7 @@ def _step(what: str, fn, problems: list[str]):
 
 def exercise(cls: type, task: str, params: dict | None = None, batch_size: int = 2, seq_len: int = 8) -> list[str]:
     """Runs the calls a perf cell makes; returns what broke, one line each ([] when all is well)."""
-    from bench.adapter import TaskInfo, adapter_config
+    from nlpbench.adapter import TaskInfo, adapter_config
 
     problems: list[str] = []
     info = TaskInfo(task=task, num_labels=None if TASKS[task].generates else 2, progress=False)

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import torch
 
-REPO = Path(__file__).resolve().parent.parent
-PACKAGES = ("torch", "transformers", "datasets", "evaluate", "tokenizers", "sacrebleu", "numpy", "pandas")
+SOURCE = Path(__file__).resolve().parent.parent  # nlpbench's own checkout, when it runs from one (editable)
+PACKAGES = ("nlpbench", "torch", "transformers", "datasets", "evaluate", "tokenizers", "sacrebleu", "numpy", "pandas")
 
 
 def versions() -> dict[str, str | None]:
@@ -24,16 +24,27 @@ def versions() -> dict[str, str | None]:
     return out
 
 
-def git_state() -> tuple[str, bool]:
-    """(short sha, dirty); ('nogit', False) outside a git checkout."""
+def git_state(where: Path | None = None) -> tuple[str, bool]:
+    """(short sha, dirty) of the repository holding `where` (default: the current directory, i.e. the user's
+    project); ('nogit', False) outside a git checkout."""
 
     def git(*args: str) -> str:
-        return subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True, timeout=10, check=True).stdout.strip()
+        return subprocess.run(["git", *args], cwd=where or Path.cwd(), capture_output=True, text=True, timeout=10,
+                              check=True).stdout.strip()  # fmt: skip
 
     try:
         return git("rev-parse", "--short", "HEAD"), bool(git("status", "--porcelain", "--untracked-files=no"))
     except (subprocess.SubprocessError, OSError):
         return "nogit", False
+
+
+def nlpbench_source() -> dict:
+    """nlpbench's own version, and its commit when it runs from a git checkout (an editable install)."""
+    out = {"version": versions().get("nlpbench")}
+    if (SOURCE / ".git").exists():
+        sha, dirty = git_state(SOURCE)
+        out.update(git_sha=sha, git_dirty=dirty)
+    return out
 
 
 @cache

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bench.tables import record_name
+from nlpbench.tables import record_name
 
 
 def curves(records: list[dict]) -> dict[str, dict[str, list[list[dict]]]]:

@@ -11,7 +11,7 @@ import copy
 
 import yaml
 
-from bench.errors import BadInput
+from nlpbench.errors import BadInput
 
 
 def parse_value(text: str):

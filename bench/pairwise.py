@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bench import predictions, stats
-from bench.tables import Spec, Table, record_name
+from nlpbench import predictions, stats
+from nlpbench.tables import Spec, Table, record_name
 
 TESTS = {"accuracy": "McNemar exact", "f1_macro": "paired bootstrap", "bleu": "sacreBLEU paired bootstrap",
          "chrf": "sacreBLEU paired bootstrap"}
@@ -132,9 +132,9 @@ def _safe(s: str) -> str:
 
 def main_models(run_dir: Path, models: list[str] | None, new: Path | None) -> int:
     """`nlpbench compare RUN --models A B`: the pairwise rows of A against B, per task and split."""
-    from bench.errors import BadInput, unknown_name
-    from bench.results import read_records
-    from bench.tables import display
+    from nlpbench.errors import BadInput, unknown_name
+    from nlpbench.results import read_records
+    from nlpbench.tables import display
 
     if not models or new is not None:
         raise BadInput("compare: give BASELINE NEW (a regression gate) or RUN --models A B (paired tests), not "

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import torch
 
-from bench.trained import checkpoint_path, first_seed  # where bench.quality's fit saves
+from nlpbench.trained import checkpoint_path, first_seed  # where nlpbench.quality's fit saves
 
 
 def trained_vocab_size(adapter) -> int | None:
@@ -54,13 +54,13 @@ def pair(ctx, task_label: str, model_label: str) -> Pairing | None:
     ckpt = checkpoint_path(ctx.run_dir, task_label, model_label, first_seed(ctx.suite))
     adapter = ctx.trained.get((task_label, model_label))
     if adapter is not None:
-        from bench.adapter import n_params
+        from nlpbench.adapter import n_params
 
         if not ckpt.exists():  # no validation split: training kept its final weights in memory only
             ckpt.parent.mkdir(parents=True, exist_ok=True)
             torch.save(adapter.model.state_dict(), ckpt)
         return Pairing(unit, trained_vocab_size(adapter), str(ckpt), n_params(adapter.model))
-    from bench.results import read_records
+    from nlpbench.results import read_records
 
     done = [r for r in read_records(ctx.run_dir)
             if r.get("kind") == "quality" and str(r.get("cell", "")).startswith(unit + "/") and r.get("status") == "ok"]

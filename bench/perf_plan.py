@@ -1,8 +1,8 @@
-"""A suite's `perf:` section as a list of perf cells, handed to the sweep in `bench.perf`.
+"""A suite's `perf:` section as a list of perf cells, handed to the sweep in `nlpbench.perf`.
 
 Models come from `perf.models` when given, else from every task of the suite.
 `generate` cells exist only for translation models. A model trained in this run
-is timed as trained (its vocabulary and weights: bench.perf_pairing). Cell ids:
+is timed as trained (its vocabulary and weights: nlpbench.perf_pairing). Cell ids:
 `perf/<model>/<mode>/<dtype>[+compile]/b<batch>/s<seq>`; generate cells of a
 model with `beam_size` k > 1 say `generate+beam<k>`.
 """
@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import dataclasses
 
-from bench.config import adapter_config, train_config
-from bench.perf.cell import perf_cell_id  # noqa: F401  (re-exported: the cell ids of a suite's perf grid)
-from bench.perf_pairing import pair, paired_params
-from bench.records import perf_record, utc_now
-from bench.registry import get_adapter
-from bench.tasks import get_task
+from nlpbench.config import adapter_config, train_config
+from nlpbench.perf.cell import perf_cell_id  # noqa: F401  (re-exported: the cell ids of a suite's perf grid)
+from nlpbench.perf_pairing import pair, paired_params
+from nlpbench.records import perf_record, utc_now
+from nlpbench.registry import get_adapter
+from nlpbench.tasks import get_task
 
 
 def perf_models(suite, data) -> list[tuple]:
@@ -40,7 +40,7 @@ def perf_models(suite, data) -> list[tuple]:
 
 def check_perf(suite, data) -> None:
     """Refuses, before anything runs, cells that could not be measured as labelled (exit 2, every problem)."""
-    from bench.perf.compiling import check_generate_compile
+    from nlpbench.perf.compiling import check_generate_compile
 
     p = suite.perf
     if p is None or "generate" not in p.modes or True not in p.compiles:
@@ -50,13 +50,13 @@ def check_perf(suite, data) -> None:
         if task == "translation":
             problems += check_generate_compile(get_adapter(model.adapter), name, "perf.compile")
     if problems:
-        from bench.errors import BadInput
+        from nlpbench.errors import BadInput
 
         raise BadInput(problems)
 
 
 def perf_specs(ctx, data) -> list:
-    from bench.perf import PerfCellSpec
+    from nlpbench.perf import PerfCellSpec
 
     p = ctx.suite.perf
     specs = []
@@ -87,7 +87,7 @@ def perf_specs(ctx, data) -> list:
 
 
 def launcher_options(p) -> dict:
-    """The suite's settings for its launcher (bench.perf.sweep's `options`)."""
+    """The suite's settings for its launcher (nlpbench.perf.sweep's `options`)."""
     if p.launcher == "ray":
         return {"address": p.ray_address, "num_cpus": p.num_cpus}
     return {"nproc": p.nproc} if p.launcher == "torchrun" else {}
@@ -95,7 +95,7 @@ def launcher_options(p) -> dict:
 
 def run_perf_cells(ctx, data) -> list[str]:
     """Runs the missing perf cells; returns labels of required models with a failed cell."""
-    from bench.perf import sweep
+    from nlpbench.perf import sweep
 
     specs = perf_specs(ctx, data)
     by_id = {s.cell: s for s in specs}

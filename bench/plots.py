@@ -20,8 +20,8 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
-from bench.tasks import METRICS, TASKS
-from bench import learning_curve
+from nlpbench.tasks import METRICS, TASKS
+from nlpbench import learning_curve
 
 TITLES = {
     "throughput_vs_batch": "Throughput vs batch size",
@@ -70,7 +70,7 @@ def write_plots(runs: dict[str, list[dict]], out_dir: Path) -> dict[str, Path]:
 
 
 def _serve_plot(runs):
-    from bench.serve.report import p99_vs_qps
+    from nlpbench.serve.report import p99_vs_qps
 
     return p99_vs_qps(runs)
 
@@ -270,7 +270,7 @@ def _pareto(runs, perf):
 
 
 def _deployment(runs):
-    from bench.variants.table import deployment_figure
+    from nlpbench.variants.table import deployment_figure
 
     return deployment_figure(runs)
 

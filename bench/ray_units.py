@@ -23,14 +23,14 @@ import os
 import time
 from pathlib import Path
 
-from bench import unit_status
-from bench.context import log
-from bench.errors import error_message
-from bench.perf.ray_launcher import connected, worker_pythonpath
-from bench.pool import POLL_S, Board, required_failures, summary
-from bench.records import utc_now
-from bench.units import Unit
-from bench.unit_worker import log_path, lost_unit, node_info, run_unit, status_path, unit_spec, worker_imports
+from nlpbench import unit_status
+from nlpbench.context import log
+from nlpbench.errors import error_message
+from nlpbench.perf.ray_launcher import connected, worker_pythonpath
+from nlpbench.pool import POLL_S, Board, required_failures, summary
+from nlpbench.records import utc_now
+from nlpbench.units import Unit
+from nlpbench.unit_worker import log_path, lost_unit, node_info, run_unit, status_path, unit_spec, worker_imports
 
 
 def run_on_ray_worker(spec: dict, unit_label: str) -> dict:
@@ -82,7 +82,7 @@ def run_ray_units(ctx, data, units: list[Unit]) -> list[str]:
 
 def result(ray, ref, ctx, data, unit: Unit, started: str, t0: float, timed_out: bool) -> list[dict]:
     """A finished task's records (its files unpacked into the run folder), or the records of how it failed."""
-    from bench.unit_worker import unpack
+    from nlpbench.unit_worker import unpack
 
     if timed_out:
         ray.cancel(ref, force=True)

@@ -5,7 +5,7 @@ loads through `parse`, so a field the harness writes is declared once, with its 
 open: a field a plugin or a newer version adds is kept as it is (`extra="allow"`), and a record an
 older version wrote still loads, its missing optional fields defaulting to None.
 
-`GATED` says which numbers the regression gate (`bench.compare`) checks per kind; a gated number the
+`GATED` says which numbers the regression gate (`nlpbench.compare`) checks per kind; a gated number the
 baseline has and the new run lacks is a regression, so a renamed field can't switch the gate off.
 """
 from __future__ import annotations
@@ -107,7 +107,7 @@ class ServeRecord(Record):
 SCHEMAS: dict[str, type[Record]] = {"quality": QualityRecord, "perf": PerfRecord, "serve": ServeRecord}
 
 # Numbers the gate checks, per kind: (label, dotted path, direction key). Quality metrics come from the
-# record's own `metrics` and `bench.tasks.METRICS`; these are the perf ones.
+# record's own `metrics` and `nlpbench.tasks.METRICS`; these are the perf ones.
 PERF_GATED = (
     ("latency_p50_ms", "latency_ms.p50"),
     ("samples_per_s", "throughput.samples_per_s"),

@@ -10,8 +10,8 @@ from __future__ import annotations
 from importlib import import_module
 from importlib.metadata import entry_points
 
-from bench.contract import static_problems
-from bench.errors import BadInput, unknown_name
+from nlpbench.contract import static_problems
+from nlpbench.errors import BadInput, unknown_name
 
 _ADAPTERS: dict[str, type] = {}
 _loaded = False
@@ -38,10 +38,10 @@ def _load_all() -> None:
     if _loaded:
         return
     _loaded = True
-    from models import BUILTIN
+    from nlpbench.models import BUILTIN
 
     for name in BUILTIN:
-        import_module(f"models.{name}")  # registers it
+        import_module(f"nlpbench.models.{name}")  # registers it
 
     for ep in entry_points(group="nlpbench.adapters"):
         if ep.name not in _ADAPTERS:
@@ -57,9 +57,9 @@ def get_adapter(name: str) -> type:
     """The adapter class for `name`; a built-in one is imported alone (a perf child starts fast)."""
     if name not in _ADAPTERS and name.isidentifier():
         try:
-            import_module(f"models.{name}")
+            import_module(f"nlpbench.models.{name}")
         except ModuleNotFoundError as e:
-            if e.name != f"models.{name}":
+            if e.name != f"nlpbench.models.{name}":
                 raise
     if name in _ADAPTERS:
         return _ADAPTERS[name]

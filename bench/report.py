@@ -19,13 +19,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from bench import pairwise, plots
-from bench.targets import table as ttt_table
-from bench.errors import BadInput
-from bench.results import read_records
-from bench.tables import Table, build_tables, display, flat, side_by_side, to_markdown
-from bench.serve.report import serve_tables
-from bench.variants.table import deployment_tables
+from nlpbench import pairwise, plots
+from nlpbench.targets import table as ttt_table
+from nlpbench.errors import BadInput
+from nlpbench.results import read_records
+from nlpbench.tables import Table, build_tables, display, flat, side_by_side, to_markdown
+from nlpbench.serve.report import serve_tables
+from nlpbench.variants.table import deployment_tables
 
 # tables beyond quality/perf/generation, each made only when its records exist: deployment variants, serving
 EXTRA_TABLES = (deployment_tables, serve_tables)
@@ -42,7 +42,7 @@ class Run:
 
 
 def load_records(run_dir: Path) -> list[dict]:
-    """The latest record of each cell of a run folder (see `bench.results.read_records`)."""
+    """The latest record of each cell of a run folder (see `nlpbench.results.read_records`)."""
     if not (Path(run_dir) / "records.jsonl").is_file():
         raise BadInput(f"run folder '{run_dir}': no records.jsonl (expected a folder written by `nlpbench run`)")
     return read_records(run_dir)
@@ -71,7 +71,7 @@ def load_runs(run_dirs: list[Path]) -> list[Run]:
     return runs
 
 
-# The fingerprint's fields and where each is found: run.json's `machine` (bench.env.machine) names them
+# The fingerprint's fields and where each is found: run.json's `machine` (nlpbench.env.machine) names them
 # device_name and cpu_model; a baseline file's `machine` (this function's own output) device and cpu.
 _MACHINE_KEYS = {
     "device": ("device_name", "device"),

@@ -4,7 +4,7 @@ The run's resolved suite (run.json `config`) is the starting point; overrides
 may change the data (`tasks.0.dataset.files.test=new.tsv`, columns, metrics,
 eval_splits, seed of the intervals) but not the tasks or models, whose trained
 weights are in `RUN_DIR/checkpoints/`. Each model is rebuilt by
-`bench.trained.load_trained` (vocabulary from the run's cache, no pretraining,
+`nlpbench.trained.load_trained` (vocabulary from the run's cache, no pretraining,
 no training) and scored as a run scores it: same metrics, intervals, samples
 and cell ids. The result is a new run folder `<suite>-eval-<stamp>-<sha>`
 whose run.json and records name the source run (`source_run`). Records carry
@@ -22,15 +22,15 @@ from pathlib import Path
 
 import torch
 
-from bench import env
-from bench.adapter import n_params
-from bench.config import adapter_config, train_config, validate
-from bench.errors import BadInput
-from bench.overrides import apply_overrides
-from bench.registry import get_adapter
-from bench.records import quality_record, utc_now
-from bench.results import RecordStore, new_run_dir, read_records
-from bench.tasks import get_task
+from nlpbench import env
+from nlpbench.adapter import n_params
+from nlpbench.config import adapter_config, train_config, validate
+from nlpbench.errors import BadInput
+from nlpbench.overrides import apply_overrides
+from nlpbench.registry import get_adapter
+from nlpbench.records import quality_record, utc_now
+from nlpbench.results import RecordStore, new_run_dir, read_records
+from nlpbench.tasks import get_task
 
 FROM_SOURCE = ("init", "checkpoint_sha256", "train_s", "train_examples_per_s", "setup_s")
 
@@ -78,8 +78,8 @@ def source_records(run_dir: Path) -> dict:
 
 
 def eval_run(run_dir, overrides=(), *, out=None, data_dir=None, progress=False, argv=(), tasks=None, models=None) -> int:
-    from bench.runner import Context, finish_run_json, load_all_data, log, report_and_summary, write_run_json
-    from bench.select import select
+    from nlpbench.runner import Context, finish_run_json, load_all_data, log, report_and_summary, write_run_json
+    from nlpbench.select import select
 
     run_dir = Path(run_dir)
     meta = open_source(run_dir)
@@ -118,8 +118,8 @@ def eval_run(run_dir, overrides=(), *, out=None, data_dir=None, progress=False, 
 
 def plan(run_dir: Path, suite, explicit: bool) -> list[tuple]:
     """(task label, model spec) of each selected model with a checkpoint; BadInput when none (or a named one) has one."""
-    from bench.context import log
-    from bench.trained import checkpoint_path, first_seed
+    from nlpbench.context import log
+    from nlpbench.trained import checkpoint_path, first_seed
 
     units, missing = [], []
     for task in suite.tasks:
@@ -137,9 +137,9 @@ def plan(run_dir: Path, suite, explicit: bool) -> list[tuple]:
 
 def score_model(run_dir: Path, task, model, td, ctx, source: dict) -> list[dict]:
     """Records for one trained model: one per evaluation split, shaped as a run's."""
-    from bench.quality import cell_id, eval_splits, evaluate_split
-    from bench.context import log
-    from bench.trained import first_seed, load_trained
+    from nlpbench.quality import cell_id, eval_splits, evaluate_split
+    from nlpbench.context import log
+    from nlpbench.trained import first_seed, load_trained
 
     log(f"[{task.label}] scoring {model.label} ({model.adapter}) from {run_dir.name}, no training")
     started, t0 = utc_now(), time.perf_counter()

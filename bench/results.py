@@ -12,18 +12,18 @@ import os
 import time
 from pathlib import Path
 
-from bench.env import REPO, git_state
-from bench.errors import BadInput
-from bench.records import DONE, RecordError, parse, utc_now
+from nlpbench.env import git_state
+from nlpbench.errors import BadInput
+from nlpbench.records import DONE, RecordError, parse, utc_now
 
-RUNS = REPO / "results" / "runs"
+RUNS = Path("results") / "runs"  # under the current directory: the user's project, not site-packages
 __all__ = ["DONE", "RUNS", "RecordStore", "new_run_dir", "read_records", "utc_now", "write_json"]
 
 
 def new_run_dir(suite: str, out: Path | None = None) -> Path:
     sha, _ = git_state()
     stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
-    base = Path(out) if out else RUNS
+    base = Path(out) if out else Path.cwd() / RUNS
     path = base / f"{suite}-{stamp}-{sha}"
     n = 1
     while path.exists():  # two runs in the same second
@@ -55,7 +55,7 @@ def read_records(run_dir: Path) -> list[dict]:
         if not isinstance(rec, dict) or "cell" not in rec:
             raise BadInput(f"{path}: line {i + 1} is not a record (a JSON object with a 'cell')")
         try:
-            parse(rec)  # the schema in bench.records; older records load, missing fields default
+            parse(rec)  # the schema in nlpbench.records; older records load, missing fields default
         except RecordError as e:
             raise BadInput(f"{path}: line {i + 1}: {e}") from None
         by_cell.pop(rec["cell"], None)  # re-insert: a redone cell takes its new place in file order
@@ -80,7 +80,7 @@ class RecordStore:
         return {r["cell"] for r in read_records(self.path.parent) if r.get("status") in DONE}
 
     def append(self, record: dict) -> None:
-        """Stores one record (built by `bench.records`), flushed and fsync'ed before returning."""
+        """Stores one record (built by `nlpbench.records`), flushed and fsync'ed before returning."""
         line = json.dumps(record, default=str) + "\n"
         with open(self.path, "a", encoding="utf-8") as f:
             f.write(line)

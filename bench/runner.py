@@ -17,15 +17,15 @@ from pathlib import Path
 
 import torch
 
-from bench import env
-from bench.config import PLACEMENT, Suite
-from bench.context import Context, log
-from bench.data import TaskData, load_task_data
-from bench.errors import BadInput
-from bench.records import utc_now
-from bench.results import RecordStore, new_run_dir, read_records, write_json
+from nlpbench import env
+from nlpbench.config import PLACEMENT, Suite
+from nlpbench.context import Context, log
+from nlpbench.data import TaskData, load_task_data
+from nlpbench.errors import BadInput
+from nlpbench.records import utc_now
+from nlpbench.results import RecordStore, new_run_dir, read_records, write_json
 
-__all__ = ["Context", "log", "run"]  # Context and log live in bench.context; imported from here by older code
+__all__ = ["Context", "log", "run"]  # Context and log live in nlpbench.context; imported from here by older code
 
 
 def load_all_data(suite: Suite, data_dir: str | None) -> list[TaskData]:
@@ -62,7 +62,8 @@ def write_run_json(ctx: Context, argv: list[str], extra: dict) -> None:
     sha, dirty = env.git_state()
     meta = {
         "suite": ctx.suite.name, "config": ctx.suite.model_dump(mode="json"), "seed": ctx.seed,
-        "git_sha": sha, "git_dirty": dirty, "versions": env.versions(), "device": ctx.device.type,
+        "git_sha": sha, "git_dirty": dirty, "nlpbench": env.nlpbench_source(), "versions": env.versions(),
+        "device": ctx.device.type,
         "machine": env.machine(ctx.device), "argv": argv,
         "started_at": old.get("started_at", utc_now()), "resumed_at": old.get("resumed_at", []),
         "ended_at": None, "status": "running",
@@ -83,22 +84,22 @@ def finish_run_json(ctx: Context, status: str) -> None:
 def run_quality(ctx: Context, data: list[TaskData]) -> list[str]:
     """Runs the missing training units (once per seed when the suite lists `seeds`) where the suite's
     `launcher` says; returns the labels of required models that failed."""
-    from bench.units import plan
+    from nlpbench.units import plan
 
     units = plan(ctx.suite, data, ctx.store.done())
     launcher = quality_launcher(ctx.suite)
     if launcher == "inline" or not units:
         return run_units_inline(ctx, data, units)
     if launcher == "process":
-        from bench.pool import run_pool
+        from nlpbench.pool import run_pool
 
         failed = run_pool(ctx, data, units)
     else:
-        from bench.ray_units import run_ray_units
+        from nlpbench.ray_units import run_ray_units
 
         failed = run_ray_units(ctx, data, units)
     if ctx.suite.variants != ["fp32"]:  # deployment variants, from the checkpoints the workers wrote
-        from bench.variants.run import run_variants
+        from nlpbench.variants.run import run_variants
 
         for u in units:
             task = ctx.suite.tasks[u.task_index]
@@ -114,7 +115,7 @@ def quality_launcher(suite: Suite) -> str:
 
 
 def run_units_inline(ctx: Context, data: list[TaskData], units) -> list[str]:
-    from bench.units import unit_records
+    from nlpbench.units import unit_records
 
     failed = []
     for u in sorted(units, key=lambda u: (u.seed if ctx.suite.seeds else 0, u.task_index, u.model_index)):
@@ -131,7 +132,7 @@ def run_units_inline(ctx: Context, data: list[TaskData], units) -> list[str]:
             if model.required:
                 failed.append(model.label)
         if ctx.suite.variants != ["fp32"]:  # deployment variants of the model just trained
-            from bench.variants.run import run_variants
+            from nlpbench.variants.run import run_variants
 
             run_variants(c, task, model, td)
     return list(dict.fromkeys(failed))
@@ -149,12 +150,12 @@ def run(
     tasks: list[str] | None = None,
     models: list[str] | None = None,
 ) -> int:
-    from bench.select import load_selected, selection
+    from nlpbench.select import load_selected, selection
 
     full, suite = load_selected(suite_arg, overrides, data_dir, tasks, models)  # run.json, --resume: the whole suite
     data = load_all_data(suite, data_dir)
     if suite.perf is not None:
-        from bench.perf_plan import check_perf
+        from nlpbench.perf_plan import check_perf
 
         check_perf(suite, data)  # cells that can't be measured as labelled: exit 2 before training
     device = env.resolve_device(suite.device)
@@ -169,7 +170,7 @@ def run(
     try:
         failed = run_quality(ctx, data)
         if suite.serve is not None:
-            from bench.serve.cells import run_serve
+            from nlpbench.serve.cells import run_serve
 
             failed += run_serve(ctx, data)
         if suite.perf is not None:
@@ -188,8 +189,8 @@ def run(
 
 
 def run_perf(ctx: Context, data: list[TaskData]) -> list[str]:
-    from bench.perf import probe_peak_gflops
-    from bench.perf_plan import run_perf_cells
+    from nlpbench.perf import probe_peak_gflops
+    from nlpbench.perf_plan import run_perf_cells
 
     probe = probe_peak_gflops(ctx.device.type)
     ctx.peak_gflops = probe.get("gflops")
@@ -200,7 +201,7 @@ def run_perf(ctx: Context, data: list[TaskData]) -> list[str]:
 
 
 def report_and_summary(run_dir: Path) -> None:
-    from bench.report import summary_table, write_report
+    from nlpbench.report import summary_table, write_report
 
     path = write_report([run_dir])
     print(summary_table(read_records(run_dir)))

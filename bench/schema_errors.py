@@ -5,7 +5,7 @@ import typing
 
 from pydantic import BaseModel, ValidationError
 
-from bench.errors import did_you_mean
+from nlpbench.errors import did_you_mean
 
 
 def _path(loc: tuple) -> str:

@@ -11,8 +11,8 @@ import re
 
 import pandas as pd
 
-from bench import stats
-from bench import table_base as T
+from nlpbench import stats
+from nlpbench import table_base as T
 
 SEED_CELL = re.compile(r"/seed\d+$")
 

@@ -18,7 +18,7 @@ be filled part by part: `run sst2 --models lstm`, later
 """
 from __future__ import annotations
 
-from bench.errors import BadInput, unknown_name
+from nlpbench.errors import BadInput, unknown_name
 
 
 def names(arg: str | None) -> list[str] | None:
@@ -83,7 +83,7 @@ def load_selected(suite_arg: str, overrides, data_dir, tasks=None, models=None):
     (it is what run.json stores and `--resume` compares)."""
     from pydantic import ValidationError
 
-    from bench.config import Suite, read_suite, validate
+    from nlpbench.config import Suite, read_suite, validate
 
     raw = read_suite(suite_arg, overrides)
     suite = validate(select(raw, tasks, models), data_dir=data_dir)

@@ -12,8 +12,8 @@ import re
 
 import pandas as pd
 
-from bench import seed_tables
-from bench.table_base import Spec, Table, dtype_label, key_value, lookup, record_name  # noqa: F401  (re-exported)
+from nlpbench import seed_tables
+from nlpbench.table_base import Spec, Table, dtype_label, key_value, lookup, record_name  # noqa: F401  (re-exported)
 
 RATIO = "ratio: "  # prefix of a ratio column group's label
 
@@ -89,7 +89,7 @@ def _sort_key(col: pd.Series, models: dict) -> pd.Series:
 
 def build_tables(records: list[dict], extra: tuple = ()) -> list[Table]:
     """The tables of one run: quality per task, then perf and generation (empty ones left out), then those
-    each function in `extra` (records -> tables) makes, e.g. the deployment tables of bench.variants."""
+    each function in `extra` (records -> tables) makes, e.g. the deployment tables of nlpbench.variants."""
     quality = [r for r in records if r.get("kind") == "quality"]
     perf = [r for r in records if r.get("kind") == "perf"]
     tables = []

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from bench.tables import Spec, Table, record_name
+from nlpbench.tables import Spec, Table, record_name
 
 
 def label(metric: str, target: float) -> str:

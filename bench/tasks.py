@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bench.errors import BadInput, unknown_name
+from nlpbench.errors import BadInput, unknown_name
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
 
-from bench.errors import BadInput
+from nlpbench.errors import BadInput
 
 KINDS = ("word", "bpe", "wordpiece")
 DEFAULT_SPECIALS = {

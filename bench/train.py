@@ -21,8 +21,8 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from bench import unit_status
-from bench.precision import autocast
+from nlpbench import unit_status
+from nlpbench.precision import autocast
 
 
 
@@ -157,7 +157,7 @@ class _Fit:
         tqdm.write(f"  step {h['step']} (epoch {h['epoch']:.2f}, {h['minutes']:.1f} min): validation {score:.4f}{'  best' if best else ''}", file=sys.stderr)
 
     def report(self, force: bool = False) -> None:
-        """The live status a parallel run's driver shows (bench.unit_status; a no-op inline)."""
+        """The live status a parallel run's driver shows (nlpbench.unit_status; a no-op inline)."""
         r, elapsed = self.result, self.elapsed()
         unit_status.report(
             force, stage=self.adapter.name, step=r.steps, total=self.total, epoch=r.steps / self.per_epoch,

@@ -25,15 +25,15 @@ from pathlib import Path
 
 import torch
 
-from bench.adapter import TaskInfo
-from bench.config import adapter_config
-from bench.errors import BadInput
-from bench.registry import get_adapter
-from bench.train import seed_everything
+from nlpbench.adapter import TaskInfo
+from nlpbench.config import adapter_config
+from nlpbench.errors import BadInput
+from nlpbench.registry import get_adapter
+from nlpbench.train import seed_everything
 
 
 def checkpoint_path(run_dir: Path, task_label: str, model_label: str, seed: int | None = None) -> Path:
-    """Where the runner saves a model's best weights (bench.quality.run_quality_unit); `seed` when the
+    """Where the runner saves a model's best weights (nlpbench.quality.run_quality_unit); `seed` when the
     suite lists `seeds` (the file then ends `-seed<k>.pt`)."""
     return Path(run_dir) / "checkpoints" / f"{task_label}-{model_label}{'' if seed is None else f'-seed{seed}'}.pt"
 

@@ -1,8 +1,8 @@
 """A training unit's live status, for the one-line-per-cell progress of parallel runs.
 
-A worker (bench.unit_worker) sets `$NLPBENCH_STATUS_FILE`; `bench.train.fit`
+A worker (nlpbench.unit_worker) sets `$NLPBENCH_STATUS_FILE`; `nlpbench.train.fit`
 calls `report(...)` on each validation pass and every few seconds, which writes
-a small JSON file (atomically) that the driver (bench.pool) reads to draw its
+a small JSON file (atomically) that the driver (nlpbench.pool) reads to draw its
 lines. Without the variable `report` does nothing, so inline runs are as before.
 """
 from __future__ import annotations

@@ -1,10 +1,10 @@
-"""One training unit in a worker: `python -m bench.unit_worker SPEC.json OUT.json`, or a Ray task.
+"""One training unit in a worker: `python -m nlpbench.unit_worker SPEC.json OUT.json`, or a Ray task.
 
 The spec (`unit_spec`) carries the validated suite, the unit, the run folder
 and the data dir, so the worker needs nothing from the driver's memory: it
 loads its task's data (seeded, as the driver does), trains, scores and writes
 predictions, checkpoint and tokenizer cache into the run folder, and returns
-the unit's finished records (bench.units.finish) for the driver to append.
+the unit's finished records (nlpbench.units.finish) for the driver to append.
 
 Where the run folder is not visible (a Ray node on another machine: no
 `run.json` at that path), the worker writes into a temporary folder instead
@@ -28,8 +28,8 @@ from pathlib import Path
 
 import torch
 
-from bench import env
-from bench.units import Unit, failure, finish, unit_records
+from nlpbench import env
+from nlpbench.units import Unit, failure, finish, unit_records
 
 LOG_DIR = "logs"  # RUN_DIR/logs/<task>-<model>[-seed<k>].log and .status.json
 
@@ -42,13 +42,13 @@ def unit_spec(suite, unit: Unit, run_dir: Path, data_dir: str | None, threads: i
 
 
 def worker_imports(suite, unit: Unit) -> list[str]:
-    """Modules a worker imports before the unit: where its adapter was registered, unless in `models`."""
-    from bench.registry import adapters
+    """Modules a worker imports before the unit: where its adapter was registered, unless built in."""
+    from nlpbench.registry import adapters
 
     model = suite.tasks[unit.task_index].models[unit.model_index]
     cls = adapters().get(model.adapter)
-    module = cls.__module__ if cls else "models"
-    return [] if module == "models" or module.startswith("models.") else [module]
+    module = cls.__module__ if cls else "nlpbench.models"
+    return [] if module == "nlpbench.models" or module.startswith("nlpbench.models.") else [module]
 
 
 def log_path(run_dir: Path, unit: Unit) -> Path:
@@ -72,10 +72,10 @@ def lost_unit(ctx, data, unit: Unit, status: str, message: str, started: str, wa
 
 def run_unit(spec: dict) -> dict:
     """Trains and scores the spec's unit here; {records, failed, files_tar (only when the run folder is not visible)}."""
-    from bench.config import Suite
-    from bench.data import load_task_data
-    from bench.results import RecordStore
-    from bench.context import Context
+    from nlpbench.config import Suite
+    from nlpbench.data import load_task_data
+    from nlpbench.results import RecordStore
+    from nlpbench.context import Context
 
     for module in spec["imports"]:  # plugins and test adapters register themselves on import
         import_module(module)

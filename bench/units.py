@@ -1,8 +1,8 @@
 """Training units: one model trained on one task for one seed, then scored on each evaluation split.
 
 A unit is what every quality launcher runs (inline in the driver, a process
-pool, Ray tasks: bench.pool, bench.ray_units); it ends as one record per
-split (`bench.quality.cell_id`). `unit_records` is the one place a unit's
+pool, Ray tasks: nlpbench.pool, nlpbench.ray_units); it ends as one record per
+split (`nlpbench.quality.cell_id`). `unit_records` is the one place a unit's
 outcome becomes records, a failure included, so a cell's record has the same
 shape whichever launcher ran it.
 
@@ -18,11 +18,11 @@ import time
 import traceback
 from dataclasses import dataclass
 
-from bench.config import train_config
-from bench.errors import BadInput, is_oom
-from bench.quality import cell_id, eval_splits, run_quality_unit
-from bench.records import failed_record, quality_record, utc_now
-from bench.registry import get_adapter
+from nlpbench.config import train_config
+from nlpbench.errors import BadInput, is_oom
+from nlpbench.quality import cell_id, eval_splits, run_quality_unit
+from nlpbench.records import failed_record, quality_record, utc_now
+from nlpbench.registry import get_adapter
 
 
 @dataclass(frozen=True)
@@ -76,7 +76,7 @@ def cost(suite, data, unit: Unit) -> tuple[float, float]:
 
 
 def unit_records(ctx, unit: Unit, data) -> tuple[list[dict], bool]:
-    """Trains and scores one unit in this process: (its records, built through bench.records; failed?).
+    """Trains and scores one unit in this process: (its records, built through nlpbench.records; failed?).
 
     A failing unit becomes `error`/`oom` records (the traceback appended to `errors.log`); bad input and
     Ctrl-C propagate."""

@@ -37,13 +37,13 @@ from transformers import (
     PreTrainedTokenizerFast,
 )
 
-from bench.adapter import TaskInfo, random_ids
-from bench import pretrained
-from bench.config import TrainConfig
-from bench.errors import BadInput
-from bench.registry import register_adapter
-from bench.train import fit
-from bench.tokenize import DEFAULT_SPECIALS, train_tokenizer
+from nlpbench.adapter import TaskInfo, random_ids
+from nlpbench import pretrained
+from nlpbench.config import TrainConfig
+from nlpbench.errors import BadInput
+from nlpbench.registry import register_adapter
+from nlpbench.train import fit
+from nlpbench.tokenize import DEFAULT_SPECIALS, train_tokenizer
 
 OBJECTIVES = ("mlm",)
 MAX_POSITIONS = 512  # as BERT: perf cells sweep seq_len up to 512 whatever max_len is
@@ -139,7 +139,7 @@ def mlm_loss(mlm: BertForMaskedLM, batch: dict) -> torch.Tensor:
 
 
 class MLMStage:
-    """The masked-LM objective shaped as the trainer's adapter, so pretraining runs through `bench.train.fit`
+    """The masked-LM objective shaped as the trainer's adapter, so pretraining runs through `nlpbench.train.fit`
     (the same bucketing, clipping, schedule, autocast, clock budget and progress as fine-tuning)."""
 
     name = "mlm pretrain"

@@ -13,9 +13,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from bench.adapter import TaskInfo, pad, random_ids
-from bench.registry import register_adapter
-from bench.tokenize import encode_all, train_tokenizer
+from nlpbench.adapter import TaskInfo, pad, random_ids
+from nlpbench.registry import register_adapter
+from nlpbench.tokenize import encode_all, train_tokenizer
 
 
 @dataclass

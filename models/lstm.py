@@ -14,9 +14,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from bench.adapter import TaskInfo, check_params, pad, random_ids
-from bench.registry import register_adapter
-from bench.tokenize import encode_all, train_tokenizer
+from nlpbench.adapter import TaskInfo, check_params, pad, random_ids
+from nlpbench.registry import register_adapter
+from nlpbench.tokenize import encode_all, train_tokenizer
 
 POOLING = ("max", "mean", "last")
 

@@ -14,7 +14,7 @@
 - one BPE vocabulary shared by both sides, trained on the train split; the
   output projection is tied to the decoder embedding (Press & Wolf, 2017).
 
-Decoding (greedy or beam) goes through `bench.decoding` via `_step`/`_reorder`.
+Decoding (greedy or beam) goes through `nlpbench.decoding` via `_step`/`_reorder`.
 """
 from __future__ import annotations
 
@@ -26,13 +26,13 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from bench.adapter import TaskInfo, check_params, pad, random_ids
-from bench.decoding import beam_search, greedy_decode
-from bench.errors import BadInput
-from bench.registry import register_adapter
-from bench.tokenize import encode_all, train_tokenizer
+from nlpbench.adapter import TaskInfo, check_params, pad, random_ids
+from nlpbench.decoding import beam_search, greedy_decode
+from nlpbench.errors import BadInput
+from nlpbench.registry import register_adapter
+from nlpbench.tokenize import encode_all, train_tokenizer
 
-PAD, UNK, BOS, EOS = 0, 1, 2, 3  # bench.tokenize's bpe specials, in order
+PAD, UNK, BOS, EOS = 0, 1, 2, 3  # nlpbench.tokenize's bpe specials, in order
 
 
 @dataclass
@@ -48,7 +48,7 @@ class Seq2SeqConfig:
     teacher_forcing: float = 1.0  # probability of feeding the reference token in training
     label_smoothing: float = 0.0
     beam_size: int = 1  # 1 = greedy
-    length_penalty: float = 1.0  # beam score = log p / len ** length_penalty (bench.decoding)
+    length_penalty: float = 1.0  # beam score = log p / len ** length_penalty (nlpbench.decoding)
     max_decode_ratio: float = 1.5  # decode at most ratio * src_len + extra tokens
     max_decode_extra: int = 10
 
@@ -159,7 +159,7 @@ class Seq2SeqAdapter:
     Config = Seq2SeqConfig
     tasks = ("translation",)
     train_defaults = {"lr": 1e-3, "batch_size": 64, "clip_norm": 1.0, "weight_decay": 0.0}
-    decoding_methods = ("encode", "step")  # what decoding calls on the model (perf compile: bench.perf.compiling)
+    decoding_methods = ("encode", "step")  # what decoding calls on the model (perf compile: nlpbench.perf.compiling)
 
     def __init__(self, config: Seq2SeqConfig, info: TaskInfo):
         if info.task not in self.tasks:

@@ -23,12 +23,12 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from bench.adapter import TaskInfo, pad, random_ids
-from bench.errors import BadInput
-from bench.registry import register_adapter
-from bench.tokenize import encode_all, train_tokenizer
+from nlpbench.adapter import TaskInfo, pad, random_ids
+from nlpbench.errors import BadInput
+from nlpbench.registry import register_adapter
+from nlpbench.tokenize import encode_all, train_tokenizer
 
-PAD, UNK, BOS, EOS = 0, 1, 2, 3  # the first four specials of every bench.tokenize kind
+PAD, UNK, BOS, EOS = 0, 1, 2, 3  # the first four specials of every nlpbench.tokenize kind
 
 
 @dataclass
@@ -256,7 +256,7 @@ class TransformerAdapter:
     tasks = ("classification", "translation")
     # Warm-up then 1/sqrt(step) decay, as the paper (fraction of the planned steps).
     train_defaults = {"lr": 5e-4, "schedule": "inverse_sqrt", "warmup": 0.1, "clip_norm": 1.0, "batch_size": 64}
-    decoding_methods = ("encode", "decode")  # what decoding calls on the model (perf compile: bench.perf.compiling)
+    decoding_methods = ("encode", "decode")  # what decoding calls on the model (perf compile: nlpbench.perf.compiling)
 
     def __init__(self, config: TransformerConfig, info: TaskInfo):
         if info.task not in self.tasks:
@@ -343,8 +343,8 @@ class TransformerAdapter:
         return self.cfg.max_positions - 1 if self.cfg.positional == "learned" else 1 << 20
 
     def search(self, src: torch.Tensor, max_len, fixed_length: bool = False) -> list[list[int]]:
-        """Greedy (beam_size 1) or beam search through the shared bench.decoding."""
-        from bench.decoding import beam_search, greedy_decode
+        """Greedy (beam_size 1) or beam search through the shared nlpbench.decoding."""
+        from nlpbench.decoding import beam_search, greedy_decode
 
         state, step, reorder = self.decoder_fns(src, fixed_length)
         common = dict(batch_size=src.size(0), bos_id=BOS, eos_id=EOS, max_len=max_len)
@@ -354,7 +354,7 @@ class TransformerAdapter:
                            length_penalty=self.cfg.length_penalty, **common)
 
     def decoder_fns(self, src: torch.Tensor, fixed_length: bool = False, kv_cache: bool | None = None):
-        """(state, step, reorder) for bench.decoding. With the cache a step runs the
+        """(state, step, reorder) for nlpbench.decoding. With the cache a step runs the
         decoder on one new token; without it, on the whole prefix (same result, O(t) more work)."""
         model, cached = self.model, self.cfg.kv_cache if kv_cache is None else kv_cache
         enc = model.encode(src)

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import datasets
 
-from bench.errors import BadInput
-from bench.tasks import get_task
+from nlpbench.errors import BadInput
+from nlpbench.tasks import get_task
 
 datasets.disable_progress_bars()  # the harness shows its own progress; datasets' bars are noise here
 datasets.logging.set_verbosity_error()
@@ -47,7 +47,7 @@ def resolve_path(rel: str, data_dir: str | None) -> Path:
 
 def load_task_data(task, data_dir: str | None, seed: int, at: str = "dataset") -> TaskData:
     """Loads and normalises one task's data; BadInput lists every problem found."""
-    from bench.data import files, generators, hub
+    from nlpbench.data import files, generators, hub
 
     spec = task.dataset
     loader = {"synthetic": generators.load, "files": files.load, "hub": hub.load}[spec.source]

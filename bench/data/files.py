@@ -14,8 +14,8 @@ from pathlib import Path
 
 import datasets
 
-from bench.data import resolve_path
-from bench.errors import BadInput
+from nlpbench.data import resolve_path
+from nlpbench.errors import BadInput
 
 FORMATS = {".tsv": "tsv", ".csv": "csv", ".jsonl": "jsonl", ".json": "jsonl", ".parquet": "parquet"}
 

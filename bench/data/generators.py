@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import datasets
 
-from bench.data.synthetic import DEFAULT_SIZES, make_sentiment
-from bench.data.synthetic_hard import make_sentiment_hard
-from bench.data.synthetic_translation import make_translation
-from bench.errors import BadInput, unknown_name
+from nlpbench.data.synthetic import DEFAULT_SIZES, make_sentiment
+from nlpbench.data.synthetic_hard import make_sentiment_hard
+from nlpbench.data.synthetic_translation import make_translation
+from nlpbench.errors import BadInput, unknown_name
 
 GENERATORS = {"sentiment": ("classification", make_sentiment), "translation": ("translation", make_translation),
               "sentiment-hard": ("classification", make_sentiment_hard)}

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datasets
 
-from bench.errors import BadInput
+from nlpbench.errors import BadInput
 
 
 def load(task, data_dir, seed: int, at: str):

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import random
 
-from bench.data.synthetic import (FLIPPERS, INTENSIFIERS, NEGATIVE, OPENERS, POSITIVE, SUBJECTS, VERBS,
+from nlpbench.data.synthetic import (FLIPPERS, INTENSIFIERS, NEGATIVE, OPENERS, POSITIVE, SUBJECTS, VERBS,
                                   distinct_sentences, sentiment_sentence)
 
 OTHERS = ("the popcorn,the seats,the parking,the ticket price,the weather,the crowd,the trailer before it,"

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.errors import BadInput, unknown_name
+from nlpbench.errors import BadInput, unknown_name
 
 HERE = Path(__file__).parent
 

@@ -1,12 +1,12 @@
 """Perf cells: latency, throughput, memory and FLOPs of one adapter at one (mode, batch, seq, dtype).
 
-    spec = PerfCellSpec(...)                 # bench.perf.cell: everything a fresh process needs
+    spec = PerfCellSpec(...)                 # nlpbench.perf.cell: everything a fresh process needs
     record = run_perf_cell(spec)             # one cell in this process (raises on failure)
     sweep(specs, "inline", write)            # many cells; failures become records, OOM skips larger batches
     probe_peak_gflops("cpu")                 # this machine's matmul peak, for peak_fraction
     profile_cell(spec, out_dir)              # torch.profiler trace for TensorBoard
 
-Names load lazily so `python -m bench.perf.cell` (the process launcher's child)
+Names load lazily so `python -m nlpbench.perf.cell` (the process launcher's child)
 does not find its own module already imported by this package.
 """
 
@@ -15,19 +15,19 @@ from __future__ import annotations
 from importlib import import_module
 
 _EXPORTS = {
-    "PerfCellSpec": "bench.perf.cell",
-    "run_perf_cell": "bench.perf.cell",
-    "run_cell_safely": "bench.perf.cell",
-    "sweep": "bench.perf.sweeps",
-    "get_launcher": "bench.perf.launchers",
-    "probe_peak_gflops": "bench.perf.probe",
-    "profile_cell": "bench.perf.profile",
-    "Latency": "bench.perf.trackers",
-    "Memory": "bench.perf.trackers",
-    "Work": "bench.perf.trackers",
-    "track_latency": "bench.perf.trackers",
-    "track_memory": "bench.perf.trackers",
-    "track_flops": "bench.perf.trackers",
+    "PerfCellSpec": "nlpbench.perf.cell",
+    "run_perf_cell": "nlpbench.perf.cell",
+    "run_cell_safely": "nlpbench.perf.cell",
+    "sweep": "nlpbench.perf.sweeps",
+    "get_launcher": "nlpbench.perf.launchers",
+    "probe_peak_gflops": "nlpbench.perf.probe",
+    "profile_cell": "nlpbench.perf.profile",
+    "Latency": "nlpbench.perf.trackers",
+    "Memory": "nlpbench.perf.trackers",
+    "Work": "nlpbench.perf.trackers",
+    "track_latency": "nlpbench.perf.trackers",
+    "track_memory": "nlpbench.perf.trackers",
+    "track_flops": "nlpbench.perf.trackers",
 }
 __all__ = list(_EXPORTS)
 
@@ -36,4 +36,4 @@ def __getattr__(name: str):
     if name in _EXPORTS:
         value = globals()[name] = getattr(import_module(_EXPORTS[name]), name)
         return value
-    raise AttributeError(f"module 'bench.perf' has no attribute '{name}'")
+    raise AttributeError(f"module 'nlpbench.perf' has no attribute '{name}'")

@@ -2,13 +2,13 @@
 
 Order inside a cell (each pass separate, so no measurement disturbs another):
 1. build the model (seeded, trained weights when paired) and a fixed synthetic batch;
-2. `compile=True`: `torch.compile` what the step calls (bench.perf.compiling:
+2. `compile=True`: `torch.compile` what the step calls (nlpbench.perf.compiling:
    the model, and for generate the decoding methods) and run one step (compile time
    reported as `compile_s`, never inside the timed loop); else one eager
    warm-up step. Either way the runtime is warm (thread pools, kernel caches,
    first-step allocations such as AdamW's state) before memory is measured;
 3. memory pass: one step under `track_memory`, above what step 2 left in use
-   (bench.perf.footprint: weights, optimizer state, activations apart);
+   (nlpbench.perf.footprint: weights, optimizer state, activations apart);
 4. FLOP pass: one step of the eager model under `FlopCounterMode` (also the
    second warm-up step, unless compiled: eager steps do not warm compiled code);
 5. the remaining warm-up steps, then the timed loop until both `min_iters` and
@@ -17,7 +17,7 @@ Order inside a cell (each pass separate, so no measurement disturbs another):
 `timed_s` sums the time of the steps themselves (warm-up and timed), so run
 wall time minus it is the harness's own overhead.
 
-`python -m bench.perf.cell SPEC.json OUT.json` runs one cell in this
+`python -m nlpbench.perf.cell SPEC.json OUT.json` runs one cell in this
 interpreter and writes its record: what the `process` launcher spawns.
 """
 
@@ -35,17 +35,17 @@ from pathlib import Path
 
 import torch
 
-from bench.adapter import TaskInfo, adapter_config, n_params
-from bench.errors import BadInput, error_message, is_oom
-from bench.perf.compiling import compile_model, compiled_frames, eager
-from bench.perf.footprint import memory_fields, weight_bytes
-from bench.perf.modes import make_workload
-from bench.perf.probe import worker_peak
-from bench.perf.timing import timing_fields
-from bench.stats import compact
-from bench.perf.trackers import cpu_baseline, measure_latency, settle_gc, track_flops, track_memory
-from bench.records import utc_now
-from bench.tasks import get_task
+from nlpbench.adapter import TaskInfo, adapter_config, n_params
+from nlpbench.errors import BadInput, error_message, is_oom
+from nlpbench.perf.compiling import compile_model, compiled_frames, eager
+from nlpbench.perf.footprint import memory_fields, weight_bytes
+from nlpbench.perf.modes import make_workload
+from nlpbench.perf.probe import worker_peak
+from nlpbench.perf.timing import timing_fields
+from nlpbench.stats import compact
+from nlpbench.perf.trackers import cpu_baseline, measure_latency, settle_gc, track_flops, track_memory
+from nlpbench.records import utc_now
+from nlpbench.tasks import get_task
 
 MEMORY_PASSES = 1  # memory is the median of this many steps (they count as warm-up steps); the allocator's is exact
 THREADS_ENV = "NLPBENCH_TORCH_THREADS"  # the process launcher's thread count for its children
@@ -78,7 +78,7 @@ class PerfCellSpec:
     max_new_tokens: int
     device: str  # "cpu" | "cuda"
     seed: int
-    peak_gflops: float | None = None  # the run's probe (run.json); records use their own worker's (bench.perf.probe)
+    peak_gflops: float | None = None  # the run's probe (run.json); records use their own worker's (nlpbench.perf.probe)
     imports: tuple[str, ...] = ()  # modules to import first (e.g. ones registering extra adapters)
     threads: int | None = None  # torch intra-op threads for this cell (None: the process's setting)
     weights: str | None = None  # a state-dict file to load (the trained model this cell times), or None
@@ -92,7 +92,7 @@ class PerfCellSpec:
              name: str | None = None, cell: str | None = None, dtype: str = "fp32", compile: bool = False,
              num_labels: int | None = 2, warmup: int = 3, min_iters: int = 10, min_seconds: float = 1.0,
              max_new_tokens: int = 32, device: str = "cpu", seed: int = 0, **extra) -> PerfCellSpec:
-        """The one way a spec is built (runs, `nlpbench profile`, `bench.perf.trust`): the cell id and the
+        """The one way a spec is built (runs, `nlpbench profile`, `nlpbench.perf.trust`): the cell id and the
         label count follow from the rest (a task that generates has no labels), so the three can't disagree."""
         name = name or adapter
         cell = cell or perf_cell_id(name, mode, dtype, compile, batch_size, seq_len, params.get("beam_size", 1))
@@ -118,7 +118,7 @@ class PerfCellSpec:
 
 
 def adapter_class(spec: PerfCellSpec) -> type:
-    from bench.registry import get_adapter
+    from nlpbench.registry import get_adapter
 
     for mod in spec.imports:
         import_module(mod)
@@ -265,7 +265,7 @@ def tokens_per_row(spec: PerfCellSpec) -> int:
 
 def cell_record(spec: PerfCellSpec, m: dict, params: int) -> dict:
     lat, mem, counted = m["latency"], m["memory"], m["flops"]
-    # peak: a probe in this worker, at this dtype and thread count, median to median (bench.perf.probe)
+    # peak: a probe in this worker, at this dtype and thread count, median to median (nlpbench.perf.probe)
     peak = worker_peak(spec.device, spec.dtype)["gflops"] if counted.flops else None
     rec = base_record(spec, "ok")
     rec.update(
@@ -291,7 +291,7 @@ def cell_record(spec: PerfCellSpec, m: dict, params: int) -> dict:
         rec["beam_size"] = spec.params.get("beam_size", 1)
     if mem.reserved_mb is not None:
         rec["peak_reserved_mb"] = mem.reserved_mb
-    if spec.keep_samples:  # rounds pool these (bench.perf.rounds), then drop them
+    if spec.keep_samples:  # rounds pool these (nlpbench.perf.rounds), then drop them
         rec["_samples_ms"] = lat.samples_ms
         if "first" in m:
             rec["_first_samples_ms"] = m["first"].samples_ms
@@ -342,7 +342,7 @@ def main(argv: list[str] | None = None) -> int:
     if os.environ.get(THREADS_ENV):
         torch.set_num_threads(int(os.environ[THREADS_ENV]))
     if torch.get_num_interop_threads() != 1:
-        torch.set_num_interop_threads(1)  # as the inline launcher pins it (bench.perf.launchers)
+        torch.set_num_interop_threads(1)  # as the inline launcher pins it (nlpbench.perf.launchers)
     gc.freeze()  # a fresh interpreter holds no garbage yet: skip the one slow full collection
     rec = run_cell_safely(spec)
     Path(out_path).write_text(json.dumps(rec))

@@ -1,7 +1,7 @@
 """The perf harness's own figures from run folders: overhead, and repeatability of two runs.
 
-    python -m bench.perf.check RUN_DIR              # overhead of one run
-    python -m bench.perf.check RUN_A RUN_B          # ... and median |Δp50|/p50 over cells ok in both,
+    python -m nlpbench.perf.check RUN_DIR              # overhead of one run
+    python -m nlpbench.perf.check RUN_A RUN_B          # ... and median |Δp50|/p50 over cells ok in both,
                                                     # cells off by > 15% and which of them neither run flagged noisy
 
 Overhead = run wall time (run.json started_at..ended_at) minus the time spent
@@ -19,7 +19,7 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
-from bench.results import read_records
+from nlpbench.results import read_records
 
 OFF = 0.15  # a cell whose p50 moves more than this between runs should have been flagged noisy
 
@@ -70,7 +70,7 @@ def repeatability(a: Path, b: Path) -> dict:
 def main(argv: list[str] | None = None) -> int:
     runs = [Path(p) for p in (argv if argv is not None else sys.argv[1:])]
     if not 1 <= len(runs) <= 2:
-        print("usage: python -m bench.perf.check RUN_DIR [RUN_DIR_2]", file=sys.stderr)
+        print("usage: python -m nlpbench.perf.check RUN_DIR [RUN_DIR_2]", file=sys.stderr)
         return 2
     for run in runs:
         print(f"{run}: {json.dumps(overhead(run))}")

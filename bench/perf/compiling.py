@@ -16,7 +16,7 @@ import contextlib
 
 import torch
 
-from bench.errors import BadInput
+from nlpbench.errors import BadInput
 
 
 def decoding_methods(adapter_cls) -> tuple[str, ...]:

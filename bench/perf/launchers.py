@@ -1,9 +1,9 @@
 """Where a cell runs, by launcher name:
 
 - `inline`: in this process (fastest; the allocator and RSS carry over between cells);
-- `process`: a fresh interpreter per cell (bench.perf.subproc), optimum-benchmark's isolation;
-- `torchrun`: `train_step` cells under DDP on `nproc` processes (bench.perf.torchrun);
-- `ray`: every cell a Ray task; Ray schedules the whole sweep (bench.perf.ray_launcher, via `sweep`).
+- `process`: a fresh interpreter per cell (nlpbench.perf.subproc), optimum-benchmark's isolation;
+- `torchrun`: `train_step` cells under DDP on `nproc` processes (nlpbench.perf.torchrun);
+- `ray`: every cell a Ray task; Ray schedules the whole sweep (nlpbench.perf.ray_launcher, via `sweep`).
 """
 
 from __future__ import annotations
@@ -12,12 +12,12 @@ from functools import partial
 
 import torch
 
-from bench.errors import BadInput
-from bench.perf.cell import PerfCellSpec, run_cell_safely
-from bench.perf.subproc import run_in_process
-from bench.perf.torchrun import run_torchrun
+from nlpbench.errors import BadInput
+from nlpbench.perf.cell import PerfCellSpec, run_cell_safely
+from nlpbench.perf.subproc import run_in_process
+from nlpbench.perf.torchrun import run_torchrun
 
-LAUNCHERS = ("inline", "process", "ray", "torchrun")  # ray runs whole sweeps: bench.perf.ray_launcher
+LAUNCHERS = ("inline", "process", "ray", "torchrun")  # ray runs whole sweeps: nlpbench.perf.ray_launcher
 
 
 def pin_interop_threads() -> None:
@@ -48,5 +48,5 @@ def get_launcher(name: str, **options):
     if name == "torchrun":
         return partial(run_torchrun, **options)
     if name == "ray":
-        raise ValueError("launcher 'ray' schedules whole sweeps: use bench.perf.sweep(specs, 'ray', write)")
+        raise ValueError("launcher 'ray' schedules whole sweeps: use nlpbench.perf.sweep(specs, 'ray', write)")
     raise BadInput(f"perf.launcher: allowed {', '.join(LAUNCHERS)}; given '{name}'")

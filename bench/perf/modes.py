@@ -1,7 +1,7 @@
 """What one iteration of a perf cell does, per mode.
 
 - `forward`: `adapter.forward(batch)` with `model.eval()` under `torch.inference_mode()`;
-- `train_step`: `adapter.loss(batch)`, then the trainer's own update (bench.train.update:
+- `train_step`: `adapter.loss(batch)`, then the trainer's own update (nlpbench.train.update:
   scaled backward, gradient clipping, AdamW step, zero_grad, scheduler step) with the
   model's resolved training settings (clip_norm, weight_decay, schedule), `model.train()`;
 - `generate`: `adapter.generate(batch, max_new_tokens, fixed_length=True)` with `model.eval()`
@@ -20,8 +20,8 @@ from dataclasses import dataclass
 
 import torch
 
-from bench.errors import BadInput
-from bench.precision import TORCH_DTYPES, autocast
+from nlpbench.errors import BadInput
+from nlpbench.precision import TORCH_DTYPES, autocast
 
 MODES = ("forward", "train_step", "generate")
 DTYPES = TORCH_DTYPES
@@ -38,7 +38,7 @@ def check_dtype(dtype: str, device: torch.device) -> None:
 
 
 def autocast_factory(device: torch.device, dtype: str):
-    """A context factory (each pass enters a fresh one): bench.precision's autocast."""
+    """A context factory (each pass enters a fresh one): nlpbench.precision's autocast."""
     return lambda: autocast(device, dtype)
 
 
@@ -93,7 +93,7 @@ SCHEDULE_STEPS = 1_000_000  # the schedule's planned length: a cell's steps stay
 
 
 def _train_step(adapter, batch, amp, dtype: str, device: torch.device, train: dict | None = None) -> Workload:
-    from bench.train import make_optimizer, update  # the trainer's own update: clip, scaler, scheduler
+    from nlpbench.train import make_optimizer, update  # the trainer's own update: clip, scaler, scheduler
 
     settings = TrainSettings(**{k: v for k, v in (train or {}).items() if k in TrainSettings.__dataclass_fields__})
     settings.lr = TRAIN_LR
@@ -107,7 +107,7 @@ def _train_step(adapter, batch, amp, dtype: str, device: torch.device, train: di
         update(adapter.model, loss, opt, sched, scaler, settings.clip_norm)
 
     def state_bytes() -> int:
-        from bench.perf.footprint import tensor_bytes
+        from nlpbench.perf.footprint import tensor_bytes
 
         return tensor_bytes(v for st in opt.state.values() for v in st.values())
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import torch
 
-from bench.precision import TORCH_DTYPES
+from nlpbench.precision import TORCH_DTYPES
 
-from bench.perf.trackers import measure_latency
+from nlpbench.perf.trackers import measure_latency
 
 DEFAULT_N = {"cpu": 1024, "cuda": 8192}
 DEFAULT_DTYPE = {"cpu": "fp32", "cuda": "bf16"}

@@ -38,12 +38,9 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from bench.env import REPO
-from bench.errors import BadInput, error_message
-from bench.extras import installed, missing_extra
-from bench.perf.cell import PerfCellSpec, base_record, run_cell_safely
-
-REPO_ROOT = REPO  # workers import `bench` and `models` from here
+from nlpbench.errors import BadInput, error_message
+from nlpbench.extras import installed, missing_extra
+from nlpbench.perf.cell import PerfCellSpec, base_record, run_cell_safely
 
 
 def ray_available() -> bool:
@@ -79,7 +76,7 @@ def connected(address: str | None = None):
 
 def node_info(device: str) -> dict:
     """Where a cell ran: this host and the device its `device` string means here."""
-    from bench.env import device_name
+    from nlpbench.env import device_name
 
     try:
         name = device_name(__import__("torch").device(device))
@@ -108,23 +105,24 @@ def importable_root(module: str) -> str | None:
 
 def for_worker(spec: PerfCellSpec, num_cpus: float) -> PerfCellSpec:
     """The spec as a worker needs it: the adapter's module imported first (plugins, test adapters), its threads."""
-    from bench.registry import adapters
+    from nlpbench.registry import adapters
 
     cls = adapters().get(spec.adapter)  # unknown here: the worker writes the error record
-    module = cls.__module__ if cls else "models"
-    imports = spec.imports if module in spec.imports or module.startswith("models") else (*spec.imports, module)
+    module = cls.__module__ if cls else "nlpbench.models"
+    imports = spec.imports if module in spec.imports or module.startswith("nlpbench.models") else (*spec.imports, module)
     return dataclasses.replace(spec, imports=imports, threads=spec.threads or max(1, int(num_cpus)))
 
 
 def worker_pythonpath(modules) -> str:
-    """PYTHONPATH for a worker: this checkout, where each of `modules` was imported from, then the driver's own."""
-    roots = [str(REPO_ROOT)] + [r for m in modules if (r := importable_root(m))]
+    """PYTHONPATH for a worker: where each of `modules` was imported from, then the driver's own (nlpbench
+    itself is installed in the worker's interpreter, as in the driver's)."""
+    roots = [r for m in modules if (r := importable_root(m))]
     roots += [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
     return os.pathsep.join(dict.fromkeys(roots))
 
 
 def runtime_env(specs: list[PerfCellSpec]) -> dict:
-    """Workers import `bench`, `models` and every module a spec names, from where this driver does."""
+    """Workers import every module a spec names from where this driver does."""
     return {"env_vars": {"PYTHONPATH": worker_pythonpath(m for s in specs for m in s.imports)}}
 
 

@@ -3,7 +3,7 @@
 Optimum-benchmark's isolation: each cell gets a clean allocator and a clean
 peak-RSS, and a crash (segfault, `os._exit`, the OOM killer) ends only the
 child; it comes back as `status: error` with the exit code and the tail of the
-child's stderr. The child is `python -m bench.perf.cell SPEC OUT`; it writes
+child's stderr. The child is `python -m nlpbench.perf.cell SPEC OUT`; it writes
 its record as JSON, so nothing but the record crosses back.
 """
 from __future__ import annotations
@@ -19,10 +19,8 @@ from pathlib import Path
 
 import torch
 
-from bench.env import REPO
-from bench.perf.cell import THREADS_ENV, PerfCellSpec, base_record
+from nlpbench.perf.cell import THREADS_ENV, PerfCellSpec, base_record
 
-REPO_ROOT = REPO  # workers import `bench` and `models` from here
 
 
 def exit_reason(code: int) -> str:
@@ -35,10 +33,6 @@ def exit_reason(code: int) -> str:
 
 def child_env() -> dict:
     env = dict(os.environ)
-    # the child must import `bench` and `models` even when the repo is not installed
-    env["PYTHONPATH"] = os.pathsep.join(
-        [str(REPO_ROOT)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
-    )
     env[THREADS_ENV] = str(torch.get_num_threads())  # the parent's count, as run.json records it
     return env
 
@@ -49,7 +43,7 @@ def run_in_process(spec: PerfCellSpec, timeout_s: float | None = None) -> dict:
     with tempfile.TemporaryDirectory(prefix="nlpbench-cell-") as tmp:
         spec_path, out_path = Path(tmp, "spec.json"), Path(tmp, "out.json")
         spec_path.write_text(spec.to_json())
-        cmd = [sys.executable, "-m", "bench.perf.cell", str(spec_path), str(out_path)]
+        cmd = [sys.executable, "-m", "nlpbench.perf.cell", str(spec_path), str(out_path)]
         try:
             proc = subprocess.run(
                 cmd,

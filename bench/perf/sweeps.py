@@ -13,9 +13,9 @@ from collections.abc import Callable, Iterable
 
 from tqdm import tqdm
 
-from bench.perf.cell import PerfCellSpec, base_record
-from bench.perf.launchers import get_launcher
-from bench.perf.rounds import cell_rounds, merge, round_spec
+from nlpbench.perf.cell import PerfCellSpec, base_record
+from nlpbench.perf.launchers import get_launcher
+from nlpbench.perf.rounds import cell_rounds, merge, round_spec
 
 
 def sweep(
@@ -32,12 +32,12 @@ def sweep(
     each record goes to `write`.
 
     `rounds` > 1 (inline and process): every cell is timed in that many interleaved rounds
-    (bench.perf.rounds) and written when its last round ends.
+    (nlpbench.perf.rounds) and written when its last round ends.
     `timeout_s` bounds one cell under the `process` and `torchrun` launchers (None: no bound).
     `options`: the launcher's own settings (ray: `address`, `num_cpus`; torchrun: `nproc`).
     """
     if launcher == "ray":  # Ray schedules the cells itself; records still stream to `write` as they end
-        from bench.perf.ray_launcher import ray_sweep
+        from nlpbench.perf.ray_launcher import ray_sweep
 
         return ray_sweep(specs, write, done=done, progress=progress, **options)
     run = get_launcher(launcher, **options)

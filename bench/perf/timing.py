@@ -1,8 +1,8 @@
-"""A perf record's timing fields from its latency samples: one round, or several pooled (bench.perf.rounds)."""
+"""A perf record's timing fields from its latency samples: one round, or several pooled (nlpbench.perf.rounds)."""
 
 from __future__ import annotations
 
-from bench.perf.trackers import Latency
+from nlpbench.perf.trackers import Latency
 
 
 def timing_fields(batch_size: int, tokens_per_sample: int, lat: Latency, first: Latency | None, max_new_tokens: int,

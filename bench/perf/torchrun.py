@@ -3,7 +3,7 @@
 Per train_step cell, in this order, each in fresh interpreters:
 1. the single-process reference: the same cell under the `process` launcher,
    with the thread count one rank gets;
-2. `python -m torch.distributed.run --standalone --nproc-per-node N -m bench.perf.torchrun SPEC OUT`:
+2. `python -m torch.distributed.run --standalone --nproc-per-node N -m nlpbench.perf.torchrun SPEC OUT`:
    every rank builds the same seeded model and batch (`batch_size` is per rank,
    so the global batch is N x batch_size), wraps the adapter's loss in DDP
    (gloo on CPU, NCCL on CUDA, one GPU per rank) and times the real step:
@@ -41,9 +41,9 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from bench.adapter import n_params
-from bench.errors import error_message, is_oom
-from bench.perf.cell import (
+from nlpbench.adapter import n_params
+from nlpbench.errors import error_message, is_oom
+from nlpbench.perf.cell import (
     PerfCellSpec,
     adapter_class,
     base_record,
@@ -55,11 +55,11 @@ from bench.perf.cell import (
     sync,
     tokens_per_row,
 )
-from bench.perf.footprint import weight_bytes
-from bench.perf.modes import make_workload
-from bench.perf.subproc import child_env, exit_reason, run_in_process
-from bench.perf.trackers import settle_gc
-from bench.records import utc_now
+from nlpbench.perf.footprint import weight_bytes
+from nlpbench.perf.modes import make_workload
+from nlpbench.perf.subproc import child_env, exit_reason, run_in_process
+from nlpbench.perf.trackers import settle_gc
+from nlpbench.records import utc_now
 
 
 def run_torchrun(spec: PerfCellSpec, timeout_s: float | None = None, nproc: int = 2) -> dict:
@@ -84,7 +84,7 @@ def run_ranks(spec: PerfCellSpec, nproc: int, timeout_s: float | None) -> dict:
         spec_path = Path(tmp, "spec.json")
         spec_path.write_text(spec.to_json())
         cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nnodes=1",
-               f"--nproc-per-node={nproc}", "-m", "bench.perf.torchrun", str(spec_path), tmp]  # fmt: skip
+               f"--nproc-per-node={nproc}", "-m", "nlpbench.perf.torchrun", str(spec_path), tmp]  # fmt: skip
         # a session of its own, so a timeout can stop the agent and every rank at once
         proc = subprocess.Popen(cmd, env=child_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                 text=True, errors="replace", start_new_session=True)  # fmt: skip

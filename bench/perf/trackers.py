@@ -14,7 +14,7 @@ fixes that made the old `transformers` benchmark utilities untrustworthy:
 - memory: measured in its own pass, never while timing. CUDA: peak stats are
   reset, then peak allocated (tensors) and reserved (caching allocator) are
   read. CPU: the peak the allocator reports (torch.profiler's memory events:
-  exact, independent of heap history; bench.perf.footprint), and beside it
+  exact, independent of heap history; nlpbench.perf.footprint), and beside it
   peak RSS above a baseline, exact on Linux (the kernel's VmHWM,
   reset on entry); elsewhere `ru_maxrss` (a process-lifetime high-water
   mark) when it *rises* during the pass, else a background thread sampling
@@ -23,7 +23,7 @@ fixes that made the old `transformers` benchmark utilities untrustworthy:
   cached by earlier cells of an inline sweep does not hide this cell's. The
   `process` launcher gives the cleanest figures (fresh interpreter per cell).
 - work: FLOPs of one iteration from `torch.utils.flop_counter.FlopCounterMode`
-  with the kernels it lacks added (bench.perf.flops: matmuls, convolutions,
+  with the kernels it lacks added (nlpbench.perf.flops: matmuls, convolutions,
   every attention kernel, fused RNNs), and the names of any uncounted ones.
 """
 
@@ -42,8 +42,8 @@ import numpy as np
 import psutil
 import torch
 
-from bench.perf.flops import Work, track_flops  # noqa: F401  (re-exported: FLOP counting lives there)
-from bench.perf.footprint import cpu_allocations
+from nlpbench.perf.flops import Work, track_flops  # noqa: F401  (re-exported: FLOP counting lives there)
+from nlpbench.perf.footprint import cpu_allocations
 
 NOISY_IQR_OVER_MEDIAN = 0.10
 MIN_SAMPLES = {"p90": 10, "p99": 100}  # a percentile is published only from this many samples

@@ -1,7 +1,7 @@
 """Trust check: the harness's p50 against `torch.utils.benchmark.Timer.blocked_autorange()`.
 
-    python -m bench.perf.trust --adapter transformer            # forward, batch 8 x seq 128, CPU
-    python -m bench.perf.trust --adapter bert --rounds 5 --params '{"hidden_size": 256}'
+    python -m nlpbench.perf.trust --adapter transformer            # forward, batch 8 x seq 128, CPU
+    python -m nlpbench.perf.trust --adapter bert --rounds 5 --params '{"hidden_size": 256}'
 
 Each round builds nothing new: the same model, batch and step function are
 measured first by the harness (memory pass, FLOP pass, warm-up, timed loop:
@@ -22,14 +22,14 @@ import sys
 import torch
 from torch.utils.benchmark import Timer
 
-from bench.perf.cell import PerfCellSpec, build_adapter, measure
-from bench.perf.modes import MODES, make_workload
-from bench.perf.trackers import settle_gc
-from bench.registry import get_adapter
+from nlpbench.perf.cell import PerfCellSpec, build_adapter, measure
+from nlpbench.perf.modes import MODES, make_workload
+from nlpbench.perf.trackers import settle_gc
+from nlpbench.registry import get_adapter
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
-    ap = argparse.ArgumentParser(prog="python -m bench.perf.trust", description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m nlpbench.perf.trust", description=__doc__.split("\n\n")[0])
     ap.add_argument("--adapter", default="dummy")
     ap.add_argument("--params", default="{}", help="adapter params as JSON")
     ap.add_argument("--task", help="default: the adapter's first task")

@@ -15,8 +15,8 @@ only running a scenario needs it.
 """
 from __future__ import annotations
 
-from bench.errors import BadInput
-from bench.extras import installed
+from nlpbench.errors import BadInput
+from nlpbench.extras import installed
 
 INSTALL = "pip install -e '.[serve]'   (or: make serve)"
 

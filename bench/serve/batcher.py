@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import torch
 
-from bench.train import autocast
+from nlpbench.train import autocast
 
 
 @dataclass

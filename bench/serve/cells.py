@@ -16,14 +16,14 @@ import time
 
 import numpy as np
 
-from bench.quality import eval_splits, references, score
-from bench.records import failed_record, record, utc_now
-from bench.tasks import get_task
-from bench.trained import trained_adapter
-from bench.serve import loadgen_log, require_loadgen
-from bench.serve.scenarios import Knobs, TestResult, capacity_search, padding_cost, run_test, server_test
-from bench.serve.sut import DROPPED
-from bench.train import predict_all
+from nlpbench.quality import eval_splits, references, score
+from nlpbench.records import failed_record, record, utc_now
+from nlpbench.tasks import get_task
+from nlpbench.trained import trained_adapter
+from nlpbench.serve import loadgen_log, require_loadgen
+from nlpbench.serve.scenarios import Knobs, TestResult, capacity_search, padding_cost, run_test, server_test
+from nlpbench.serve.sut import DROPPED
+from nlpbench.train import predict_all
 
 ORDER = ("SingleStream", "Offline", "Server")  # Offline first measures the ceiling the Server search starts from
 

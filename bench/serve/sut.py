@@ -18,7 +18,7 @@ import json
 import threading
 import time
 
-from bench.serve.batcher import DynamicBatcher, Fault
+from nlpbench.serve.batcher import DynamicBatcher, Fault
 
 DROPPED = object()  # the prediction of a dropped answer
 

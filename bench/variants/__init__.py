@@ -18,7 +18,7 @@ This file stays import-light: `nlpbench validate` imports it.
 """
 from __future__ import annotations
 
-from bench.extras import installed
+from nlpbench.extras import installed
 
 VARIANTS = ("fp32", "bf16", "fp16", "int8-dynamic", "onnx", "compile")
 INSTALL = "pip install -e '.[variants]' (or: make variants)"

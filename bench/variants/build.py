@@ -3,7 +3,7 @@
 A variant is a shallow copy of the trained adapter (tokenizer and methods
 shared) whose model, or whose `forward`, is replaced, plus a context that every
 scoring and timing pass runs inside (autocast for bf16/fp16). Scoring then goes
-through the adapter's own `predict`, via `bench.train.predict_all`.
+through the adapter's own `predict`, via `nlpbench.train.predict_all`.
 
 - `fp32`: the trained model itself.
 - `bf16` / `fp16`: `torch.autocast` around every pass, weights untouched
@@ -14,7 +14,7 @@ through the adapter's own `predict`, via `bench.train.predict_all`.
   `torch.ao.quantization.quantize_dynamic` for `nn.LSTM`/`nn.GRU`/`nn.GRUCell`
   (torchao has no recurrent-module support; the eager `torch.ao` path still
   runs in torch 2.x, CPU only). Embeddings stay fp32.
-- `onnx`: see `bench.variants.onnx_rt`.
+- `onnx`: see `nlpbench.variants.onnx_rt`.
 - `compile`: `torch.compile(model)`; only `forward` is compiled (a translator's
   `encode`/`step` calls, used in decoding, run eager).
 """
@@ -26,7 +26,7 @@ import time
 import torch
 import torch.nn as nn
 
-from bench.variants.base import Unsupported, Variant, copy_with_model, state_dict_bytes
+from nlpbench.variants.base import Unsupported, Variant, copy_with_model, state_dict_bytes
 
 RECURRENT = (nn.LSTM, nn.GRU, nn.GRUCell, nn.LSTMCell)
 
@@ -87,7 +87,7 @@ def build_variant(name: str, adapter, artifact=None, example: dict | None = None
     elif name == "int8-dynamic":
         v = _int8(adapter)
     elif name == "onnx":
-        from bench.variants.onnx_rt import onnx_variant
+        from nlpbench.variants.onnx_rt import onnx_variant
 
         v = onnx_variant(adapter, artifact, example)
     elif name == "compile":

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import torch
 
-from bench.perf.modes import make_workload
-from bench.perf.trackers import measure_latency, release_cpu_memory, track_memory
+from nlpbench.perf.modes import make_workload
+from nlpbench.perf.trackers import measure_latency, release_cpu_memory, track_memory
 
 
 def reference_mode(task: str) -> str:

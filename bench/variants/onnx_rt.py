@@ -12,10 +12,10 @@ onnxruntime has it, else CPU; as many intra-op threads as torch uses), so the
 adapter's own `predict` scores it. Every export is checked at once against the
 PyTorch logits on the export batch (`max_abs_diff` in the record).
 
-Translators decode step by step in Python (`bench.decoding`), so what is
+Translators decode step by step in Python (`nlpbench.decoding`), so what is
 exported is the encoder and the one-step decoder, as two graphs:
-`bench.variants.onnx_seq2seq` (GRU + attention) and
-`bench.variants.onnx_transformer` (Transformer, with its key/value cache as
+`nlpbench.variants.onnx_seq2seq` (GRU + attention) and
+`nlpbench.variants.onnx_transformer` (Transformer, with its key/value cache as
 graph inputs and outputs); the adapter's own search calls them.
 """
 from __future__ import annotations
@@ -27,7 +27,7 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 
-from bench.variants.base import Unsupported, Variant, copy_with_model
+from nlpbench.variants.base import Unsupported, Variant, copy_with_model
 
 SKIP_KEYS = ("label", "labels")  # targets: never model inputs
 
@@ -117,7 +117,7 @@ def ort_forward(session, names: list[str], device: torch.device):
 
 
 def _seq2seq_variant(adapter, artifact: Path | None, example: dict | None) -> Variant:
-    from bench.variants.onnx_seq2seq import OrtSeq2Seq, export_seq2seq
+    from nlpbench.variants.onnx_seq2seq import OrtSeq2Seq, export_seq2seq
 
     device = next(adapter.model.parameters()).device
     adapter.model.eval()
@@ -139,7 +139,7 @@ def _seq2seq_variant(adapter, artifact: Path | None, example: dict | None) -> Va
 
 
 def _translator_variant(adapter, artifact: Path | None, example: dict | None) -> Variant:
-    from bench.variants.onnx_transformer import OrtTranslator, export_translator
+    from nlpbench.variants.onnx_transformer import OrtTranslator, export_translator
 
     if not adapter.cfg.kv_cache:
         raise Unsupported("onnx: the exported decoder step uses the key/value cache; this model has kv_cache: false")

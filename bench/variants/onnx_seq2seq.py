@@ -1,6 +1,6 @@
 """The `onnx` variant of the GRU encoder-decoder (`seq2seq`): two graphs, one decoder step at a time.
 
-Decoding is a Python loop (`bench.decoding`) around a one-step function, so
+Decoding is a Python loop (`nlpbench.decoding`) around a one-step function, so
 what ONNX Runtime runs is that function's parts: the encoder graph
 `(src, src_len) -> (hidden, values, keys, mask)` (the attention keys U·h_j
 computed once per source, as the PyTorch model does) and the step graph
@@ -17,7 +17,7 @@ import warnings
 import torch
 import torch.nn as nn
 
-from bench.variants.base import Unsupported
+from nlpbench.variants.base import Unsupported
 
 
 class _Encode(nn.Module):
@@ -35,7 +35,7 @@ class _Step(nn.Module):
         self.model = model
 
     def forward(self, hidden, values, keys, mask, prev):
-        from models.seq2seq import Memory
+        from nlpbench.models.seq2seq import Memory
 
         feats, mem = self.model.step(Memory(hidden, values, keys, mask), prev)
         return self.model.out(feats), mem.hidden
@@ -87,7 +87,7 @@ class OrtSeq2Seq(nn.Module):
         return [torch.from_numpy(x).to(self.device) for x in session.run(None, arrays)]
 
     def encode(self, src, src_len):
-        from models.seq2seq import Memory
+        from nlpbench.models.seq2seq import Memory
 
         return Memory(*self._run(self.enc, {"src": src, "src_len": src_len}))
 

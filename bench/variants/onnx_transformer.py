@@ -21,7 +21,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from bench.variants.base import Unsupported
+from nlpbench.variants.base import Unsupported
 
 
 class _Encode(nn.Module):
@@ -40,7 +40,7 @@ class _Step(nn.Module):
         self.model, self.layers = model, len(model.decoder)
 
     def forward(self, tokens, pos, mask, *kv):
-        from models.transformer import sinusoid
+        from nlpbench.models.transformer import sinusoid
 
         m, L = self.model, self.layers
         cross = [(kv[2 * i], kv[2 * i + 1]) for i in range(L)]

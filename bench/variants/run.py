@@ -1,11 +1,11 @@
 """The runner's hook: after a model trains, build, score and time each deployment variant.
 
-Called by `bench.runner.run_quality` with the trained adapter in
+Called by `nlpbench.runner.run_quality` with the trained adapter in
 `ctx.trained[(task label, model label)]` (best weights restored). For each
-variant: build it (`bench.variants.build`), score every evaluation split
+variant: build it (`nlpbench.variants.build`), score every evaluation split
 through `predict_all` and the adapter's own `predict` inside the variant's
-context, compare with fp32 on the same examples (`bench.variants.paired`),
-and time it at the reference shape (`bench.variants.cost`). fp32 is re-scored
+context, compare with fp32 on the same examples (`nlpbench.variants.paired`),
+and time it at the reference shape (`nlpbench.variants.cost`). fp32 is re-scored
 here (same code path, deterministic) only to pair with; its quality records are
 the usual ones. A variant that cannot run gets records with status
 `unsupported` and the reason; one that crashes, status `error`.
@@ -21,19 +21,19 @@ import traceback
 import psutil
 import torch
 
-from bench import variants as V
-from bench.config import train_config
-from bench.errors import is_oom
-from bench.perf.trackers import release_cpu_memory
-from bench.quality import eval_splits, references, score
-from bench.registry import get_adapter
-from bench.records import failed_record, perf_record, quality_record, utc_now
-from bench.tasks import get_task
-from bench.train import predict_all
-from bench.trained import trained_adapter
-from bench.variants.build import Unsupported, build_variant
-from bench.variants.cost import reference_batch, reference_mode, time_variant
-from bench.variants.paired import paired
+from nlpbench import variants as V
+from nlpbench.config import train_config
+from nlpbench.errors import is_oom
+from nlpbench.perf.trackers import release_cpu_memory
+from nlpbench.quality import eval_splits, references, score
+from nlpbench.registry import get_adapter
+from nlpbench.records import failed_record, perf_record, quality_record, utc_now
+from nlpbench.tasks import get_task
+from nlpbench.train import predict_all
+from nlpbench.trained import trained_adapter
+from nlpbench.variants.build import Unsupported, build_variant
+from nlpbench.variants.cost import reference_batch, reference_mode, time_variant
+from nlpbench.variants.paired import paired
 
 MB = 2**20
 

@@ -1,7 +1,7 @@
 """The `bleu` and `chrf` evaluate modules give sacreBLEU's numbers and signatures."""
 import sacrebleu
 
-from bench import metrics
+from nlpbench import metrics
 
 PREDS = ["The cat sat on the mat.", "A dog barked loudly at the mailman!", "Nothing matches here", "Two men, one boat."]
 REFS = ["The cat sat on the mat .", "a dog barked loudly at the postman!", "Completely different words",

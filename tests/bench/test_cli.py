@@ -8,9 +8,9 @@ import time
 
 import pytest
 
-from bench import units
-from bench.cli import main
-from bench.results import read_records
+from nlpbench import units
+from nlpbench.cli import main
+from nlpbench.results import read_records
 from tests.conftest import files_suite, tiny_suite
 
 
@@ -100,7 +100,7 @@ def test_ctrl_c_in_a_real_process_keeps_finished_cells(write_suite, tmp_path):
     out = tmp_path / "o"
     # SIG_DFL in the child: a test run started in the background by a non-interactive shell inherits SIGINT
     # ignored, and Python then never raises KeyboardInterrupt (a terminal's Ctrl-C always reaches the CLI)
-    proc = subprocess.Popen([sys.executable, "-m", "bench.cli", "run", str(path), "--out", str(out)], env=env,
+    proc = subprocess.Popen([sys.executable, "-m", "nlpbench.cli", "run", str(path), "--out", str(out)], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # fmt: skip
     deadline = time.time() + 60

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bench import compare as cmp
-from bench.errors import BadInput
+from nlpbench import compare as cmp
+from nlpbench.errors import BadInput
 
 MACHINE = {"hostname": "ci-1", "device_name": "Fake CPU 3000", "cpu_model": "Fake CPU 3000", "threads": 2,
            "cuda": None, "torch": "2.13.0"}

@@ -2,9 +2,9 @@ from pathlib import Path
 
 import pytest
 
-from bench.config import SUITES_DIR, load_suite, read_suite, validate
-from bench.errors import BadInput
-from bench.overrides import apply_overrides
+from nlpbench.config import SUITES_DIR, load_suite, read_suite, validate
+from nlpbench.errors import BadInput
+from nlpbench.overrides import apply_overrides
 from tests.conftest import tiny_suite
 
 SHIPPED = sorted(p.stem for p in SUITES_DIR.glob("*.yaml"))
@@ -38,8 +38,8 @@ def test_overrides_walk_dicts_and_lists_and_parse_yaml_values():
 def test_override_precedence_adapter_defaults_then_suite_then_override(write_suite):
     path = write_suite(tiny_suite())
     suite = load_suite(str(path), ["tasks.0.models.0.train.lr=0.5"])
-    from bench.config import train_config
-    from bench.registry import get_adapter
+    from nlpbench.config import train_config
+    from nlpbench.registry import get_adapter
 
     cls = get_adapter("dummy")
     assert train_config(cls, suite.tasks[0].models[0].train).lr == 0.5

@@ -6,10 +6,10 @@ from importlib.metadata import entry_points
 import pytest
 import torch
 
-from bench.contract import exercise, static_problems
-from bench.registry import adapters, register_adapter
-from models import BUILTIN
-from models.dummy import DummyAdapter
+from nlpbench.contract import exercise, static_problems
+from nlpbench.registry import adapters, register_adapter
+from nlpbench.models import BUILTIN
+from nlpbench.models.dummy import DummyAdapter
 
 # Small params so the smoke run takes seconds; an adapter not listed runs at its defaults.
 SMALL = {

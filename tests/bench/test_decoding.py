@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from bench.decoding import beam_search, find_device, greedy_decode
+from nlpbench.decoding import beam_search, find_device, greedy_decode
 
 BOS, EOS = 0, 1
 

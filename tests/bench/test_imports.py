@@ -12,7 +12,8 @@ PACKAGE = ROOT / "bench"
 
 
 def module_name(path: Path) -> str:
-    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    """bench/perf/cell.py -> nlpbench.perf.cell (the folder bench/ is the import package nlpbench)."""
+    parts = ["nlpbench", *path.relative_to(PACKAGE).with_suffix("").parts]
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 

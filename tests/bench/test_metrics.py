@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from bench import metrics
-from bench.errors import BadInput
+from nlpbench import metrics
+from nlpbench.errors import BadInput
 
 
 def test_accuracy_and_macro_f1_from_local_evaluate_modules():

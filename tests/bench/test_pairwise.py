@@ -5,10 +5,10 @@ import random
 import numpy as np
 import pytest
 
-from bench import pairwise, predictions, stats
-from bench.cli import main
-from bench.report import write_report
-from bench.results import read_records
+from nlpbench import pairwise, predictions, stats
+from nlpbench.cli import main
+from nlpbench.report import write_report
+from nlpbench.results import read_records
 
 
 def _write_run(tmp_path, cells: dict) -> object:

@@ -1,8 +1,8 @@
 """Perf cells of trained models time the trained model: same vocabulary, weights and n_params."""
 import json
 
-from bench.cli import main
-from bench.results import read_records
+from nlpbench.cli import main
+from nlpbench.results import read_records
 from tests.conftest import tiny_suite
 
 PERF = {"modes": ["forward"], "batch_sizes": [1], "seq_lens": [8], "warmup": 1, "min_iters": 2, "min_seconds": 0.0}

@@ -8,12 +8,12 @@ import pytest
 import unit_test_adapters  # noqa: F401  (registers unit_fault; workers import it through the spec)
 from tests.conftest import tiny_suite
 
-from bench import pool
-from bench.cli import main
-from bench.config import load_suite
-from bench.data import load_task_data
-from bench.results import read_records
-from bench.units import plan
+from nlpbench import pool
+from nlpbench.cli import main
+from nlpbench.config import load_suite
+from nlpbench.data import load_task_data
+from nlpbench.results import read_records
+from nlpbench.units import plan
 
 
 def run_dir_of(out):
@@ -133,7 +133,7 @@ def test_worker_threads_share_out_the_cores(monkeypatch):
     (["--workers", "3"], ["workers=3"]),
 ])  # fmt: skip
 def test_launcher_flags_become_overrides(argv, expected):
-    from bench.cli import launcher_override, parser
+    from nlpbench.cli import launcher_override, parser
 
     args = parser().parse_args(["run", "quick", *argv])
     assert launcher_override(args) == expected

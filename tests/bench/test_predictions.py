@@ -1,9 +1,9 @@
 """Predictions kept per cell, intervals for every metric, and seeds: through the real CLI on tiny suites."""
 import json
 
-from bench import predictions, quality
-from bench.cli import main
-from bench.results import read_records
+from nlpbench import predictions, quality
+from nlpbench.cli import main
+from nlpbench.results import read_records
 from tests.conftest import tiny_suite
 
 

@@ -7,11 +7,11 @@ import pytest
 import torch
 from datasets import Dataset
 
-from bench import pretrained
-from bench.adapter import TaskInfo
-from bench.cli import main
-from bench.errors import BadInput
-from models.bert import BertAdapter, BertClsConfig, bert_config, wordpiece_tokenizer
+from nlpbench import pretrained
+from nlpbench.adapter import TaskInfo
+from nlpbench.cli import main
+from nlpbench.errors import BadInput
+from nlpbench.models.bert import BertAdapter, BertClsConfig, bert_config, wordpiece_tokenizer
 
 TEXTS = ["a good film", "great acting", "a bad film", "dull acting"] * 4
 

@@ -6,12 +6,12 @@ import json
 
 from test_pool import SMALL_QUICK, metrics, run_dir_of
 
-from bench.cli import main
-from bench.config import load_suite
-from bench.data import load_task_data
-from bench.results import read_records
-from bench.unit_worker import run_unit, unit_spec, unpack
-from bench.units import plan
+from nlpbench.cli import main
+from nlpbench.config import load_suite
+from nlpbench.data import load_task_data
+from nlpbench.results import read_records
+from nlpbench.unit_worker import run_unit, unit_spec, unpack
+from nlpbench.units import plan
 
 
 def test_quick_suite_metrics_are_identical_inline_and_on_ray(tmp_path, local_ray):

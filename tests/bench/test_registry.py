@@ -3,8 +3,8 @@ import textwrap
 
 import pytest
 
-from bench import registry
-from bench.errors import BadInput
+from nlpbench import registry
+from nlpbench.errors import BadInput
 
 
 def test_lookup_error_suggests_and_lists():
@@ -18,7 +18,7 @@ def test_third_party_adapter_through_entry_point(tmp_path, monkeypatch):
     """A package outside this repo adds an adapter via the `nlpbench.adapters` entry-point group."""
     (tmp_path / "thirdparty_nlp.py").write_text(textwrap.dedent('''
         from dataclasses import dataclass
-        from models.dummy import DummyAdapter
+        from nlpbench.models.dummy import DummyAdapter
 
         @dataclass
         class Cfg:

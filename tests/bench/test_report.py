@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 import torch
 
-from bench import report
-from bench.errors import BadInput
+from nlpbench import report
+from nlpbench.errors import BadInput
 
 CLASSIFIERS = {"lstm": ("lstm", 0.81, 1.2e6), "bert": ("bert", 0.88, 4.4e6), "bert-nomlm": ("bert", 0.79, 4.4e6)}
 TRANSLATORS = {"gru": ("gru_attn", 18.5, 2.1e6), "transformer": ("transformer", 24.0, 3.3e6)}
@@ -144,7 +144,7 @@ def test_torn_last_line_is_skipped_but_a_bad_middle_line_is_not(tmp_path):
     (bad / "records.jsonl").write_text('{"cell": "a", "kind": "perf"}\n{oops\n{"cell": "b", "kind": "perf"}\n')
     with pytest.raises(BadInput, match="line 2"):
         report.load_records(bad)
-    # a line that is JSON but not a record of the schema (bench.records) names the field
+    # a line that is JSON but not a record of the schema (nlpbench.records) names the field
     (bad / "records.jsonl").write_text('{"cell": "a", "kind": "perf", "batch_size": "eight"}\n')
     with pytest.raises(BadInput, match="line 1: record 'a': batch_size"):
         report.load_records(bad)
@@ -173,7 +173,7 @@ def test_bad_run_folders_are_all_reported(tmp_path):
 
 
 def test_machine_info_reads_run_json_and_baselines():
-    from bench import env
+    from nlpbench import env
 
     assert report.machine_info({})["cpu"] is None
     run_json = {"machine": env.machine(torch.device("cpu"))}  # what `nlpbench run` writes
@@ -185,7 +185,7 @@ def test_machine_info_reads_run_json_and_baselines():
 
 
 def test_pareto_pairs_only_the_perf_cell_of_the_trained_model():
-    from bench import plots
+    from nlpbench import plots
 
     recs = fake_records()
     for r in recs:  # lstm's perf cells timed another model (a config-sized vocabulary)

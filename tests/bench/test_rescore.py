@@ -1,8 +1,8 @@
 """`nlpbench eval` (bench/rescore.py) on tiny runs of the dummy adapter."""
 import json
 
-from bench.cli import main
-from bench.results import read_records
+from nlpbench.cli import main
+from nlpbench.results import read_records
 from tests.bench.test_trained import only_dir, trained_run  # noqa: F401 (a fixture)
 
 

@@ -3,10 +3,10 @@ import json
 
 import pytest
 
-from bench.cli import main, parse
-from bench.errors import BadInput
-from bench.results import read_records
-from bench.select import names, select
+from nlpbench.cli import main, parse
+from nlpbench.errors import BadInput
+from nlpbench.results import read_records
+from nlpbench.select import names, select
 from tests.conftest import tiny_suite
 
 

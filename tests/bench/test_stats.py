@@ -1,4 +1,4 @@
-"""bench.stats: intervals and paired tests, checked against known values and sacreBLEU's own CLI."""
+"""nlpbench.stats: intervals and paired tests, checked against known values and sacreBLEU's own CLI."""
 import json
 import random
 import re
@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from bench import metrics, stats
+from nlpbench import metrics, stats
 
 
 def test_wilson_is_not_degenerate_at_the_edges():

@@ -1,11 +1,11 @@
 """Time-to-target from the validation curve, its config check, and its table."""
 import pytest
 
-from bench import targets
-from bench.cli import main
-from bench.config import validate
-from bench.errors import BadInput
-from bench.results import read_records
+from nlpbench import targets
+from nlpbench.cli import main
+from nlpbench.config import validate
+from nlpbench.errors import BadInput
+from nlpbench.results import read_records
 from tests.conftest import tiny_suite
 
 HISTORY = [{"step": 10, "examples": 320, "epoch": 1.0, "minutes": 0.1, "score": 0.6},

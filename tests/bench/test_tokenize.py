@@ -1,12 +1,12 @@
 import subprocess
 import sys
 
-from bench.tokenize import encode_all, train_tokenizer
+from nlpbench.tokenize import encode_all, train_tokenizer
 
 SCRIPT = """
 import hashlib, json
-from bench.data.synthetic import make_sentiment
-from bench.tokenize import train_tokenizer
+from nlpbench.data.synthetic import make_sentiment
+from nlpbench.tokenize import train_tokenizer
 texts = make_sentiment(1500, 0)["text"]
 for kind in ("word", "bpe", "wordpiece"):
     tok = train_tokenizer(kind, texts, 600, lowercase=True)

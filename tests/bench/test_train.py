@@ -2,11 +2,11 @@ import numpy as np
 import pytest
 import torch
 
-from bench.adapter import TaskInfo
-from bench.config import TrainConfig
-from bench.data.synthetic import make_sentiment
-from bench.train import bucketed_batches, fit, predict_all
-from models.dummy import DummyAdapter, DummyConfig
+from nlpbench.adapter import TaskInfo
+from nlpbench.config import TrainConfig
+from nlpbench.data.synthetic import make_sentiment
+from nlpbench.train import bucketed_batches, fit, predict_all
+from nlpbench.models.dummy import DummyAdapter, DummyConfig
 
 
 def test_bucketed_batches_cover_every_index_once_and_group_lengths():
@@ -80,8 +80,8 @@ def test_schedules_train(schedule):
 
 
 def test_a_step_budget_runs_exactly_that_many_steps_across_epochs():
-    from bench.config import TrainConfig
-    from bench.train import fit
+    from nlpbench.config import TrainConfig
+    from nlpbench.train import fit
 
     class Lin:  # the least a trainer needs: model, collate, loss, name
         name = "lin"

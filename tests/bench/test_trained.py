@@ -2,14 +2,14 @@
 import pytest
 import torch
 
-from bench.cli import main
-from bench.config import load_suite
-from bench.data import load_task_data
-from bench.errors import BadInput
-from bench.quality import references
-from bench.results import read_records
-from bench.train import predict_all
-from bench.trained import load_trained
+from nlpbench.cli import main
+from nlpbench.config import load_suite
+from nlpbench.data import load_task_data
+from nlpbench.errors import BadInput
+from nlpbench.quality import references
+from nlpbench.results import read_records
+from nlpbench.train import predict_all
+from nlpbench.trained import load_trained
 from tests.conftest import files_suite
 
 
@@ -52,8 +52,8 @@ def test_other_train_data_is_refused_not_silently_retokenised(trained_run, sst_l
 def test_bert_restore_skips_mlm_pretraining(tmp_path):
     from datasets import Dataset
 
-    from bench.adapter import TaskInfo
-    from models.bert import BertAdapter, BertClsConfig
+    from nlpbench.adapter import TaskInfo
+    from nlpbench.models.bert import BertAdapter, BertClsConfig
 
     params = dict(vocab_size=100, hidden_size=32, num_layers=1, num_heads=2, intermediate_size=64, max_len=16,
                   pretrain={"steps": 3, "batch_size": 4, "max_minutes": None})  # fmt: skip

@@ -1,8 +1,8 @@
 """A unit's live status: written by the trainer when a worker asks for it, drawn as one line by the driver."""
 from __future__ import annotations
 
-from bench import unit_status
-from bench.cli import main
+from nlpbench import unit_status
+from nlpbench.cli import main
 from tests.conftest import tiny_suite
 
 

@@ -6,9 +6,9 @@ is 15% slower than the last saved run. Not part of `make test`.
 import pytest
 import torch
 
-from bench.adapter import TaskInfo
-from bench.config import adapter_config
-from bench.registry import get_adapter
+from nlpbench.adapter import TaskInfo
+from nlpbench.config import adapter_config
+from nlpbench.registry import get_adapter
 
 SMALL = {
     "lstm": ("classification", {"vocab_size": 5000, "embed_dim": 128, "hidden_size": 128}),

@@ -2,7 +2,7 @@
 
     .venv/bin/pytest tests/benchmarks/test_transformer_decode.py --benchmark-only
 
-Both run the adapter's real `generate` path (bench.decoding's greedy search) on
+Both run the adapter's real `generate` path (nlpbench.decoding's greedy search) on
 the same random model and source batch; only `kv_cache` differs, so the ratio of
 the two timings is the cache's speed-up (it grows with the output length).
 """
@@ -11,8 +11,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from bench.adapter import TaskInfo
-from models.transformer import TransformerAdapter, TransformerConfig
+from nlpbench.adapter import TaskInfo
+from nlpbench.models.transformer import TransformerAdapter, TransformerConfig
 
 BATCH, SRC_LEN, NEW_TOKENS = 8, 32, 64
 

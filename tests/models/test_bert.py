@@ -6,10 +6,10 @@ import torch
 from datasets import Dataset
 from transformers import BertConfig, BertForSequenceClassification, BertTokenizer
 
-from bench.adapter import TaskInfo
-from bench.errors import BadInput
-from bench.registry import get_adapter
-from models.bert import BertAdapter, BertClsConfig, PretrainConfig, mlm_loss, mlm_train_config, pretrain_mlm
+from nlpbench.adapter import TaskInfo
+from nlpbench.errors import BadInput
+from nlpbench.registry import get_adapter
+from nlpbench.models.bert import BertAdapter, BertClsConfig, PretrainConfig, mlm_loss, mlm_train_config, pretrain_mlm
 
 TINY = dict(vocab_size=200, hidden_size=32, num_layers=2, num_heads=2, intermediate_size=64, max_len=16, dropout=0.0)
 GOOD = ["a good film", "great acting and a fine story", "i loved it", "wonderful , warm and funny"]
@@ -139,17 +139,17 @@ def test_mlm_stops_at_max_minutes(tmp_path):
 
 
 def test_mlm_pretraining_runs_through_the_harness_trainer(monkeypatch):
-    """The stage is `bench.train.fit` with BERT's recipe: a step budget across epochs, beta2 0.98, clock-aware decay."""
-    import bench.train
+    """The stage is `nlpbench.train.fit` with BERT's recipe: a step budget across epochs, beta2 0.98, clock-aware decay."""
+    import nlpbench.train
 
     seen = {}
-    real_fit = bench.train.fit
+    real_fit = nlpbench.train.fit
 
     def spy(stage, examples, cfg, **kw):
         seen.update(cfg=cfg, n=len(examples), stage=stage)
         return real_fit(stage, examples, cfg, **kw)
 
-    monkeypatch.setattr("models.bert.fit", spy)
+    monkeypatch.setattr("nlpbench.models.bert.fit", spy)
     a = adapter(pretrain={"steps": 7, "batch_size": 4, "max_minutes": None})  # 32 texts: 8 batches an epoch
     assert a.init == "mlm:7" and seen["n"] == len(toy())
     assert seen["cfg"] == mlm_train_config(a.cfg.pretrain)

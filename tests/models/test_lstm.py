@@ -2,9 +2,9 @@ import datasets
 import pytest
 import torch
 
-from bench.adapter import TaskInfo
-from bench.errors import BadInput
-from models.lstm import LSTMAdapter, LSTMConfig
+from nlpbench.adapter import TaskInfo
+from nlpbench.errors import BadInput
+from nlpbench.models.lstm import LSTMAdapter, LSTMConfig
 
 TEXTS = ["a good film", "a bad film", "not good at all really", "very good", "bad"]
 
@@ -64,7 +64,7 @@ def test_bad_pooling_is_a_clear_error():
 
 
 def test_validate_names_a_bad_lstm_or_seq2seq_param(capsys):
-    from bench.cli import main
+    from nlpbench.cli import main
 
     assert main(["validate", "quick", "tasks.0.models.0.params.pooling=avg", "tasks.1.models.0.params.beam_size=0"]) == 2
     err = capsys.readouterr().err.splitlines()

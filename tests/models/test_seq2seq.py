@@ -4,11 +4,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from bench.adapter import TaskInfo
-from bench.decoding import beam_search
-from bench.errors import BadInput
-from bench.registry import get_adapter
-from models.seq2seq import BOS, EOS, Seq2SeqAdapter, Seq2SeqConfig, _reorder
+from nlpbench.adapter import TaskInfo
+from nlpbench.decoding import beam_search
+from nlpbench.errors import BadInput
+from nlpbench.registry import get_adapter
+from nlpbench.models.seq2seq import BOS, EOS, Seq2SeqAdapter, Seq2SeqConfig, _reorder
 
 DATA = {
     "src": ["the cat sees a dog", "a big red car", "some birds sing today",
@@ -149,8 +149,8 @@ def test_bad_params_raise_bad_input():
 
 
 def test_generate_honours_beam_size_at_fixed_length():
-    from bench.adapter import TaskInfo
-    from models.seq2seq import Seq2SeqAdapter, Seq2SeqConfig
+    from nlpbench.adapter import TaskInfo
+    from nlpbench.models.seq2seq import Seq2SeqAdapter, Seq2SeqConfig
 
     info = TaskInfo(task="translation", num_labels=None, device=torch.device("cpu"), dtype="fp32", seed=0, progress=False)
     a = Seq2SeqAdapter(Seq2SeqConfig(vocab_size=30, emb_size=8, hidden_size=8, attn_size=8, beam_size=3), info)

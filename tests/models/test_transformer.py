@@ -9,9 +9,9 @@ import datasets
 import pytest
 import torch
 
-from bench.adapter import TaskInfo
-from bench.errors import BadInput
-from models.transformer import BOS, EOS, PAD, TransformerAdapter, TransformerConfig
+from nlpbench.adapter import TaskInfo
+from nlpbench.errors import BadInput
+from nlpbench.models.transformer import BOS, EOS, PAD, TransformerAdapter, TransformerConfig
 
 TINY = dict(d_model=16, n_heads=2, n_layers=2, n_decoder_layers=2, d_ff=32, dropout=0.0, vocab_size=80, min_frequency=1)
 TEXTS = ["a fine and moving film", "dull", "the plot is a mess and the cast is bored", "great fun", "not good at all"]
@@ -45,7 +45,7 @@ def test_bad_params_are_listed_at_once():
 
 
 def test_suite_validation_reports_bad_params():
-    from bench.config import ModelSpec, model_problems
+    from nlpbench.config import ModelSpec, model_problems
 
     spec = ModelSpec(adapter="transformer", params={"d_model": 30, "pooling": "max"})
     problems = model_problems(spec, "classification", "tasks.0.models.1")
@@ -183,7 +183,7 @@ def test_reorder_follows_rows_of_the_cache(fitted):
 
 @pytest.fixture
 def decoding():
-    return pytest.importorskip("bench.decoding", reason="bench/decoding.py not written yet")
+    return pytest.importorskip("nlpbench.decoding", reason="bench/decoding.py not written yet")
 
 
 @torch.inference_mode()

@@ -1,6 +1,6 @@
 from collections import defaultdict
 
-from bench.data.synthetic import label_text, make_sentiment
+from nlpbench.data.synthetic import label_text, make_sentiment
 
 
 def test_deterministic_and_distinct():

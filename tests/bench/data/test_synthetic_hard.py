@@ -1,6 +1,6 @@
 """`sentiment-hard`: deterministic, balanced, and its labels follow the grammar (checked by an independent parser)."""
-from bench.data.synthetic import FLIPPERS, OPENERS, POSITIVE, make_sentiment
-from bench.data.synthetic_hard import HEARSAY, NOT_TRUE, OTHERS, make_sentiment_hard
+from nlpbench.data.synthetic import FLIPPERS, OPENERS, POSITIVE, make_sentiment
+from nlpbench.data.synthetic_hard import HEARSAY, NOT_TRUE, OTHERS, make_sentiment_hard
 
 
 def parse_label(text: str) -> int:

@@ -11,7 +11,7 @@ HERE = Path(__file__).resolve().parent
 
 @pytest.fixture
 def make_spec():
-    from bench.perf import PerfCellSpec
+    from nlpbench.perf import PerfCellSpec
 
     def make(**over) -> PerfCellSpec:
         d = {

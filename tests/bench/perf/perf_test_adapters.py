@@ -15,8 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from bench.adapter import TaskInfo, random_ids
-from bench.registry import register_adapter
+from nlpbench.adapter import TaskInfo, random_ids
+from nlpbench.registry import register_adapter
 
 TOKEN_SLEEP_S = 0.002
 

@@ -4,7 +4,7 @@ import perf_test_adapters  # noqa: F401  (registers perf_tiny_gen)
 import pytest
 import torch
 
-from bench.perf import PerfCellSpec, run_cell_safely, run_perf_cell
+from nlpbench.perf import PerfCellSpec, run_cell_safely, run_perf_cell
 
 RECORD_KEYS = {
     "cell",
@@ -112,7 +112,7 @@ def test_threads_apply_to_the_cell_only(make_spec):
 
 
 def test_one_factory_builds_every_spec_and_derives_id_and_labels():
-    from bench.perf.cell import PerfCellSpec
+    from nlpbench.perf.cell import PerfCellSpec
 
     mt = PerfCellSpec.make(adapter="transformer", name="mt", params={"beam_size": 4}, task="translation",
                            mode="generate", batch_size=8, seq_len=32, num_labels=2)

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from bench.perf.check import main, overhead, repeatability
+from nlpbench.perf.check import main, overhead, repeatability
 
 
 def _run(path, p50s, timed=1.0, wall=1.25, span=("2026-01-01T00:00:00Z", "2026-01-01T00:00:10Z")):

@@ -1,8 +1,8 @@
 """compile: true compiles what generate calls (dynamo frames > 0), or the cell is refused up front (exit 2)."""
 import perf_test_adapters  # noqa: F401  (registers perf_tiny_gen: a translator naming no decoding methods)
 
-from bench.cli import main
-from bench.perf import run_perf_cell
+from nlpbench.cli import main
+from nlpbench.perf import run_perf_cell
 from tests.conftest import tiny_suite
 
 TRANSLATOR = {"vocab_size": 100, "d_model": 16, "n_heads": 2, "n_layers": 1, "n_decoder_layers": 1, "d_ff": 32}

@@ -4,10 +4,10 @@ import pytest
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-import models  # noqa: F401  (registers the adapters)
-from bench.perf.cell import build_adapter
-from bench.perf.flops import EXTRA_FORMULAS, SDPA_KERNELS, CountingMode, is_real_work, track_flops
-from bench.perf.modes import make_workload
+import nlpbench.models  # noqa: F401  (registers the adapters)
+from nlpbench.perf.cell import build_adapter
+from nlpbench.perf.flops import EXTRA_FORMULAS, SDPA_KERNELS, CountingMode, is_real_work, track_flops
+from nlpbench.perf.modes import make_workload
 
 B, S, D, L, FF, C = 2, 64, 64, 2, 128, 2  # a small shape: attention is ~20% of the total here
 

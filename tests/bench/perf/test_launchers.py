@@ -3,9 +3,9 @@
 import pytest
 import torch
 
-from bench.errors import BadInput
-from bench.perf import sweep
-from bench.perf.launchers import get_launcher
+from nlpbench.errors import BadInput
+from nlpbench.perf import sweep
+from nlpbench.perf.launchers import get_launcher
 
 
 def test_process_launcher_survives_a_crashing_child_and_returns_child_records(make_spec, child_path):

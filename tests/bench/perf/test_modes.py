@@ -1,8 +1,8 @@
 """train_step is the trainer's update: clipping, scheduler and scaler included."""
 import torch
 
-from bench.perf.cell import build_adapter
-from bench.perf.modes import make_workload
+from nlpbench.perf.cell import build_adapter
+from nlpbench.perf.modes import make_workload
 
 
 def test_train_step_clips_and_steps_the_schedule_like_the_trainer(make_spec, monkeypatch):

@@ -1,4 +1,4 @@
-from bench.perf.probe import probe_peak_gflops
+from nlpbench.perf.probe import probe_peak_gflops
 
 
 def test_probe_reports_a_positive_peak_from_the_median_matmul():
@@ -11,7 +11,7 @@ def test_probe_reports_a_positive_peak_from_the_median_matmul():
 def test_worker_peak_is_probed_per_dtype_and_thread_count_with_the_median():
     import torch
 
-    from bench.perf import probe
+    from nlpbench.perf import probe
 
     probe._PEAKS.clear()
     threads = torch.get_num_threads()

@@ -5,9 +5,9 @@ import json
 
 import pytest
 
-from bench.errors import BadInput
-from bench.perf import profile
-from bench.perf.profile import profile_cell
+from nlpbench.errors import BadInput
+from nlpbench.perf import profile
+from nlpbench.perf.profile import profile_cell
 
 
 def _events(path):

@@ -11,11 +11,11 @@ import sys
 import pytest
 import yaml
 
-from bench import runner
-from bench.config import validate
-from bench.errors import BadInput
-from bench.perf import sweep
-from bench.results import read_records
+from nlpbench import runner
+from nlpbench.config import validate
+from nlpbench.errors import BadInput
+from nlpbench.perf import sweep
+from nlpbench.results import read_records
 
 
 def _grid(make_spec, batches, seqs, **over):

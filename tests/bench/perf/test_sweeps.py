@@ -1,6 +1,6 @@
 """sweep(): order, immediate writes, OOM -> skipped larger batches, resume via `done`."""
 
-from bench.perf import sweep
+from nlpbench.perf import sweep
 
 
 def _grid(make_spec, **over):
@@ -61,8 +61,8 @@ def test_an_error_cell_does_not_stop_the_sweep(make_spec):
 
 
 def test_rounds_interleave_cells_and_pool_their_samples(make_spec, monkeypatch):
-    from bench.perf import sweep
-    from bench.perf.launchers import run_inline
+    from nlpbench.perf import sweep
+    from nlpbench.perf.launchers import run_inline
 
     specs = [make_spec(batch_size=b, min_iters=6, min_seconds=0.0) for b in (1, 2)]
     order, written = [], []
@@ -72,7 +72,7 @@ def test_rounds_interleave_cells_and_pool_their_samples(make_spec, monkeypatch):
         assert spec.min_iters == 2 and spec.keep_samples
         return run_inline(spec, timeout_s)
 
-    monkeypatch.setattr("bench.perf.sweeps.get_launcher", lambda name, **o: spy)
+    monkeypatch.setattr("nlpbench.perf.sweeps.get_launcher", lambda name, **o: spy)
     sweep(specs, "inline", written.append, progress=False, rounds=3)
     assert order == [s.cell for s in specs] * 3  # round 1 of every cell, then round 2, ...
     assert [r["cell"] for r in written] == [s.cell for s in specs]
@@ -82,7 +82,7 @@ def test_rounds_interleave_cells_and_pool_their_samples(make_spec, monkeypatch):
 
 
 def test_a_p50_that_moves_between_rounds_is_noisy():
-    from bench.perf.rounds import merge
+    from nlpbench.perf.rounds import merge
 
     def part(samples):
         return {"cell": "c", "status": "ok", "batch_size": 1, "tokens_per_sample": 4, "flops": None,
@@ -97,7 +97,7 @@ def test_a_p50_that_moves_between_rounds_is_noisy():
 
 
 def test_compiled_cells_run_one_round(make_spec):
-    from bench.perf.rounds import cell_rounds, round_spec
+    from nlpbench.perf.rounds import cell_rounds, round_spec
 
     assert cell_rounds(make_spec(compile=True), 3) == 1 and cell_rounds(make_spec(), 3) == 3
     spec = round_spec(make_spec(min_iters=10, min_seconds=0.9), 3)

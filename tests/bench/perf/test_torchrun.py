@@ -4,9 +4,9 @@ import json
 
 import pytest
 
-from bench.cli import main
-from bench.perf.torchrun import combine
-from bench.results import read_records
+from nlpbench.cli import main
+from nlpbench.perf.torchrun import combine
+from nlpbench.results import read_records
 
 
 def _suite(tmp_path, **perf) -> str:

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from bench.perf import trust
+from nlpbench.perf import trust
 
 
 def test_trust_check_prints_harness_timer_and_ratio(capsys):

@@ -5,9 +5,9 @@ import time
 import pytest
 import torch
 
-from bench.adapter import TaskInfo
-from bench.serve.batcher import DynamicBatcher, Fault
-from models.dummy import DummyAdapter, DummyConfig
+from nlpbench.adapter import TaskInfo
+from nlpbench.serve.batcher import DynamicBatcher, Fault
+from nlpbench.models.dummy import DummyAdapter, DummyConfig
 
 
 @pytest.fixture(scope="module")

@@ -1,12 +1,12 @@
-"""The parts of bench.serve that need no LoadGen: the capacity search, LoadGen's summary, the missing-extra line."""
+"""The parts of nlpbench.serve that need no LoadGen: the capacity search, LoadGen's summary, the missing-extra line."""
 import sys
 from dataclasses import dataclass
 
 import pytest
 
-from bench.cli import main
-from bench.serve import loadgen_log
-from bench.serve.scenarios import capacity_search
+from nlpbench.cli import main
+from nlpbench.serve import loadgen_log
+from nlpbench.serve.scenarios import capacity_search
 from tests.conftest import tiny_suite
 
 SUMMARY = """================================================

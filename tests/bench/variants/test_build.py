@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 import torch
 
-import models  # noqa: F401  (registers the adapters)
-from bench.adapter import TaskInfo
-from bench.config import adapter_config
-from bench.registry import get_adapter
-from bench.variants.build import Unsupported, build_variant
+import nlpbench.models  # noqa: F401  (registers the adapters)
+from nlpbench.adapter import TaskInfo
+from nlpbench.config import adapter_config
+from nlpbench.registry import get_adapter
+from nlpbench.variants.build import Unsupported, build_variant
 
 CLASSIFIERS = {
     "lstm": {"vocab_size": 300, "embed_dim": 32, "hidden_size": 32},

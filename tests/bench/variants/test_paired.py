@@ -5,7 +5,7 @@ import math
 
 import pytest
 
-from bench.variants.paired import mcnemar_exact, paired_accuracy, paired_bleu
+from nlpbench.variants.paired import mcnemar_exact, paired_accuracy, paired_bleu
 
 
 def test_mcnemar_exact_counts_discordant_pairs_and_matches_the_binomial():

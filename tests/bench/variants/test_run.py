@@ -5,12 +5,12 @@ import sys
 
 import pytest
 
-from bench.cli import main
-from bench.config import validate
-from bench.errors import BadInput
-from bench.results import read_records
-from bench.report import EXTRA_TABLES
-from bench.tables import build_tables
+from nlpbench.cli import main
+from nlpbench.config import validate
+from nlpbench.errors import BadInput
+from nlpbench.results import read_records
+from nlpbench.report import EXTRA_TABLES
+from nlpbench.tables import build_tables
 from tests.conftest import tiny_suite
 
 
@@ -65,7 +65,7 @@ def test_variants_without_fp32_are_refused():
 
 
 def test_compare_tolerates_unsupported_cells():
-    from bench.compare import Side, compare
+    from nlpbench.compare import Side, compare
 
     def rec(status):
         r = {"cell": "quality/classification/lstm@onnx/test", "kind": "quality", "status": status}

@@ -1,0 +1,1 @@
+"""The shipped suites (YAML), installed as package data: `nlpbench run quick` finds them by name."""
