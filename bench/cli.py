@@ -33,7 +33,7 @@ def _add_run(sub) -> None:
 
 
 def _add_selection(p) -> None:
-    """--models/--tasks (bench/select.py). KEY=VALUE overrides may come before or after options (see main)."""
+    """--models/--tasks (bench/suite/selection.py). KEY=VALUE overrides may come before or after options (see main)."""
     p.add_argument("--models", metavar="NAME[,NAME]", help="only these models (labels, as in the tables)")
     p.add_argument("--tasks", metavar="NAME[,NAME]", help="only these tasks (labels, as in the tables)")
 
@@ -65,7 +65,7 @@ def _add_list(sub) -> None:
 
 
 def cmd_run(args) -> int:
-    from nlpbench.runner import run
+    from nlpbench.commands.run import run
 
     if args.trust_remote_code:
         os.environ["NLPBENCH_TRUST_REMOTE_CODE"] = "1"
@@ -77,13 +77,13 @@ def cmd_run(args) -> int:
 
 
 def selected(args) -> dict:
-    from nlpbench.select import names
+    from nlpbench.suite.selection import names
 
     return {"tasks": names(args.tasks), "models": names(args.models)}
 
 
 def cmd_eval(args) -> int:
-    from nlpbench.rescore import eval_run
+    from nlpbench.commands.eval import eval_run
 
     progress = not args.no_progress and sys.stderr.isatty()
     return eval_run(args.run_dir, args.overrides, out=args.out, data_dir=args.data_dir, progress=progress,
@@ -96,7 +96,7 @@ def launcher_override(args) -> list[str]:
     out = [] if args.workers is None else [f"workers={args.workers}"]
     if not args.launcher:
         return out
-    from nlpbench.config import read_suite
+    from nlpbench.suite.schema import read_suite
 
     has_perf = read_suite(args.suite, args.overrides).get("perf") is not None
     if args.launcher == "torchrun" and not has_perf:
@@ -107,8 +107,8 @@ def launcher_override(args) -> list[str]:
 
 
 def cmd_validate(args) -> int:
-    from nlpbench.runner import load_all_data
-    from nlpbench.select import load_selected
+    from nlpbench.commands.run import load_all_data
+    from nlpbench.suite.selection import load_selected
 
     _, suite = load_selected(args.suite, args.overrides, args.data_dir, **selected(args))
     data = load_all_data(suite, args.data_dir)
@@ -116,9 +116,9 @@ def cmd_validate(args) -> int:
         sizes = ", ".join(f"{s} {len(ds)}" for s, ds in td.splits.items())
         print(f"{task.label}: {td.dataset} ({sizes}); models: {', '.join(m.label for m in task.models)}")
     if suite.tasks:
-        from nlpbench.pool import worker_count, worker_threads
-        from nlpbench.runner import quality_launcher
-        from nlpbench.units import plan
+        from nlpbench.commands.run import quality_launcher
+        from nlpbench.launch.process import worker_count, worker_threads
+        from nlpbench.quality.units import plan
 
         n, where = len(plan(suite, data, set())), quality_launcher(suite)
         if where == "process":
@@ -126,7 +126,7 @@ def cmd_validate(args) -> int:
             where += f", {workers} workers x {worker_threads(suite, workers)} thread(s)"
         print(f"training: {n} unit(s) ({where})")
     if suite.perf:
-        from nlpbench.perf_plan import check_perf, perf_models
+        from nlpbench.perf.plan import check_perf, perf_models
 
         check_perf(suite, data)
         n = len(perf_models(suite, data))
@@ -145,7 +145,7 @@ def cmd_list(args) -> int:
             fields = ", ".join(f"{f.name}={f.default!r}" for f in dataclasses.fields(cls.Config) if f.default is not dataclasses.MISSING)
             print(f"{name:12s} tasks: {', '.join(cls.tasks):28s} params: {fields}")
     elif args.what == "suites":
-        from nlpbench.config import SUITES_DIR
+        from nlpbench.suite.schema import SUITES_DIR
 
         for path in sorted(SUITES_DIR.glob("*.yaml")):
             first = path.read_text().splitlines()[0].lstrip("# ").strip()
@@ -171,8 +171,9 @@ def parser() -> argparse.ArgumentParser:
     _add_validate(sub)
     _add_eval(sub)
     _add_list(sub)
-    from nlpbench import compare, report
+    from nlpbench.gate import compare
     from nlpbench.perf import profile
+    from nlpbench.report import write as report
 
     report.register(sub)
     compare.register(sub)

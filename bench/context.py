@@ -9,8 +9,8 @@ from pathlib import Path
 import torch
 
 from nlpbench import env
-from nlpbench.config import Suite
-from nlpbench.results import RecordStore
+from nlpbench.store.results import RecordStore
+from nlpbench.suite.schema import Suite
 
 
 @dataclass

@@ -26,7 +26,8 @@ def register_adapter(name: str):
         if problems := static_problems(cls):  # lm-eval asserts its base class; we check the protocol
             raise TypeError(f"adapter '{name}' ({cls.__module__}.{cls.__qualname__}) breaks the adapter contract: "
                             + "; ".join(problems))
-        cls.name = name
+        if ":" not in name or not getattr(cls, "name", None):  # `module:Class` keeps a short name it has
+            cls.name = name
         _ADAPTERS[name] = cls
         return cls
 
@@ -53,8 +54,30 @@ def adapters() -> dict[str, type]:
     return dict(sorted(_ADAPTERS.items()))
 
 
+def import_adapter(ref: str) -> type:
+    """`module:Class` named in a suite: imported and registered under that reference (contract checked)."""
+    module, _, qualname = ref.partition(":")
+    try:
+        obj = import_module(module)
+    except ImportError as e:
+        raise BadInput(f"adapter '{ref}': cannot import module '{module}' ({e})") from None
+    for part in qualname.split("."):
+        obj = getattr(obj, part, None)
+    if not isinstance(obj, type):
+        raise BadInput(f"adapter '{ref}': module '{module}' has no class '{qualname}'")
+    if ref not in _ADAPTERS:  # a class that registered itself under a short name is registered here again
+        try:
+            register_adapter(ref)(obj)
+        except TypeError as e:
+            raise BadInput(str(e)) from None
+    return _ADAPTERS[ref]
+
+
 def get_adapter(name: str) -> type:
-    """The adapter class for `name`; a built-in one is imported alone (a perf child starts fast)."""
+    """The adapter class for `name` (a registered name, or `module:Class`); a built-in one is imported alone
+    (a perf child starts fast)."""
+    if ":" in name:
+        return _ADAPTERS.get(name) or import_adapter(name)
     if name not in _ADAPTERS and name.isidentifier():
         try:
             import_module(f"nlpbench.models.{name}")

@@ -37,12 +37,12 @@ from transformers import (
     PreTrainedTokenizerFast,
 )
 
-from nlpbench.adapter import TaskInfo, random_ids
 from nlpbench import pretrained
-from nlpbench.config import TrainConfig
+from nlpbench.adapter import TaskInfo, random_ids
 from nlpbench.errors import BadInput
+from nlpbench.quality.train import fit
 from nlpbench.registry import register_adapter
-from nlpbench.train import fit
+from nlpbench.suite.schema import TrainConfig
 from nlpbench.tokenize import DEFAULT_SPECIALS, train_tokenizer
 
 OBJECTIVES = ("mlm",)
@@ -139,7 +139,7 @@ def mlm_loss(mlm: BertForMaskedLM, batch: dict) -> torch.Tensor:
 
 
 class MLMStage:
-    """The masked-LM objective shaped as the trainer's adapter, so pretraining runs through `nlpbench.train.fit`
+    """The masked-LM objective shaped as the trainer's adapter, so pretraining runs through `nlpbench.quality.train.fit`
     (the same bucketing, clipping, schedule, autocast, clock budget and progress as fine-tuning)."""
 
     name = "mlm pretrain"
@@ -209,7 +209,7 @@ class BertAdapter:
         self.checkpoint_sha256 = pretrained.sha256(ckpt, self.info.cache_dir)
         self.tokenizer = AutoTokenizer.from_pretrained(where, trust_remote_code=remote, model_max_length=self.cfg.max_len)
         self.init = f"pretrained:{ckpt}"
-        if self.info.restore:  # the fine-tuned weights come next (bench/trained.py): the architecture is enough
+        if self.info.restore:  # the fine-tuned weights come next (bench/quality/trained.py): the architecture is enough
             config = AutoConfig.from_pretrained(where, num_labels=num_labels, trust_remote_code=remote)
             self.model = AutoModelForSequenceClassification.from_config(
                 config, trust_remote_code=remote, attn_implementation="sdpa")  # fmt: skip

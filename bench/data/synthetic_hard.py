@@ -14,8 +14,17 @@ from __future__ import annotations
 
 import random
 
-from nlpbench.data.synthetic import (FLIPPERS, INTENSIFIERS, NEGATIVE, OPENERS, POSITIVE, SUBJECTS, VERBS,
-                                  distinct_sentences, sentiment_sentence)
+from nlpbench.data.synthetic import (
+    FLIPPERS,
+    INTENSIFIERS,
+    NEGATIVE,
+    OPENERS,
+    POSITIVE,
+    SUBJECTS,
+    VERBS,
+    distinct_sentences,
+    sentiment_sentence,
+)
 
 OTHERS = ("the popcorn,the seats,the parking,the ticket price,the weather,the crowd,the trailer before it,"
           "the snacks,the cinema,the bus ride home").split(",")

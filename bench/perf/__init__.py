@@ -19,7 +19,7 @@ _EXPORTS = {
     "run_perf_cell": "nlpbench.perf.cell",
     "run_cell_safely": "nlpbench.perf.cell",
     "sweep": "nlpbench.perf.sweeps",
-    "get_launcher": "nlpbench.perf.launchers",
+    "get_launcher": "nlpbench.launch.cells",
     "probe_peak_gflops": "nlpbench.perf.probe",
     "profile_cell": "nlpbench.perf.profile",
     "Latency": "nlpbench.perf.trackers",

@@ -42,9 +42,9 @@ from nlpbench.perf.footprint import memory_fields, weight_bytes
 from nlpbench.perf.modes import make_workload
 from nlpbench.perf.probe import worker_peak
 from nlpbench.perf.timing import timing_fields
-from nlpbench.stats import compact
 from nlpbench.perf.trackers import cpu_baseline, measure_latency, settle_gc, track_flops, track_memory
-from nlpbench.records import utc_now
+from nlpbench.quality.stats import compact
+from nlpbench.store.records import utc_now
 from nlpbench.tasks import get_task
 
 MEMORY_PASSES = 1  # memory is the median of this many steps (they count as warm-up steps); the allocator's is exact
@@ -342,7 +342,7 @@ def main(argv: list[str] | None = None) -> int:
     if os.environ.get(THREADS_ENV):
         torch.set_num_threads(int(os.environ[THREADS_ENV]))
     if torch.get_num_interop_threads() != 1:
-        torch.set_num_interop_threads(1)  # as the inline launcher pins it (nlpbench.perf.launchers)
+        torch.set_num_interop_threads(1)  # as the inline launcher pins it (nlpbench.launch.cells)
     gc.freeze()  # a fresh interpreter holds no garbage yet: skip the one slow full collection
     rec = run_cell_safely(spec)
     Path(out_path).write_text(json.dumps(rec))

@@ -19,7 +19,7 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
-from nlpbench.results import read_records
+from nlpbench.store.results import read_records
 
 OFF = 0.15  # a cell whose p50 moves more than this between runs should have been flagged noisy
 

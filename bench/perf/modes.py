@@ -1,7 +1,7 @@
 """What one iteration of a perf cell does, per mode.
 
 - `forward`: `adapter.forward(batch)` with `model.eval()` under `torch.inference_mode()`;
-- `train_step`: `adapter.loss(batch)`, then the trainer's own update (nlpbench.train.update:
+- `train_step`: `adapter.loss(batch)`, then the trainer's own update (nlpbench.quality.train.update:
   scaled backward, gradient clipping, AdamW step, zero_grad, scheduler step) with the
   model's resolved training settings (clip_norm, weight_decay, schedule), `model.train()`;
 - `generate`: `adapter.generate(batch, max_new_tokens, fixed_length=True)` with `model.eval()`
@@ -93,7 +93,7 @@ SCHEDULE_STEPS = 1_000_000  # the schedule's planned length: a cell's steps stay
 
 
 def _train_step(adapter, batch, amp, dtype: str, device: torch.device, train: dict | None = None) -> Workload:
-    from nlpbench.train import make_optimizer, update  # the trainer's own update: clip, scaler, scheduler
+    from nlpbench.quality.train import make_optimizer, update  # the trainer's own update: clip, scaler, scheduler
 
     settings = TrainSettings(**{k: v for k, v in (train or {}).items() if k in TrainSettings.__dataclass_fields__})
     settings.lr = TRAIN_LR

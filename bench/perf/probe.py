@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import torch
 
-from nlpbench.precision import TORCH_DTYPES
-
 from nlpbench.perf.trackers import measure_latency
+from nlpbench.precision import TORCH_DTYPES
 
 DEFAULT_N = {"cpu": 1024, "cuda": 8192}
 DEFAULT_DTYPE = {"cpu": "fp32", "cuda": "bf16"}

@@ -17,10 +17,10 @@ from pathlib import Path
 import torch
 from torch.profiler import ProfilerActivity, record_function, schedule, tensorboard_trace_handler
 
-from nlpbench.tasks import get_task
 from nlpbench.errors import BadInput, unknown_name
 from nlpbench.perf.cell import PerfCellSpec, build_adapter
 from nlpbench.perf.modes import DTYPES, MODES, make_workload
+from nlpbench.tasks import get_task
 
 WAIT, WARMUP, ACTIVE = 1, 1, 3
 
@@ -91,8 +91,8 @@ def _find_model(suite, name: str) -> tuple:
 
 
 def spec_from_args(suite, args, device: str) -> PerfCellSpec:
-    from nlpbench.config import adapter_config
     from nlpbench.registry import get_adapter
+    from nlpbench.suite.schema import adapter_config
 
     model, task, num_labels = _find_model(suite, args.model)
     perf = suite.perf
@@ -111,9 +111,9 @@ def spec_from_args(suite, args, device: str) -> PerfCellSpec:
 
 
 def main(args: argparse.Namespace) -> int:
-    from nlpbench.config import load_suite
     from nlpbench.env import resolve_device
-    from nlpbench.results import new_run_dir
+    from nlpbench.store.results import new_run_dir
+    from nlpbench.suite.schema import load_suite
 
     suite = load_suite(args.suite, args.overrides)
     spec = spec_from_args(suite, args, resolve_device(suite.device).type)

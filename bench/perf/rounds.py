@@ -21,8 +21,8 @@ import dataclasses
 import math
 import statistics
 
-from nlpbench.perf.trackers import NOISY_IQR_OVER_MEDIAN, Latency
 from nlpbench.perf.timing import timing_fields
+from nlpbench.perf.trackers import NOISY_IQR_OVER_MEDIAN, Latency
 
 ROUND_MIN_SECONDS = 0.1
 

@@ -13,8 +13,8 @@ from collections.abc import Callable, Iterable
 
 from tqdm import tqdm
 
+from nlpbench.launch.cells import get_launcher
 from nlpbench.perf.cell import PerfCellSpec, base_record
-from nlpbench.perf.launchers import get_launcher
 from nlpbench.perf.rounds import cell_rounds, merge, round_spec
 
 
@@ -37,7 +37,7 @@ def sweep(
     `options`: the launcher's own settings (ray: `address`, `num_cpus`; torchrun: `nproc`).
     """
     if launcher == "ray":  # Ray schedules the cells itself; records still stream to `write` as they end
-        from nlpbench.perf.ray_launcher import ray_sweep
+        from nlpbench.launch.cell_ray import ray_sweep
 
         return ray_sweep(specs, write, done=done, progress=progress, **options)
     run = get_launcher(launcher, **options)

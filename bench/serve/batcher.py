@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import torch
 
-from nlpbench.train import autocast
+from nlpbench.quality.train import autocast
 
 
 @dataclass

@@ -16,14 +16,14 @@ import time
 
 import numpy as np
 
-from nlpbench.quality import eval_splits, references, score
-from nlpbench.records import failed_record, record, utc_now
-from nlpbench.tasks import get_task
-from nlpbench.trained import trained_adapter
+from nlpbench.quality.score import eval_splits, references, score
+from nlpbench.quality.train import predict_all
+from nlpbench.quality.trained import trained_adapter
 from nlpbench.serve import loadgen_log, require_loadgen
 from nlpbench.serve.scenarios import Knobs, TestResult, capacity_search, padding_cost, run_test, server_test
 from nlpbench.serve.sut import DROPPED
-from nlpbench.train import predict_all
+from nlpbench.store.records import failed_record, record, utc_now
+from nlpbench.tasks import get_task
 
 ORDER = ("SingleStream", "Offline", "Server")  # Offline first measures the ceiling the Server search starts from
 

@@ -1,4 +1,4 @@
-"""The serve table and the p99-vs-offered-QPS plot, called from nlpbench.tables and nlpbench.plots.
+"""The serve table and the p99-vs-offered-QPS plot, called from nlpbench.report.tables and nlpbench.report.plots.
 
 The table has one row per model and scenario: the p99 target, the QPS at that
 target (SingleStream: completed samples/s one at a time; Offline: samples/s;
@@ -24,7 +24,7 @@ SCENARIOS = {"SingleStream": 0, "Offline": 1, "Server": 2}
 
 def serve_tables(records: list[dict]) -> list:
     """[the serve Table] when the records hold serve cells, else []."""
-    from nlpbench.tables import Spec, Table, frame
+    from nlpbench.report.tables import Spec, Table, frame
 
     serve = sorted((r for r in records if r.get("kind") == "serve"),
                    key=lambda r: (str(r.get("task")), SCENARIOS.get(r.get("scenario"), 3)))

@@ -20,7 +20,7 @@ from nlpbench.serve.sut import ServedModel
 
 @dataclass
 class Knobs:
-    """What a test needs from the suite's `serve:` section (see nlpbench.config.ServeSpec)."""
+    """What a test needs from the suite's `serve:` section (see nlpbench.suite.schema.ServeSpec)."""
 
     max_batch: int = 32
     max_wait_ms: float = 2.0
@@ -138,7 +138,7 @@ def padding_cost(adapter, examples: list[dict], max_batch: int, dtype: str = "fp
     alternate for `rounds` rounds and each keeps its median (the machine's load drifts)."""
     import torch
 
-    from nlpbench.train import autocast
+    from nlpbench.quality.train import autocast
 
     groups = {"random_order": _batches(examples, max_batch, n_batches, False),
               "length_sorted": _batches(examples, max_batch, n_batches, True)}

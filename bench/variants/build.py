@@ -3,7 +3,7 @@
 A variant is a shallow copy of the trained adapter (tokenizer and methods
 shared) whose model, or whose `forward`, is replaced, plus a context that every
 scoring and timing pass runs inside (autocast for bf16/fp16). Scoring then goes
-through the adapter's own `predict`, via `nlpbench.train.predict_all`.
+through the adapter's own `predict`, via `nlpbench.quality.train.predict_all`.
 
 - `fp32`: the trained model itself.
 - `bf16` / `fp16`: `torch.autocast` around every pass, weights untouched

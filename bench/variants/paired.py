@@ -1,22 +1,22 @@
-"""Paired comparison of a variant with fp32 on the same examples, through the shared statistics (nlpbench.stats).
+"""Paired comparison of a variant with fp32 on the same examples, through the shared statistics (nlpbench.quality.stats).
 
 - accuracy: Δ = acc(variant) − acc(fp32) with a 95% paired-bootstrap interval (the same resampled
   examples for both) and McNemar's exact test on the discordant pairs;
 - BLEU: Δ with its paired-bootstrap interval over sacreBLEU's sufficient statistics and the p-value of
-  sacreBLEU's own paired bootstrap test (`nlpbench.stats.sacrebleu_paired`).
+  sacreBLEU's own paired bootstrap test (`nlpbench.quality.stats.sacrebleu_paired`).
 """
 from __future__ import annotations
 
 import numpy as np
 
-from nlpbench import stats
+from nlpbench.quality import stats
 from nlpbench.tasks import get_task
 
 N_BOOT = 1000
 
 
 def mcnemar_exact(fp32_correct, variant_correct) -> dict:
-    """`nlpbench.stats.mcnemar_exact` in the variants' words: lost = fp32 right & variant wrong, gained = the reverse."""
+    """`nlpbench.quality.stats.mcnemar_exact` in the variants' words: lost = fp32 right & variant wrong, gained = the reverse."""
     test = stats.mcnemar_exact(fp32_correct, variant_correct)
     return {"lost": test["b"], "gained": test["c"], "p": test["p"]}
 

@@ -1,6 +1,6 @@
 """The runner's hook: after a model trains, build, score and time each deployment variant.
 
-Called by `nlpbench.runner.run_quality` with the trained adapter in
+Called by `nlpbench.commands.run.run_quality` with the trained adapter in
 `ctx.trained[(task label, model label)]` (best weights restored). For each
 variant: build it (`nlpbench.variants.build`), score every evaluation split
 through `predict_all` and the adapter's own `predict` inside the variant's
@@ -22,15 +22,15 @@ import psutil
 import torch
 
 from nlpbench import variants as V
-from nlpbench.config import train_config
 from nlpbench.errors import is_oom
 from nlpbench.perf.trackers import release_cpu_memory
-from nlpbench.quality import eval_splits, references, score
+from nlpbench.quality.score import eval_splits, references, score
+from nlpbench.quality.train import predict_all
+from nlpbench.quality.trained import trained_adapter
 from nlpbench.registry import get_adapter
-from nlpbench.records import failed_record, perf_record, quality_record, utc_now
+from nlpbench.store.records import failed_record, perf_record, quality_record, utc_now
+from nlpbench.suite.schema import train_config
 from nlpbench.tasks import get_task
-from nlpbench.train import predict_all
-from nlpbench.trained import trained_adapter
 from nlpbench.variants.build import Unsupported, build_variant
 from nlpbench.variants.cost import reference_batch, reference_mode, time_variant
 from nlpbench.variants.paired import paired

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from nlpbench.tables import Spec, Table, lookup, record_name
+from nlpbench.report.tables import Spec, Table, lookup, record_name
 
 METRIC = {"classification": "accuracy", "translation": "bleu"}
 COLUMNS = ("quality", "quality_lo", "quality_hi", "delta", "delta_lo", "delta_hi", "p", "p50_ms", "speedup",

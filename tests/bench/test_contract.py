@@ -7,9 +7,9 @@ import pytest
 import torch
 
 from nlpbench.contract import exercise, static_problems
-from nlpbench.registry import adapters, register_adapter
 from nlpbench.models import BUILTIN
 from nlpbench.models.dummy import DummyAdapter
+from nlpbench.registry import adapters, register_adapter
 
 # Small params so the smoke run takes seconds; an adapter not listed runs at its defaults.
 SMALL = {

@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from nlpbench.adapter import TaskInfo
-from nlpbench.config import adapter_config
 from nlpbench.registry import get_adapter
+from nlpbench.suite.schema import adapter_config
 
 SMALL = {
     "lstm": ("classification", {"vocab_size": 5000, "embed_dim": 128, "hidden_size": 128}),

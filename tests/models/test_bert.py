@@ -8,8 +8,8 @@ from transformers import BertConfig, BertForSequenceClassification, BertTokenize
 
 from nlpbench.adapter import TaskInfo
 from nlpbench.errors import BadInput
-from nlpbench.registry import get_adapter
 from nlpbench.models.bert import BertAdapter, BertClsConfig, PretrainConfig, mlm_loss, mlm_train_config, pretrain_mlm
+from nlpbench.registry import get_adapter
 
 TINY = dict(vocab_size=200, hidden_size=32, num_layers=2, num_heads=2, intermediate_size=64, max_len=16, dropout=0.0)
 GOOD = ["a good film", "great acting and a fine story", "i loved it", "wonderful , warm and funny"]
@@ -139,11 +139,11 @@ def test_mlm_stops_at_max_minutes(tmp_path):
 
 
 def test_mlm_pretraining_runs_through_the_harness_trainer(monkeypatch):
-    """The stage is `nlpbench.train.fit` with BERT's recipe: a step budget across epochs, beta2 0.98, clock-aware decay."""
-    import nlpbench.train
+    """The stage is `nlpbench.quality.train.fit` with BERT's recipe: a step budget across epochs, beta2 0.98, clock-aware decay."""
+    import nlpbench.quality.train
 
     seen = {}
-    real_fit = nlpbench.train.fit
+    real_fit = nlpbench.quality.train.fit
 
     def spy(stage, examples, cfg, **kw):
         seen.update(cfg=cfg, n=len(examples), stage=stage)

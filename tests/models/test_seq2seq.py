@@ -7,8 +7,8 @@ import torch.nn.functional as F
 from nlpbench.adapter import TaskInfo
 from nlpbench.decoding import beam_search
 from nlpbench.errors import BadInput
-from nlpbench.registry import get_adapter
 from nlpbench.models.seq2seq import BOS, EOS, Seq2SeqAdapter, Seq2SeqConfig, _reorder
+from nlpbench.registry import get_adapter
 
 DATA = {
     "src": ["the cat sees a dog", "a big red car", "some birds sing today",

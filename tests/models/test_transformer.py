@@ -45,7 +45,7 @@ def test_bad_params_are_listed_at_once():
 
 
 def test_suite_validation_reports_bad_params():
-    from nlpbench.config import ModelSpec, model_problems
+    from nlpbench.suite.schema import ModelSpec, model_problems
 
     spec = ModelSpec(adapter="transformer", params={"d_model": 30, "pooling": "max"})
     problems = model_problems(spec, "classification", "tasks.0.models.1")

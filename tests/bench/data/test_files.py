@@ -2,9 +2,9 @@ import gzip
 
 import pytest
 
-from nlpbench.config import TaskSpec
 from nlpbench.data import load_task_data
 from nlpbench.errors import BadInput
+from nlpbench.suite.schema import TaskSpec
 from tests.conftest import files_suite
 
 
@@ -100,7 +100,7 @@ def test_hub_offline_names_the_files_alternative(monkeypatch):
 
 
 def test_holdout_carves_a_seeded_validation_split_out_of_train(tmp_path):
-    from nlpbench.config import validate
+    from nlpbench.suite.schema import validate
     from tests.conftest import tiny_suite
 
     suite = tiny_suite()

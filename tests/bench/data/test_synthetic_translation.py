@@ -1,7 +1,14 @@
 """The synthetic translation grammar: deterministic, reordering, agreement, not solvable by copying."""
 import sacrebleu
 
-from nlpbench.data.synthetic_translation import ADJ_ENDING, ARTICLES, VERB_ENDING, aligned, build_lexicon, make_translation
+from nlpbench.data.synthetic_translation import (
+    ADJ_ENDING,
+    ARTICLES,
+    VERB_ENDING,
+    aligned,
+    build_lexicon,
+    make_translation,
+)
 
 
 def test_deterministic_distinct_and_sized():

@@ -11,8 +11,8 @@ import os
 import signal
 from dataclasses import dataclass
 
-from nlpbench.registry import register_adapter
 from nlpbench.models.dummy import DummyAdapter, DummyConfig
+from nlpbench.registry import register_adapter
 
 
 @dataclass

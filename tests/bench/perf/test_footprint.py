@@ -2,8 +2,8 @@
 import pytest
 import torch
 
+from nlpbench.launch.cells import run_in_process, run_inline
 from nlpbench.perf.footprint import cpu_allocations, weight_bytes
-from nlpbench.perf.launchers import run_in_process, run_inline
 
 TINY = {"vocab_size": 500, "d_model": 32, "n_heads": 2, "n_layers": 1, "d_ff": 64}
 

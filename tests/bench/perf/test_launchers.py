@@ -4,8 +4,8 @@ import pytest
 import torch
 
 from nlpbench.errors import BadInput
+from nlpbench.launch.cells import get_launcher
 from nlpbench.perf import sweep
-from nlpbench.perf.launchers import get_launcher
 
 
 def test_process_launcher_survives_a_crashing_child_and_returns_child_records(make_spec, child_path):

@@ -11,11 +11,11 @@ import sys
 import pytest
 import yaml
 
-from nlpbench import runner
-from nlpbench.config import validate
+from nlpbench.commands import run as runner
 from nlpbench.errors import BadInput
 from nlpbench.perf import sweep
-from nlpbench.results import read_records
+from nlpbench.store.results import read_records
+from nlpbench.suite.schema import validate
 
 
 def _grid(make_spec, batches, seqs, **over):

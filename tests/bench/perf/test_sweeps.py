@@ -61,8 +61,8 @@ def test_an_error_cell_does_not_stop_the_sweep(make_spec):
 
 
 def test_rounds_interleave_cells_and_pool_their_samples(make_spec, monkeypatch):
+    from nlpbench.launch.cells import run_inline
     from nlpbench.perf import sweep
-    from nlpbench.perf.launchers import run_inline
 
     specs = [make_spec(batch_size=b, min_iters=6, min_seconds=0.0) for b in (1, 2)]
     order, written = [], []

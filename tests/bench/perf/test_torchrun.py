@@ -5,8 +5,8 @@ import json
 import pytest
 
 from nlpbench.cli import main
-from nlpbench.perf.torchrun import combine
-from nlpbench.results import read_records
+from nlpbench.launch.torchrun import combine
+from nlpbench.store.results import read_records
 
 
 def _suite(tmp_path, **perf) -> str:

@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from nlpbench.adapter import TaskInfo
-from nlpbench.serve.batcher import DynamicBatcher, Fault
 from nlpbench.models.dummy import DummyAdapter, DummyConfig
+from nlpbench.serve.batcher import DynamicBatcher, Fault
 
 
 @pytest.fixture(scope="module")

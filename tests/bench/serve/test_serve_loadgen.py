@@ -12,14 +12,14 @@ pytest.importorskip("mlperf_loadgen")
 
 from nlpbench.adapter import TaskInfo  # noqa: E402
 from nlpbench.cli import main  # noqa: E402
-from nlpbench.config import ServeSpec, TaskSpec, train_config  # noqa: E402
 from nlpbench.data import load_task_data  # noqa: E402
-from nlpbench.results import RecordStore, read_records  # noqa: E402
+from nlpbench.models.dummy import DummyAdapter, DummyConfig  # noqa: E402
+from nlpbench.quality.train import fit  # noqa: E402
 from nlpbench.serve import require_loadgen  # noqa: E402
 from nlpbench.serve.batcher import Fault  # noqa: E402
 from nlpbench.serve.cells import knobs_for, run_serve, serve_model  # noqa: E402
-from nlpbench.train import fit  # noqa: E402
-from nlpbench.models.dummy import DummyAdapter, DummyConfig  # noqa: E402
+from nlpbench.store.results import RecordStore, read_records  # noqa: E402
+from nlpbench.suite.schema import ServeSpec, TaskSpec, train_config  # noqa: E402
 from tests.conftest import tiny_suite  # noqa: E402
 
 SERVE = {"max_batch": 8, "max_wait_ms": 1, "min_duration_ms": 100, "min_query_count": 40, "search_steps": 2,

@@ -7,8 +7,8 @@ import torch
 
 import nlpbench.models  # noqa: F401  (registers the adapters)
 from nlpbench.adapter import TaskInfo
-from nlpbench.config import adapter_config
 from nlpbench.registry import get_adapter
+from nlpbench.suite.schema import adapter_config
 from nlpbench.variants.build import Unsupported, build_variant
 
 CLASSIFIERS = {

@@ -6,11 +6,11 @@ import sys
 import pytest
 
 from nlpbench.cli import main
-from nlpbench.config import validate
 from nlpbench.errors import BadInput
-from nlpbench.results import read_records
-from nlpbench.report import EXTRA_TABLES
-from nlpbench.tables import build_tables
+from nlpbench.report.tables import build_tables
+from nlpbench.report.write import EXTRA_TABLES
+from nlpbench.store.results import read_records
+from nlpbench.suite.schema import validate
 from tests.conftest import tiny_suite
 
 
@@ -65,7 +65,7 @@ def test_variants_without_fp32_are_refused():
 
 
 def test_compare_tolerates_unsupported_cells():
-    from nlpbench.compare import Side, compare
+    from nlpbench.gate.compare import Side, compare
 
     def rec(status):
         r = {"cell": "quality/classification/lstm@onnx/test", "kind": "quality", "status": status}

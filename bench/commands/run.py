@@ -1,0 +1,215 @@
+"""`nlpbench run`: expand a suite into cells, run the missing ones, keep every finished one.
+
+Order: validate the suite and load every task's data first (so bad input
+fails before anything is measured), then quality cells (training units,
+bench/quality/units.py: inline here, or side by side in a process pool, bench/launch/process.py,
+or as Ray tasks, bench/launch/ray_units.py, by the suite's `launcher`), then
+serve cells (bench/serve: the trained models under MLPerf LoadGen), then the
+perf sweep, then the report. Each finished cell is appended to
+`records.jsonl` at once; `--resume RUN_DIR` skips cells already there;
+Ctrl-C keeps what finished and exits 130.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import torch
+
+from nlpbench import env
+from nlpbench.context import Context, log
+from nlpbench.data import TaskData, load_task_data
+from nlpbench.errors import BadInput
+from nlpbench.store.records import utc_now
+from nlpbench.store.results import RecordStore, new_run_dir, read_records, write_json
+from nlpbench.suite.schema import PLACEMENT, Suite
+
+__all__ = ["Context", "log", "run"]  # Context and log live in nlpbench.context; imported from here by older code
+
+
+def load_all_data(suite: Suite, data_dir: str | None) -> list[TaskData]:
+    problems, out = [], []
+    for i, task in enumerate(suite.tasks):
+        try:
+            out.append(load_task_data(task, data_dir, suite.seed, at=f"tasks.{i}.dataset"))
+        except BadInput as e:
+            problems += e.problems
+    if problems:
+        raise BadInput(problems)
+    return out
+
+
+def open_run(suite: Suite, out: Path | None, resume: Path | None) -> Path:
+    if resume is None:
+        return new_run_dir(suite.name, out)
+    resume = Path(resume)
+    meta = resume / "run.json"
+    if not meta.is_file():
+        raise BadInput(f"--resume: {resume} is not a run folder (no run.json)")
+    before, now = json.loads(meta.read_text()).get("config") or {}, suite.model_dump(mode="json")
+    for key in PLACEMENT:  # a resumed run may place its units differently: same results
+        before.pop(key, None), now.pop(key, None)
+    if before != now:
+        keys = sorted(k for k in set(before) | set(now) if before.get(k) != now.get(k))
+        raise BadInput(f"--resume: the suite and overrides differ from the run being resumed in: {', '.join(keys)}")
+    return resume
+
+
+def write_run_json(ctx: Context, argv: list[str], extra: dict) -> None:
+    path = ctx.run_dir / "run.json"
+    old = json.loads(path.read_text()) if path.exists() else {}
+    sha, dirty = env.git_state()
+    meta = {
+        "suite": ctx.suite.name, "config": ctx.suite.model_dump(mode="json"), "seed": ctx.seed,
+        "git_sha": sha, "git_dirty": dirty, "nlpbench": env.nlpbench_source(), "versions": env.versions(),
+        "device": ctx.device.type,
+        "machine": env.machine(ctx.device), "argv": argv,
+        "started_at": old.get("started_at", utc_now()), "resumed_at": old.get("resumed_at", []),
+        "ended_at": None, "status": "running",
+    }  # fmt: skip
+    if old:
+        meta["resumed_at"] = [*meta["resumed_at"], utc_now()]
+    meta.update(extra)
+    write_json(path, meta)
+
+
+def finish_run_json(ctx: Context, status: str) -> None:
+    path = ctx.run_dir / "run.json"
+    meta = json.loads(path.read_text())
+    meta.update(ended_at=utc_now(), status=status)
+    write_json(path, meta)
+
+
+def run_quality(ctx: Context, data: list[TaskData]) -> list[str]:
+    """Runs the missing training units (once per seed when the suite lists `seeds`) where the suite's
+    `launcher` says; returns the labels of required models that failed."""
+    from nlpbench.quality.units import plan
+
+    units = plan(ctx.suite, data, ctx.store.done())
+    launcher = quality_launcher(ctx.suite)
+    if launcher == "inline" or not units:
+        return run_units_inline(ctx, data, units)
+    if launcher == "process":
+        from nlpbench.launch.process import run_pool
+
+        failed = run_pool(ctx, data, units)
+    else:
+        from nlpbench.launch.ray_units import run_ray_units
+
+        failed = run_ray_units(ctx, data, units)
+    if ctx.suite.variants != ["fp32"]:  # deployment variants, from the checkpoints the workers wrote
+        from nlpbench.variants.run import run_variants
+
+        for u in units:
+            task = ctx.suite.tasks[u.task_index]
+            run_variants(ctx.with_seed(u.seed), task, task.models[u.model_index], data[u.task_index])
+    return list(dict.fromkeys(failed))
+
+
+def quality_launcher(suite: Suite) -> str:
+    """Where training units run: the suite's `launcher`; `workers` > 1 alone means a process pool."""
+    if suite.launcher == "inline" and (suite.workers or 1) > 1:
+        return "process"
+    return suite.launcher
+
+
+def run_units_inline(ctx: Context, data: list[TaskData], units) -> list[str]:
+    from nlpbench.quality.units import unit_records
+
+    failed = []
+    for u in sorted(units, key=lambda u: (u.seed if ctx.suite.seeds else 0, u.task_index, u.model_index)):
+        task, td = ctx.suite.tasks[u.task_index], data[u.task_index]
+        model = task.models[u.model_index]
+        at_seed = "" if u.seed_tag is None else f", seed {u.seed}"
+        log(f"[{task.label}] training {model.label} ({model.adapter}) on {td.dataset}{at_seed}")
+        c = ctx.with_seed(u.seed)
+        records, bad = unit_records(c, u, data)
+        for rec in records:
+            ctx.store.append(rec)
+        if bad:
+            log(f"[{task.label}] {model.label} failed: {records[0]['error']}")
+            if model.required:
+                failed.append(model.label)
+        if ctx.suite.variants != ["fp32"]:  # deployment variants of the model just trained
+            from nlpbench.variants.run import run_variants
+
+            run_variants(c, task, model, td)
+    return list(dict.fromkeys(failed))
+
+
+def run(suite_arg: str, overrides: list[str] = (), **kw) -> int:
+    """`nlpbench run`: the exit code (0 ok, 1 a required model failed, 130 interrupted); see `run_suite`."""
+    return run_suite(suite_arg, overrides, **kw)[1]
+
+
+def run_suite(
+    suite_arg: str,
+    overrides: list[str] = (),
+    *,
+    out: Path | None = None,
+    resume: Path | None = None,
+    data_dir: str | None = None,
+    progress: bool = True,
+    argv: list[str] = (),
+    tasks: list[str] | None = None,
+    models: list[str] | None = None,
+) -> tuple[Path, int]:
+    """Runs a suite (a shipped name or a path); (the run folder, the exit code). Bad input raises BadInput
+    before anything is measured."""
+    from nlpbench.suite.selection import load_selected, selection
+
+    full, suite = load_selected(suite_arg, overrides, data_dir, tasks, models)  # run.json, --resume: the whole suite
+    data = load_all_data(suite, data_dir)
+    if suite.perf is not None:
+        from nlpbench.perf.plan import check_perf
+
+        check_perf(suite, data)  # cells that can't be measured as labelled: exit 2 before training
+    device = env.resolve_device(suite.device)
+    if suite.threads:
+        torch.set_num_threads(suite.threads)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise BadInput("device: 'cuda' asked for but no CUDA device is available; allowed here: auto, cpu")
+    run_dir = open_run(full, out, resume)
+    ctx = Context(suite, run_dir, device, suite.dtype, suite.seed, progress, RecordStore(run_dir), data_dir=data_dir)
+    write_run_json(ctx, list(argv), {"config": full.model_dump(mode="json"), "selection": selection(tasks, models)})
+    log(f"run folder: {run_dir}")
+    try:
+        failed = run_quality(ctx, data)
+        if suite.serve is not None:
+            from nlpbench.serve.cells import run_serve
+
+            failed += run_serve(ctx, data)
+        if suite.perf is not None:
+            failed += run_perf(ctx, data)
+    except KeyboardInterrupt:
+        finish_run_json(ctx, "interrupted")
+        log(f"interrupted: {len(read_records(run_dir))} finished cells kept in {run_dir}; "
+            f"continue with: nlpbench run {suite_arg} --resume {run_dir}")  # fmt: skip
+        return run_dir, 130
+    finish_run_json(ctx, "failed" if failed else "ok")
+    report_and_summary(run_dir)
+    if failed:
+        log(f"required model(s) failed: {', '.join(failed)}")
+        return run_dir, 1
+    return run_dir, 0
+
+
+def run_perf(ctx: Context, data: list[TaskData]) -> list[str]:
+    from nlpbench.perf import probe_peak_gflops
+    from nlpbench.perf.plan import run_perf_cells
+
+    probe = probe_peak_gflops(ctx.device.type)
+    ctx.peak_gflops = probe.get("gflops")
+    meta = json.loads((ctx.run_dir / "run.json").read_text())
+    write_json(ctx.run_dir / "run.json", {**meta, "matmul_probe": probe})
+    log(f"matmul probe: {probe.get('gflops', 0):.1f} GFLOP/s peak ({probe.get('dtype')}, n={probe.get('n')})")
+    return run_perf_cells(ctx, data)
+
+
+def report_and_summary(run_dir: Path) -> None:
+    from nlpbench.report.write import summary_table, write_report
+
+    path = write_report([run_dir])
+    print(summary_table(read_records(run_dir)))
+    log(f"report: {path}")

@@ -1,0 +1,118 @@
+"""A suite's `perf:` section as a list of perf cells, handed to the sweep in `nlpbench.perf`.
+
+Models come from `perf.models` when given, else from every task of the suite.
+`generate` cells exist only for translation models. A model trained in this run
+is timed as trained (its vocabulary and weights: nlpbench.perf.pairing). Cell ids:
+`perf/<model>/<mode>/<dtype>[+compile]/b<batch>/s<seq>`; generate cells of a
+model with `beam_size` k > 1 say `generate+beam<k>`.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+from nlpbench.perf.cell import perf_cell_id  # noqa: F401  (re-exported: the cell ids of a suite's perf grid)
+from nlpbench.perf.pairing import pair, paired_params
+from nlpbench.registry import get_adapter
+from nlpbench.store.records import perf_record, utc_now
+from nlpbench.suite.schema import adapter_config, train_config
+from nlpbench.tasks import get_task
+
+
+def perf_models(suite, data) -> list[tuple]:
+    """(model spec, perf name, task name, num_labels, task label) for every model in the perf grid
+    (task label None for `perf.models`, which are not trained).
+
+    Models from the tasks keep their label; the same label in two tasks of
+    different kinds (a transformer classifier and translator) becomes `label@task`."""
+    if suite.perf.models:
+        return [(m, m.label, m.task, m.num_labels, None) for m in suite.perf.models]
+    seen: dict[str, tuple] = {}
+    out = []
+    for task, td in zip(suite.tasks, data):
+        for m in task.models:
+            key = (m.adapter, repr(m.params), task.task)
+            name = m.label if seen.get(m.label, key) == key else f"{m.label}@{task.label}"
+            if name not in {n for _, n, *_ in out}:
+                seen.setdefault(m.label, key)
+                out.append((m, name, task.task, td.num_labels, task.label))
+    return out
+
+
+def check_perf(suite, data) -> None:
+    """Refuses, before anything runs, cells that could not be measured as labelled (exit 2, every problem)."""
+    from nlpbench.perf.compiling import check_generate_compile
+
+    p = suite.perf
+    if p is None or "generate" not in p.modes or True not in p.compiles:
+        return
+    problems = []
+    for model, name, task, *_ in perf_models(suite, data):
+        if task == "translation":
+            problems += check_generate_compile(get_adapter(model.adapter), name, "perf.compile")
+    if problems:
+        from nlpbench.errors import BadInput
+
+        raise BadInput(problems)
+
+
+def perf_specs(ctx, data) -> list:
+    from nlpbench.perf import PerfCellSpec
+
+    p = ctx.suite.perf
+    specs = []
+    for model, name, task, num_labels, task_label in perf_models(ctx.suite, data):
+        params = dataclasses.asdict(adapter_config(get_adapter(model.adapter), model.params))
+        paired = pair(ctx, task_label, model.label) if task_label is not None else None
+        params = paired_params(params, paired)
+        tcfg = train_config(get_adapter(model.adapter), model.train)  # train_step mirrors the trainer's update
+        train = {k: getattr(tcfg, k) for k in ("weight_decay", "clip_norm", "schedule", "warmup")}
+        for mode in p.modes:
+            if mode == "generate" and not get_task(task).generates:
+                continue
+            batch_sizes, seq_lens = p.grid(mode)
+            for dtype in p.dtypes:
+                for compiled in p.compiles:
+                    for seq in seq_lens:
+                        for batch in batch_sizes:
+                            specs.append(PerfCellSpec.make(
+                                adapter=model.adapter, name=name, params=params, task=task,
+                                num_labels=num_labels, mode=mode, batch_size=batch, seq_len=seq,
+                                dtype=dtype, compile=compiled, warmup=p.warmup, min_iters=p.min_iters,
+                                min_seconds=p.min_seconds, max_new_tokens=p.max_new_tokens,
+                                device=ctx.device.type, seed=ctx.seed, peak_gflops=ctx.peak_gflops,
+                                weights=paired and paired.weights, quality_cell=paired and paired.quality_cell,
+                                train=train,
+                            ))  # fmt: skip
+    return specs
+
+
+def launcher_options(p) -> dict:
+    """The suite's settings for its launcher (nlpbench.perf.sweep's `options`)."""
+    if p.launcher == "ray":
+        return {"address": p.ray_address, "num_cpus": p.num_cpus}
+    return {"nproc": p.nproc} if p.launcher == "torchrun" else {}
+
+
+def run_perf_cells(ctx, data) -> list[str]:
+    """Runs the missing perf cells; returns labels of required models with a failed cell."""
+    from nlpbench.perf import sweep
+
+    specs = perf_specs(ctx, data)
+    by_id = {s.cell: s for s in specs}
+    models = {name: m for m, name, *_ in perf_models(ctx.suite, data)}
+    failed: set[str] = set()
+
+    def write(rec: dict) -> None:
+        spec = by_id[rec["cell"]]
+        model = models[spec.name]
+        base = ctx.common(spec.task, "synthetic-ids", model, None, "perf")
+        base.update(name=spec.name, dtype=spec.dtype, compile=spec.compile, params=spec.params)
+        rec = perf_record(**{**base, "started_at": rec.get("started_at") or utc_now(), **rec})
+        ctx.store.append(rec)
+        if rec.get("status") in ("error", "oom") and model.required:
+            failed.add(model.label)
+
+    p = ctx.suite.perf
+    sweep(specs, p.launcher, write, done=ctx.store.done(), progress=ctx.progress, rounds=p.rounds,
+          **launcher_options(p))
+    return sorted(failed)

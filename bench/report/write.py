@@ -1,0 +1,228 @@
+"""`nlpbench report`: tables (markdown, CSV, self-contained HTML) and plots of run folders.
+
+One run folder gives one table per task plus a perf and a generation table.
+Several folders give the same tables with one column group per run (labelled
+by the folder name) and ratio columns (run / first run) for the main numbers,
+e.g. CPU vs GPU, or before vs after a change.
+
+Tables are pandas frames of raw numbers (that is what the CSV files hold);
+rounding and "0.853 [0.831, 0.874]" style cells are made only for display.
+"""
+from __future__ import annotations
+
+import argparse
+import base64
+import html
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from nlpbench.errors import BadInput
+from nlpbench.quality.targets import table as ttt_table
+from nlpbench.report import pairwise, plots
+from nlpbench.report.tables import Table, build_tables, display, flat, side_by_side, to_markdown
+from nlpbench.serve.report import serve_tables
+from nlpbench.store.results import read_records
+from nlpbench.variants.table import deployment_tables
+
+# tables beyond quality/perf/generation, each made only when its records exist: deployment variants, serving
+EXTRA_TABLES = (deployment_tables, serve_tables)
+
+# ---------------------------------------------------------------- loading
+
+
+@dataclass
+class Run:
+    label: str  # the run folder's name
+    path: Path
+    meta: dict  # run.json ({} when absent or unreadable)
+    records: list[dict]
+
+
+def load_records(run_dir: Path) -> list[dict]:
+    """The latest record of each cell of a run folder (see `nlpbench.store.results.read_records`)."""
+    if not (Path(run_dir) / "records.jsonl").is_file():
+        raise BadInput(f"run folder '{run_dir}': no records.jsonl (expected a folder written by `nlpbench run`)")
+    return read_records(run_dir)
+
+
+def read_meta(run_dir: Path) -> dict:
+    try:
+        meta = json.loads((Path(run_dir) / "run.json").read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return {}
+    return meta if isinstance(meta, dict) else {}
+
+
+def load_runs(run_dirs: list[Path]) -> list[Run]:
+    """Every folder checked first so that all bad paths are reported at once."""
+    problems = [f"run folder '{d}' does not exist" for d in run_dirs if not Path(d).is_dir()]
+    if problems:
+        raise BadInput(problems)
+    runs, seen = [], set()
+    for d in map(Path, run_dirs):
+        label = d.resolve().name
+        while label in seen:  # same folder name under two parents
+            label = f"{d.resolve().parent.name}/{label}"
+        seen.add(label)
+        runs.append(Run(label, d, read_meta(d), load_records(d)))
+    return runs
+
+
+# The fingerprint's fields and where each is found: run.json's `machine` (nlpbench.env.machine) names them
+# device_name and cpu_model; a baseline file's `machine` (this function's own output) device and cpu.
+_MACHINE_KEYS = {
+    "device": ("device_name", "device"),
+    "cpu": ("cpu_model", "cpu"),
+    "threads": ("threads",),
+    "torch": ("torch",),
+    "cuda": ("cuda",),
+}
+
+
+def machine_info(meta: dict) -> dict:
+    """The machine fingerprint (device, cpu, threads, torch, cuda) of a run.json or a baseline's
+    `machine`; None for what it doesn't record."""
+    machine = meta.get("machine") if isinstance(meta.get("machine"), dict) else {}
+    info = {}
+    for field, names in _MACHINE_KEYS.items():
+        value = next((machine[n] for n in names if machine.get(n) not in (None, "")), None)
+        info[field] = value if isinstance(value, (str, int, float)) else None
+    return info
+
+
+def summary_table(records: list[dict]) -> str:
+    """The main table(s) as console text: quality per task, or perf when the run had no quality cells."""
+    tables = build_tables(records, EXTRA_TABLES)
+    quality = [t for t in tables if t.spec.name.startswith("quality_")]
+    chosen = quality or [t for t in tables if t.spec.name == "perf"]
+    chosen += [t for t in tables if t.spec.name == "serve"]
+    return "\n\n".join(f"{t.spec.title}\n{display(t).to_string(index=False)}" for t in chosen) or "(no records)"
+
+
+# ---------------------------------------------------------------- writing
+
+
+def write_report(run_dirs: list[Path], out_dir: Path | None = None) -> Path:
+    """Writes report.md, one CSV per table, report.html and plots/*.png into
+    `out_dir` (default: the first run folder); returns the report.md path."""
+    runs = load_runs([Path(d) for d in run_dirs])
+    out = Path(out_dir) if out_dir is not None else runs[0].path
+    out.mkdir(parents=True, exist_ok=True)
+    if len(runs) == 1:
+        tables = build_tables(runs[0].records, EXTRA_TABLES)
+    else:
+        tables = side_by_side({run.label: run.records for run in runs}, EXTRA_TABLES)
+    if len(runs) == 1:  # paired tests between the run's models, after its quality tables
+        at = sum(t.spec.name.startswith("quality_") for t in tables)
+        tables[at:at] = [*pairwise.tables(runs[0].path, runs[0].records),
+                         *filter(None, [ttt_table(runs[0].records)])]
+    for stale in [*out.glob("quality_*.csv"), *out.glob("deployment_*.csv"), *out.glob("pairwise_*.csv"),
+                  out / "time_to_target.csv", out / "perf.csv", out / "generation.csv", out / "serve.csv"]:
+        stale.unlink(missing_ok=True)  # a refreshed report must not keep tables that are gone
+    for table in tables:
+        flat(table.frame).to_csv(out / f"{table.spec.name}.csv", index=False)
+    pictures = plots.write_plots({run.label: run.records for run in runs}, out / "plots")
+    (out / "report.md").write_text(render_markdown(runs, tables, pictures, out), encoding="utf-8")
+    (out / "report.html").write_text(render_html(runs, tables, pictures), encoding="utf-8")
+    return out / "report.md"
+
+
+def _machine_rows(runs: list[Run]) -> list[dict]:
+    rows = []
+    for run in runs:
+        m = machine_info(run.meta)
+        rows.append({"run": run.label, "suite": _suite_of(run), "device": m["device"], "cpu": m["cpu"],
+                     "threads": m["threads"], "torch": m["torch"], "git": _git(run.meta), "cells": len(run.records)})
+    return rows
+
+
+def _git(meta: dict) -> str:
+    git = meta.get("git") if isinstance(meta.get("git"), dict) else meta
+    sha = git.get("sha") or git.get("git_sha") or ""
+    dirty = git.get("dirty", git.get("git_dirty"))
+    return f"{sha}{' (dirty)' if sha and dirty else ''}"
+
+
+def _suite_of(run: Run) -> str:
+    if isinstance(run.meta.get("suite"), str):
+        return run.meta["suite"]
+    config = run.meta.get("config")
+    if isinstance(config, dict) and config.get("name"):
+        return str(config["name"])
+    return next((str(r["suite"]) for r in run.records if r.get("suite")), "")
+
+
+def _failures(runs: list[Run]) -> list[dict]:
+    return [{"run": run.label, "cell": r.get("cell", ""), "status": r.get("status"),
+             "error": str(r.get("error") or "")[:300]}
+            for run in runs for r in run.records if r.get("status") not in (None, "ok")]
+
+
+def _md_table(rows: list[dict]) -> str:
+    return to_markdown(pd.DataFrame(rows).fillna("").astype(str))
+
+
+def render_markdown(runs: list[Run], tables: list[Table], pictures: dict[str, Path], out: Path) -> str:
+    parts = [f"# nlpbench report: {', '.join(r.label for r in runs)}", "", "## Runs", "",
+             _md_table(_machine_rows(runs))]
+    for table in tables:
+        parts += ["", f"## {table.spec.title}", "", to_markdown(display(table))]
+    failures = _failures(runs)
+    if failures:
+        parts += ["", "## Cells that did not finish ok", "", _md_table(failures)]
+    if pictures:
+        parts += ["", "## Plots", ""]
+        parts += [f"![{plots.TITLES[name]}]({path.relative_to(out).as_posix() if path.is_relative_to(out) else path})"
+                  for name, path in pictures.items()]
+    if not tables:
+        parts += ["", "(no records yet)"]
+    return "\n".join(parts) + "\n"
+
+
+_CSS = """
+body{font-family:system-ui,sans-serif;margin:2em;color:#222}
+table{border-collapse:collapse;margin:.5em 0 1.5em;font-size:13px}
+th,td{border:1px solid #ccc;padding:3px 8px;text-align:right;white-space:nowrap}
+th{background:#f0f3f7}
+tr:nth-child(even) td{background:#fafafa}
+img{max-width:100%;border:1px solid #ddd;margin:.5em 0}
+"""
+
+
+def render_html(runs: list[Run], tables: list[Table], pictures: dict[str, Path]) -> str:
+    """One file that opens anywhere: inline CSS, plots embedded as base64 PNG."""
+    def frame_html(df: pd.DataFrame) -> str:
+        return df.to_html(index=False, border=0, na_rep="", escape=True)
+
+    title = html.escape(f"nlpbench report: {', '.join(r.label for r in runs)}")
+    body = [f"<h1>{title}</h1>", "<h2>Runs</h2>", frame_html(pd.DataFrame(_machine_rows(runs)))]
+    for table in tables:
+        body += [f"<h2>{html.escape(table.spec.title)}</h2>", frame_html(display(table))]
+    failures = _failures(runs)
+    if failures:
+        body += ["<h2>Cells that did not finish ok</h2>", frame_html(pd.DataFrame(failures))]
+    for name, path in pictures.items():
+        data = base64.b64encode(path.read_bytes()).decode("ascii")
+        body += [f"<h2>{html.escape(plots.TITLES[name])}</h2>",
+                 f'<img alt="{html.escape(name)}" src="data:image/png;base64,{data}">']
+    return (f"<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>{title}</title>"
+            f"<style>{_CSS}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n")
+
+
+# ---------------------------------------------------------------- command line
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("report", help="write tables and plots of run folders (several: side by side)")
+    p.add_argument("run_dirs", nargs="+", type=Path, metavar="RUN_DIR")
+    p.add_argument("--out", type=Path, default=None, metavar="DIR", help="where to write (default: the first RUN_DIR)")
+    p.set_defaults(func=main)
+
+
+def main(args: argparse.Namespace) -> int:
+    path = write_report(args.run_dirs, args.out)
+    print(f"report: {path} (and {path.with_suffix('.html').name}, CSV files, plots/ beside it)")
+    return 0

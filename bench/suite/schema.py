@@ -1,0 +1,335 @@
+"""Suite files: schema with defaults, dotted overrides, and validation that lists every problem.
+
+A suite is data, never code: YAML is safe-loaded, and the only names it can
+make us import are registered adapter names. Precedence of values:
+adapter defaults < suite file < `KEY=VALUE` overrides.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+from importlib.resources import files
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, ValidationError
+
+from nlpbench.adapter import adapter_config  # re-exported: suites and plugins import it from here
+from nlpbench.errors import BadInput, unknown_name
+from nlpbench.extras import missing_extra
+from nlpbench.suite.errors import format_errors
+from nlpbench.suite.overrides import apply_overrides
+from nlpbench.tasks import TASK_NAMES, get_task
+
+SUITES_DIR = Path(str(files("nlpbench.suites")))  # shipped in the wheel; a suite is one of these names or a path
+Split = Literal["train", "validation", "test"]
+DType = Literal["fp32", "bf16", "fp16"]
+TaskName = Literal[TASK_NAMES]  # nlpbench.tasks is the one list of tasks
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TrainConfig(Strict):
+    """The shared training loop's settings; adapters may change the defaults (`train_defaults`)."""
+
+    epochs: PositiveFloat = 3
+    max_steps: PositiveInt | None = None  # a step budget: when set, exactly this many optimiser steps (epochs ignored)
+    batch_size: PositiveInt = 64
+    lr: PositiveFloat = 1e-3
+    weight_decay: float = Field(0.01, ge=0)
+    adam_beta2: float = Field(0.999, gt=0, lt=1)
+    clip_norm: PositiveFloat | None = 1.0
+    schedule: Literal["constant", "linear", "cosine", "inverse_sqrt"] = "constant"
+    warmup: float = Field(0.0, ge=0)  # < 1: fraction of planned steps; >= 1: steps
+    max_minutes: PositiveFloat | None = None  # wall-clock budget for training, evaluations included
+    # with max_minutes: the schedule advances by whichever is further, steps or the clock, so a run the
+    # clock cuts short still ends its decay near lr 0 instead of stopping at a high lr
+    clock_schedule: bool = False
+    eval_every: PositiveInt | None = None  # steps between validation passes (also at each epoch end)
+    patience: PositiveInt | None = None  # stop after this many evaluations without improvement
+    pool: PositiveInt = 50  # batches per length-sorted pool
+    eval_batch_size: PositiveInt = 256
+
+
+class ModelSpec(Strict):
+    adapter: str
+    name: str | None = None  # label in tables; defaults to the adapter name
+    params: dict[str, Any] = {}
+    train: dict[str, Any] = {}
+    required: bool = False  # a failed cell of a required model makes `run` exit 1
+
+    @property
+    def label(self) -> str:
+        return self.name or self.adapter
+
+
+class DatasetSpec(Strict):
+    source: Literal["synthetic", "files", "hub"]
+    name: str | None = None  # synthetic generator / hub data set / a label for files
+    config: str | None = None  # hub configuration name
+    files: dict[Split, str] = {}
+    format: Literal["auto", "tsv", "csv", "jsonl", "parquet", "text"] = "auto"
+    columns: dict[str, str] = {}  # role -> column name: text/label or src/tgt
+    columns_by_split: dict[Split, dict[str, str]] = {}  # where headers differ between files
+    splits: dict[Split, str] = {}  # hub split names, e.g. {validation: validation}
+    src: str | None = None  # translation: source language (fills {lang} in file paths)
+    tgt: str | None = None
+    labels: list[str | int] | None = None  # the label set; default: the labels seen in train
+    size: dict[Split, PositiveInt] = {}  # synthetic: examples per split
+    max_examples: dict[Split, PositiveInt] = {}  # take the first N of a split
+    # carve a seeded validation split out of train (a fraction < 1, or a count), so the split that picks the
+    # checkpoint is not the one published
+    holdout: PositiveFloat | None = None
+
+
+class TaskSpec(Strict):
+    task: TaskName
+    name: str | None = None
+    dataset: DatasetSpec
+    metrics: list[str] | None = None
+    eval_splits: list[Split] | None = None  # default: validation and test, where present
+    select_metric: str | None = None  # validation metric for the best checkpoint
+    targets: dict[str, float] = {}  # time-to-target on the selection metric, e.g. {accuracy: 0.8}
+    models: list[ModelSpec] = Field(min_length=1)
+
+    @property
+    def label(self) -> str:
+        return self.name or self.task
+
+
+class PerfModelSpec(ModelSpec):
+    task: TaskName = "classification"
+    num_labels: PositiveInt = 2
+
+
+class PerfLimit(Strict):
+    """A mode's own, usually smaller, grid (train_step and generate cost more than forward)."""
+
+    batch_sizes: list[PositiveInt] | None = None
+    seq_lens: list[PositiveInt] | None = None
+
+
+class PerfSpec(Strict):
+    modes: list[Literal["forward", "train_step", "generate"]] = ["forward"]
+    batch_sizes: list[PositiveInt] = [1, 8]
+    seq_lens: list[PositiveInt] = [32, 128]
+    dtype: DType | list[DType] = "fp32"
+    compile: bool | list[bool] = False
+    warmup: int = Field(3, ge=0)
+    min_iters: PositiveInt = 10
+    min_seconds: float = Field(1.0, ge=0)
+    max_new_tokens: PositiveInt = 32
+    launcher: Literal["inline", "process", "ray", "torchrun"] = "inline"
+    rounds: PositiveInt = 3  # inline/process: each cell timed in this many interleaved rounds (nlpbench.perf.rounds)
+    ray_address: str | None = None  # launcher ray: a cluster to join ($RAY_ADDRESS wins); none: a local Ray
+    num_cpus: PositiveFloat = 1  # launcher ray: CPUs each cell reserves (its torch threads too)
+    nproc: PositiveInt = 2  # launcher torchrun: DDP processes per train_step cell
+    models: list[PerfModelSpec] = []  # default: every model of every task
+    limits: dict[Literal["forward", "train_step", "generate"], PerfLimit] = {}
+
+    def grid(self, mode: str) -> tuple[list[int], list[int]]:
+        """(batch sizes, sequence lengths) for `mode`."""
+        lim = self.limits.get(mode, PerfLimit())
+        return lim.batch_sizes or self.batch_sizes, lim.seq_lens or self.seq_lens
+
+    @property
+    def dtypes(self) -> list[str]:
+        return self.dtype if isinstance(self.dtype, list) else [self.dtype]
+
+    @property
+    def compiles(self) -> list[bool]:
+        return self.compile if isinstance(self.compile, list) else [self.compile]
+
+
+class VariantPerf(Strict):
+    """The reference shape each deployment variant is timed at (bench/variants/cost.py)."""
+
+    batch_size: PositiveInt = 8
+    seq_len: PositiveInt = 128  # classification: tokens per input; translation: source tokens
+    max_new_tokens: PositiveInt = 16  # translation: greedy tokens generated (fixed length)
+    warmup: int = Field(3, ge=0)
+    min_iters: PositiveInt = 10
+    min_seconds: float = Field(1.0, ge=0)
+
+
+class ServeSpec(Strict):
+    """`serve:` trained models behind a dynamic batcher, driven by MLPerf LoadGen (bench/serve/, extra `.[serve]`)."""
+
+    scenarios: list[Literal["SingleStream", "Offline", "Server"]] = ["SingleStream", "Offline", "Server"]
+    target_p99_ms: PositiveFloat = 50.0  # Server: LoadGen's latency target at the 99th percentile
+    targets: dict[str, PositiveFloat] = {}  # model label -> its own p99 target (ms)
+    max_batch: PositiveInt = 32  # the dynamic batcher's largest batch
+    max_wait_ms: float = Field(2.0, ge=0)  # ... and the longest a request waits for others to join it
+    qps_min: PositiveFloat | None = None  # Server capacity search bounds; default: half the SingleStream QPS
+    qps_max: PositiveFloat | None = None  # ... and the Offline samples/s (no server beats its own Offline rate)
+    search_steps: PositiveInt = 6  # offered QPS values tried per model (each may rerun once, longer: early stopping)
+    min_duration_ms: PositiveInt = 2000  # per LoadGen test
+    min_query_count: PositiveInt = 500  # per test; Server's p99 early stopping needs about 460 for a VALID verdict
+    min_agreement: float = Field(0.99, ge=0, le=1)  # answers under load vs batch evaluation; below: an error
+    split: Split | None = None  # the requests; default: the task's first evaluation split
+    models: list[str] = []  # model labels to serve; default: every model
+
+
+class Suite(Strict):
+    name: str
+    description: str | None = None
+    seed: int = 0
+    seeds: list[int] | None = Field(None, min_length=1)  # each quality cell once per seed (ids gain /seed<k>)
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    dtype: DType = "fp32"  # autocast for training/eval on CUDA
+    threads: PositiveInt | None = None  # torch CPU threads; default: torch's choice (all cores)
+    # Where training units run (bench/quality/units.py): in this process, a pool of `workers` fresh interpreters
+    # (each with `threads` torch threads), or Ray tasks. Placement only: results are the same, so
+    # `--resume` may change these (PLACEMENT).
+    launcher: Literal["inline", "process", "ray"] = "inline"
+    workers: PositiveInt | None = None  # process pool size; > 1 alone means launcher process; default: cores
+    timeout_minutes: PositiveFloat | None = None  # a unit running longer is stopped: status timeout (process, ray)
+    ray_address: str | None = None  # launcher ray: a cluster ($RAY_ADDRESS wins); default: a local Ray
+    tasks: list[TaskSpec] = []
+    perf: PerfSpec | None = None
+    # deployment variants scored (and timed) after each model trains; bench/variants
+    variants: list[Literal["fp32", "bf16", "fp16", "int8-dynamic", "onnx", "compile"]] = ["fp32"]
+    variant_perf: VariantPerf = VariantPerf()
+    serve: ServeSpec | None = None
+
+
+PLACEMENT = ("launcher", "workers", "timeout_minutes", "ray_address")  # where units run, not what they compute
+
+
+def suite_path(name_or_path: str) -> Path:
+    p = Path(name_or_path)
+    if p.suffix in (".yaml", ".yml") or p.exists():
+        if not p.is_file():
+            raise BadInput(f"suite: file not found: {p}")
+        return p
+    known = sorted(q.stem for q in SUITES_DIR.glob("*.yaml"))
+    if name_or_path not in known:
+        raise BadInput(unknown_name("suite", name_or_path, known))
+    return SUITES_DIR / f"{name_or_path}.yaml"
+
+
+def read_suite(name_or_path: str, overrides: list[str] = ()) -> dict:
+    """The raw suite mapping with overrides applied (not validated yet)."""
+    path = suite_path(name_or_path)
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as e:
+        raise BadInput(f"suite: {path} is not valid YAML: {str(e).splitlines()[0]}") from None
+    if not isinstance(raw, dict):
+        raise BadInput(f"suite: {path} must be a mapping with keys name, tasks, perf; given {type(raw).__name__}")
+    return apply_overrides(raw, list(overrides))
+
+
+def load_suite(name_or_path: str, overrides: list[str] = (), data_dir: str | None = None) -> Suite:
+    """Reads, overrides and validates a suite; raises BadInput listing every problem."""
+    return validate(read_suite(name_or_path, overrides), data_dir=data_dir)
+
+
+def validate(raw: dict, data_dir: str | None = None, check_files: bool = True) -> Suite:
+    try:
+        suite = Suite.model_validate(raw)
+    except ValidationError as e:
+        raise BadInput(format_errors(e, Suite)) from None
+    problems = _semantic_problems(suite, data_dir, check_files)
+    if problems:
+        raise BadInput(problems)
+    return suite
+
+
+def _semantic_problems(suite: Suite, data_dir: str | None, check_files: bool) -> list[str]:
+    problems: list[str] = []
+    for ti, task in enumerate(suite.tasks):
+        at = f"tasks.{ti}"
+        allowed = get_task(task.task).metrics
+        for mi, m in enumerate(task.metrics or []):
+            if m not in allowed:
+                problems.append(f"{at}.metrics.{mi}: " + unknown_name(f"{task.task} metric", m, allowed))
+        problems += _dataset_problems(task, f"{at}.dataset", data_dir, check_files)
+        if task.targets:
+            from nlpbench.quality.targets import problems as target_problems
+
+            problems += target_problems(task, at, task.select_metric or get_task(task.task).select_metric)
+        names = [m.label for m in task.models]
+        for mi, m in enumerate(task.models):
+            if names.count(m.label) > 1:
+                problems.append(f"{at}.models.{mi}.name: two models are named '{m.label}'; give each a distinct name")
+            problems += model_problems(m, task.task, f"{at}.models.{mi}")
+    for mi, m in enumerate(suite.perf.models if suite.perf else []):
+        problems += model_problems(m, m.task, f"perf.models.{mi}")
+    if suite.variants != ["fp32"]:
+        from nlpbench.variants import variant_problems
+
+        problems += variant_problems(suite.variants)
+    if suite.perf and suite.perf.launcher == "ray":
+        problems += missing_extra("ray", "ray", "perf.launcher: 'ray'")
+    if suite.launcher == "ray" and not (suite.perf and suite.perf.launcher == "ray"):
+        problems += missing_extra("ray", "ray", "launcher: 'ray'")
+    if suite.serve is not None:
+        from nlpbench.serve import serve_problems
+
+        problems += serve_problems(suite)
+    return problems
+
+
+def model_problems(m: ModelSpec, task: str, at: str) -> list[str]:
+    from nlpbench.registry import adapters, get_adapter
+
+    table = adapters()
+    if ":" in m.adapter:  # module:Class, imported here
+        try:
+            table = {m.adapter: get_adapter(m.adapter)}
+        except BadInput as e:
+            return [f"{at}.adapter: {p}" for p in e.problems]
+    if m.adapter not in table:
+        return [f"{at}.adapter: " + unknown_name("adapter", m.adapter, table)]
+    cls = table[m.adapter]
+    problems = []
+    if task not in cls.tasks:
+        problems.append(f"{at}.adapter: '{m.adapter}' does not do {task}; it does {', '.join(cls.tasks)}")
+    try:
+        adapter_config(cls, m.params)
+    except BadInput as e:
+        problems += [f"{at}.params.{p}" for p in e.problems]
+    try:
+        train_config(cls, m.train)
+    except BadInput as e:
+        problems += [f"{at}.train.{p}" for p in e.problems]
+    if m.params.get("trust_remote_code") and not os.environ.get("NLPBENCH_TRUST_REMOTE_CODE"):
+        problems.append(f"{at}.params.trust_remote_code: true needs the --trust-remote-code flag of `nlpbench run`")
+    return problems
+
+
+def train_config(cls: type, train: dict) -> TrainConfig:
+    merged = {**getattr(cls, "train_defaults", {}), **train}
+    try:
+        return TrainConfig.model_validate(merged)
+    except ValidationError as e:
+        raise BadInput(format_errors(e, TrainConfig)) from None
+
+
+def _dataset_problems(task: TaskSpec, at: str, data_dir: str | None, check_files: bool) -> list[str]:
+    from nlpbench.data import resolve_path
+
+    ds = task.dataset
+    problems = []
+    if ds.source == "files":
+        if "train" not in ds.files:
+            problems.append(f"{at}.files.train: required for source 'files'; given splits: {', '.join(ds.files) or 'none'}")
+        if get_task(task.task).generates and not (ds.src and ds.tgt):
+            problems.append(f"{at}.src/tgt: translation from files needs both languages, e.g. src: de, tgt: en")
+        for split, rel in ds.files.items():
+            for lang in (ds.src, ds.tgt) if "{lang}" in rel else (None,):
+                path = resolve_path(rel.replace("{lang}", lang or ""), data_dir)
+                if check_files and not path.is_file():
+                    problems.append(f"{at}.files.{split}: file not found: {path} (relative paths resolve against --data-dir, else $NLPBENCH_DATA)")
+    if ds.holdout and ("validation" in ds.files or "validation" in ds.size or "validation" in ds.splits):
+        problems.append(f"{at}.holdout: carves the validation split out of train; this dataset also names a "
+                        "validation split — drop one of them")
+    if ds.holdout and ds.holdout >= 1 and not float(ds.holdout).is_integer():
+        problems.append(f"{at}.holdout: a fraction below 1 or a whole number of examples; given {ds.holdout}")
+    if ds.source in ("synthetic", "hub") and not ds.name:
+        problems.append(f"{at}.name: required for source '{ds.source}'")
+    return problems

@@ -1,0 +1,106 @@
+"""nlpbench.quality.stats: intervals and paired tests, checked against known values and sacreBLEU's own CLI."""
+import json
+import random
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from nlpbench import metrics
+from nlpbench.quality import stats
+
+
+def test_wilson_is_not_degenerate_at_the_edges():
+    lo, hi = stats.wilson(300, 300)
+    assert hi == 1.0 and 0.98 < lo < 0.995  # 300/300: [0.987, 1], not [1, 1]
+    lo, hi = stats.wilson(0, 300)
+    assert lo == 0.0 and 0.005 < hi < 0.02
+    lo, hi = stats.wilson(50, 100)  # textbook value: [0.4038, 0.5962]
+    assert lo == pytest.approx(0.4038, abs=1e-4) and hi == pytest.approx(0.5962, abs=1e-4)
+
+
+def test_mcnemar_exact_on_a_known_table():
+    # 1 pair where only A is right, 9 where only B is: two-sided exact p = 2 * 11/1024
+    a = [True] * 20 + [True] + [False] * 9 + [False] * 5
+    b = [True] * 20 + [False] + [True] * 9 + [False] * 5
+    out = stats.mcnemar_exact(a, b)
+    assert (out["b"], out["c"]) == (1, 9)
+    assert out["p"] == pytest.approx(22 / 1024)
+    assert stats.mcnemar_exact(a, a)["p"] == 1.0
+
+
+def test_f1_macro_matches_the_metric_module():
+    rng = np.random.default_rng(0)
+    p, r = rng.integers(0, 3, 200).tolist(), rng.integers(0, 3, 200).tolist()
+    assert stats.f1_macro(p, r) == pytest.approx(metrics.compute("f1_macro", p, r)["f1_macro"])
+
+
+def test_bootstrap_ci_is_seeded_and_brackets_the_value():
+    rng = np.random.default_rng(1)
+    r = rng.integers(0, 2, 300)
+    p = np.where(rng.random(300) < 0.8, r, 1 - r)
+    ci = stats.bootstrap_ci(stats.f1_macro, p, r, seed=3)
+    assert ci == stats.bootstrap_ci(stats.f1_macro, p, r, seed=3)
+    assert ci[0] < stats.f1_macro(p, r) < ci[1] and ci[1] - ci[0] < 0.2
+
+
+def test_paired_bootstrap_separates_a_real_gap_and_not_noise():
+    rng = np.random.default_rng(2)
+    r = rng.integers(0, 2, 400)
+    good = np.where(rng.random(400) < 0.9, r, 1 - r)
+    bad = np.where(rng.random(400) < 0.7, r, 1 - r)
+    out = stats.paired_bootstrap(stats.f1_macro, good, bad, r, seed=0)
+    assert out["p"] < 0.01 and out["ci95"][0] > 0
+    same = stats.paired_bootstrap(stats.f1_macro, good, good, r, seed=0)
+    assert same["delta"] == 0 and same["p"] == 1.0
+
+
+def test_verdict_words():
+    assert stats.verdict("transformer", "lstm", -0.05, 0.003) == "transformer < lstm, p = 0.003"
+    assert stats.verdict("a", "b", 0.01, 0.4).startswith("no detectable difference")
+
+
+@pytest.fixture(scope="module")
+def mt_files(tmp_path_factory):
+    rng = random.Random(1)
+    words = "the cat sat on a mat dog ran in park with big red ball".split()
+    refs, a, b = [], [], []
+    for _ in range(60):
+        s = [rng.choice(words) for _ in range(rng.randint(4, 10))]
+        refs.append(" ".join(s))
+        a.append(" ".join(w if rng.random() > 0.2 else rng.choice(words) for w in s))
+        b.append(" ".join(w if rng.random() > 0.35 else rng.choice(words) for w in s))
+    d = tmp_path_factory.mktemp("mt")
+    for name, lines in (("ref", refs), ("a", a), ("b", b)):
+        (d / f"{name}.txt").write_text("\n".join(lines) + "\n")
+    return d, refs, a, b
+
+
+def _cli(d, *args) -> str:
+    cmd = [sys.executable, "-m", "sacrebleu", str(d / "ref.txt"), "-i", *args, "-w", "4"]
+    return subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+
+
+def test_paired_ar_matches_sacrebleu_cli(mt_files):
+    d, refs, a, b = mt_files
+    out = json.loads(_cli(d, str(d / "b.txt"), str(d / "a.txt"), "-m", "bleu", "chrf", "--paired-ar",
+                          "--paired-ar-n", "2000", "-f", "json"))
+    for name, key in (("bleu", "BLEU"), ("chrf", "chrF2")):
+        mine = stats.sacrebleu_paired(name, a, b, refs, test="ar", n_samples=2000)
+        assert mine["p"] == pytest.approx(out[1][key]["p_value"])
+        assert mine["delta"] == pytest.approx(out[1][key]["score"] - out[0][key]["score"])
+        assert mine["ci95"][0] < mine["delta"] < mine["ci95"][1]
+
+
+def test_paired_bs_and_confidence_match_sacrebleu_cli(mt_files):
+    d, refs, a, b = mt_files
+    text = _cli(d, str(d / "b.txt"), str(d / "a.txt"), "-m", "bleu", "--paired-bs", "-f", "text")
+    assert stats.sacrebleu_paired("bleu", a, b, refs, test="bs")["p"] == pytest.approx(
+        float(re.search(r"p = ([\d.]+)", text).group(1)), abs=5e-5)
+    conf = json.loads(_cli(d, str(d / "a.txt"), "-m", "bleu", "--confidence", "-f", "json"))
+    mine = stats.sacrebleu_ci("bleu", a, refs)
+    mean, half = conf["confidence_mean"], conf["confidence_var"]
+    assert mine["ci95"] == pytest.approx([mean - half, mean + half], abs=0.06)  # CLI rounds to 4 decimals
+    assert "bs:1000" in mine["signature"] and mine["score"] == pytest.approx(conf["score"], abs=1e-4)

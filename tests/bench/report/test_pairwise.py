@@ -1,0 +1,93 @@
+"""Pairwise tables and `compare RUN --models A B`, on run folders written by hand (no training)."""
+import json
+import random
+
+import numpy as np
+import pytest
+
+from nlpbench.cli import main
+from nlpbench.quality import predictions, stats
+from nlpbench.report import pairwise
+from nlpbench.report.write import write_report
+from nlpbench.store.results import read_records
+
+
+def _write_run(tmp_path, cells: dict) -> object:
+    """cells: (task, model, seed or None) -> (preds, refs, inputs)."""
+    rd = tmp_path / "run"
+    rd.mkdir()
+    with open(rd / "records.jsonl", "w") as f:
+        for (task, model, seed), (preds, refs) in cells.items():
+            cell = f"quality/{task}/{model}/test" + ("" if seed is None else f"/seed{seed}")
+            lines = [{"id": i, "input": f"x{i}", "prediction": p, "reference": r}
+                     for i, (p, r) in enumerate(zip(preds, refs))]
+            if task == "classification":
+                for ln in lines:
+                    ln["probs"] = [0.9, 0.1] if ln["prediction"] == 0 else [0.2, 0.8]
+            names = ["accuracy", "f1_macro"] if task == "classification" else ["bleu", "chrf"]
+            rec = {"cell": cell, "kind": "quality", "task": task, "dataset": "d", "split": "test", "model": model,
+                   "name": model, "seed": seed or 0, "status": "ok", "metrics": {n: 0.0 for n in names},
+                   "predictions": predictions.write(rd, cell, lines)}
+            f.write(json.dumps(rec) + "\n")
+    return rd
+
+
+def _labels(n, acc, seed):
+    rng = random.Random(seed)
+    refs = [rng.randint(0, 1) for _ in range(n)]
+    return [r if rng.random() < acc else 1 - r for r in refs], refs
+
+
+def test_a_real_gap_is_called_and_matches_mcnemar(tmp_path):
+    good, refs = _labels(300, 0.95, 1)
+    bad, _ = _labels(300, 0.75, 1)
+    rd = _write_run(tmp_path, {("classification", "lstm", None): (good, refs),
+                               ("classification", "bow", None): (bad, refs)})
+    (table,) = pairwise.tables(rd, read_records(rd))
+    acc = table.frame.query("metric == 'accuracy'").iloc[0]
+    want = stats.mcnemar_exact(np.array(good) == refs, np.array(bad) == refs)["p"]
+    assert acc["p"] == stats._p(want) and want < 0.001
+    assert acc["verdict"].startswith("lstm > bow, p = ") and acc["delta_lo"] > 0
+    path = write_report([rd])
+    text = path.read_text()
+    assert "## Pairwise: classification, d, test" in text and "lstm > bow" in text
+    assert (rd / "pairwise_classification_test.csv").exists()
+
+
+def test_identical_models_show_no_difference_and_seeds_are_averaged(tmp_path):
+    preds, refs = _labels(100, 0.8, 2)
+    other, _ = _labels(100, 0.8, 3)
+    cells = {("classification", "a", s): (preds, refs) for s in (0, 1)}
+    cells |= {("classification", "b", s): (p, refs) for s, p in ((0, preds), (1, other))}
+    rd = _write_run(tmp_path, cells)
+    (table,) = pairwise.tables(rd, read_records(rd))
+    row = table.frame.iloc[0]
+    assert "seed-averaged predictions (2 seeds)" in row["test"]
+    assert row["verdict"].startswith("no detectable difference")
+
+
+def test_translation_uses_sacrebleu_paired_bootstrap(tmp_path):
+    rng = random.Random(0)
+    words = "a cat sat on the mat and a dog ran".split()
+    refs = [" ".join(rng.choice(words) for _ in range(8)) for _ in range(80)]
+    good = [r if rng.random() < 0.9 else "the the the" for r in refs]
+    bad = [r if rng.random() < 0.4 else "the the the" for r in refs]
+    rd = _write_run(tmp_path, {("translation", "s2s", None): (good, refs), ("translation", "tf", None): (bad, refs)})
+    (table,) = pairwise.tables(rd, read_records(rd))
+    bleu = table.frame.query("metric == 'bleu'").iloc[0]
+    want = stats.sacrebleu_paired("bleu", good, bad, refs)
+    assert bleu["delta"] == pytest.approx(want["delta"]) and bleu["p"] == stats._p(want["p"])
+    assert bleu["verdict"].startswith("s2s > tf") and bleu["test"] == "sacreBLEU paired bootstrap"
+
+
+def test_compare_models_prints_the_pair_and_rejects_unknown_names(tmp_path, capsys):
+    good, refs = _labels(200, 0.9, 4)
+    bad, _ = _labels(200, 0.6, 4)
+    rd = _write_run(tmp_path, {("classification", "lstm", None): (good, refs),
+                               ("classification", "bert", None): (bad, refs)})
+    assert main(["compare", str(rd), "--models", "bert", "lstm"]) == 0
+    out = capsys.readouterr().out
+    assert "Pairwise: classification, d, test" in out and "bert < lstm, p = " in out
+    assert main(["compare", str(rd), "--models", "bert", "lstn"]) == 2
+    assert "lstn" in capsys.readouterr().err
+    assert main(["compare", str(rd)]) == 2
