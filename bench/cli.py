@@ -107,7 +107,7 @@ def launcher_override(args) -> list[str]:
 
 
 def cmd_validate(args) -> int:
-    from nlpbench.commands.run import load_all_data
+    from nlpbench.data import load_all_data
     from nlpbench.suite.selection import load_selected
 
     _, suite = load_selected(args.suite, args.overrides, args.data_dir, **selected(args))

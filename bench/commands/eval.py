@@ -85,7 +85,10 @@ def eval_run(run_dir, overrides=(), **kw) -> int:
 def eval_suite(run_dir, overrides=(), *, out=None, data_dir=None, progress=False, argv=(), tasks=None,
                models=None) -> tuple[Path, int]:  # fmt: skip
     """Scores a finished run's saved models again in a new run folder; (that folder, the exit code)."""
-    from nlpbench.commands.run import Context, finish_run_json, load_all_data, log, report_and_summary, write_run_json
+    from nlpbench.context import Context, log
+    from nlpbench.data import load_all_data
+    from nlpbench.report.write import report_and_summary
+    from nlpbench.store.run_json import finish_run_json, write_run_json
     from nlpbench.suite.selection import select
 
     run_dir = Path(run_dir)

@@ -11,7 +11,6 @@ Ctrl-C keeps what finished and exits 130.
 """
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
 
@@ -19,66 +18,14 @@ import torch
 
 from nlpbench import env
 from nlpbench.context import Context, log
-from nlpbench.data import TaskData, load_task_data
+from nlpbench.data import TaskData, load_all_data
 from nlpbench.errors import BadInput
-from nlpbench.store.records import utc_now
-from nlpbench.store.results import RecordStore, new_run_dir, read_records, write_json
-from nlpbench.suite.schema import PLACEMENT, Suite
+from nlpbench.report.write import report_and_summary
+from nlpbench.store.results import RecordStore, read_records, write_json
+from nlpbench.store.run_json import finish_run_json, open_run, write_run_json
+from nlpbench.suite.schema import Suite
 
-__all__ = ["Context", "log", "run"]  # Context and log live in nlpbench.context; imported from here by older code
-
-
-def load_all_data(suite: Suite, data_dir: str | None) -> list[TaskData]:
-    problems, out = [], []
-    for i, task in enumerate(suite.tasks):
-        try:
-            out.append(load_task_data(task, data_dir, suite.seed, at=f"tasks.{i}.dataset"))
-        except BadInput as e:
-            problems += e.problems
-    if problems:
-        raise BadInput(problems)
-    return out
-
-
-def open_run(suite: Suite, out: Path | None, resume: Path | None) -> Path:
-    if resume is None:
-        return new_run_dir(suite.name, out)
-    resume = Path(resume)
-    meta = resume / "run.json"
-    if not meta.is_file():
-        raise BadInput(f"--resume: {resume} is not a run folder (no run.json)")
-    before, now = json.loads(meta.read_text()).get("config") or {}, suite.model_dump(mode="json")
-    for key in PLACEMENT:  # a resumed run may place its units differently: same results
-        before.pop(key, None), now.pop(key, None)
-    if before != now:
-        keys = sorted(k for k in set(before) | set(now) if before.get(k) != now.get(k))
-        raise BadInput(f"--resume: the suite and overrides differ from the run being resumed in: {', '.join(keys)}")
-    return resume
-
-
-def write_run_json(ctx: Context, argv: list[str], extra: dict) -> None:
-    path = ctx.run_dir / "run.json"
-    old = json.loads(path.read_text()) if path.exists() else {}
-    sha, dirty = env.git_state()
-    meta = {
-        "suite": ctx.suite.name, "config": ctx.suite.model_dump(mode="json"), "seed": ctx.seed,
-        "git_sha": sha, "git_dirty": dirty, "nlpbench": env.nlpbench_source(), "versions": env.versions(),
-        "device": ctx.device.type,
-        "machine": env.machine(ctx.device), "argv": argv,
-        "started_at": old.get("started_at", utc_now()), "resumed_at": old.get("resumed_at", []),
-        "ended_at": None, "status": "running",
-    }  # fmt: skip
-    if old:
-        meta["resumed_at"] = [*meta["resumed_at"], utc_now()]
-    meta.update(extra)
-    write_json(path, meta)
-
-
-def finish_run_json(ctx: Context, status: str) -> None:
-    path = ctx.run_dir / "run.json"
-    meta = json.loads(path.read_text())
-    meta.update(ended_at=utc_now(), status=status)
-    write_json(path, meta)
+__all__ = ["Context", "load_all_data", "log", "run", "run_suite"]  # Context and log live in nlpbench.context; imported from here by older code
 
 
 def run_quality(ctx: Context, data: list[TaskData]) -> list[str]:
@@ -205,11 +152,3 @@ def run_perf(ctx: Context, data: list[TaskData]) -> list[str]:
     write_json(ctx.run_dir / "run.json", {**meta, "matmul_probe": probe})
     log(f"matmul probe: {probe.get('gflops', 0):.1f} GFLOP/s peak ({probe.get('dtype')}, n={probe.get('n')})")
     return run_perf_cells(ctx, data)
-
-
-def report_and_summary(run_dir: Path) -> None:
-    from nlpbench.report.write import summary_table, write_report
-
-    path = write_report([run_dir])
-    print(summary_table(read_records(run_dir)))
-    log(f"report: {path}")

@@ -136,3 +136,16 @@ def _holdout(splits: dict, holdout: float, seed: int, at: str, problems: list[st
         return splits
     parts = splits["train"].train_test_split(test_size=size, seed=seed, shuffle=True)
     return {**splits, "train": parts["train"], "validation": parts["test"]}
+
+
+def load_all_data(suite, data_dir: str | None) -> list[TaskData]:
+    """Every task's data of a suite; every task's problems at once."""
+    problems, out = [], []
+    for i, task in enumerate(suite.tasks):
+        try:
+            out.append(load_task_data(task, data_dir, suite.seed, at=f"tasks.{i}.dataset"))
+        except BadInput as e:
+            problems += e.problems
+    if problems:
+        raise BadInput(problems)
+    return out

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from nlpbench.context import log
 from nlpbench.errors import BadInput
 from nlpbench.quality.targets import table as ttt_table
 from nlpbench.report import pairwise, plots
@@ -226,3 +227,10 @@ def main(args: argparse.Namespace) -> int:
     path = write_report(args.run_dirs, args.out)
     print(f"report: {path} (and {path.with_suffix('.html').name}, CSV files, plots/ beside it)")
     return 0
+
+
+def report_and_summary(run_dir: Path) -> None:
+    """The end of `run` and `eval`: the report files written, the summary printed."""
+    path = write_report([run_dir])
+    print(summary_table(read_records(run_dir)))
+    log(f"report: {path}")

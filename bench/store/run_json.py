@@ -1,0 +1,54 @@
+"""A run folder's run.json: opened (new, or resumed when the suite is the same), written as the run starts,
+finished with a status. `run` and `eval` both go through these."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from nlpbench import env
+from nlpbench.context import Context
+from nlpbench.errors import BadInput
+from nlpbench.store.records import utc_now
+from nlpbench.store.results import new_run_dir, write_json
+from nlpbench.suite.schema import PLACEMENT, Suite
+
+
+def open_run(suite: Suite, out: Path | None, resume: Path | None) -> Path:
+    if resume is None:
+        return new_run_dir(suite.name, out)
+    resume = Path(resume)
+    meta = resume / "run.json"
+    if not meta.is_file():
+        raise BadInput(f"--resume: {resume} is not a run folder (no run.json)")
+    before, now = json.loads(meta.read_text()).get("config") or {}, suite.model_dump(mode="json")
+    for key in PLACEMENT:  # a resumed run may place its units differently: same results
+        before.pop(key, None), now.pop(key, None)
+    if before != now:
+        keys = sorted(k for k in set(before) | set(now) if before.get(k) != now.get(k))
+        raise BadInput(f"--resume: the suite and overrides differ from the run being resumed in: {', '.join(keys)}")
+    return resume
+
+
+def write_run_json(ctx: Context, argv: list[str], extra: dict) -> None:
+    path = ctx.run_dir / "run.json"
+    old = json.loads(path.read_text()) if path.exists() else {}
+    sha, dirty = env.git_state()
+    meta = {
+        "suite": ctx.suite.name, "config": ctx.suite.model_dump(mode="json"), "seed": ctx.seed,
+        "git_sha": sha, "git_dirty": dirty, "nlpbench": env.nlpbench_source(), "versions": env.versions(),
+        "device": ctx.device.type,
+        "machine": env.machine(ctx.device), "argv": argv,
+        "started_at": old.get("started_at", utc_now()), "resumed_at": old.get("resumed_at", []),
+        "ended_at": None, "status": "running",
+    }  # fmt: skip
+    if old:
+        meta["resumed_at"] = [*meta["resumed_at"], utc_now()]
+    meta.update(extra)
+    write_json(path, meta)
+
+
+def finish_run_json(ctx: Context, status: str) -> None:
+    path = ctx.run_dir / "run.json"
+    meta = json.loads(path.read_text())
+    meta.update(ended_at=utc_now(), status=status)
+    write_json(path, meta)
