@@ -5,12 +5,15 @@ import dataclasses
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 
 from nlpbench import env
-from nlpbench.store.results import RecordStore
-from nlpbench.suite.schema import Suite
+
+if TYPE_CHECKING:  # annotations only: the context sits below the suite and the store
+    from nlpbench.store.results import RecordStore
+    from nlpbench.suite.schema import Suite
 
 
 @dataclass

@@ -11,7 +11,7 @@ after a crash or Ctrl-C re-runs only units without records.
   records naming the signal and the log's last lines; the others go on.
 - A unit past `timeout_minutes` is killed and recorded `timeout`.
 - Progress: one line per running unit (stage, step, epoch, validation score,
-  ETA; nlpbench.launch.status), redrawn in place on a terminal; elsewhere one line
+  ETA; nlpbench.store.unit_status), redrawn in place on a terminal; elsewhere one line
   as each unit starts and ends.
 """
 from __future__ import annotations
@@ -27,11 +27,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nlpbench.context import log
-from nlpbench.launch import status as unit_status
 from nlpbench.launch.cell_process import child_env, exit_reason
 from nlpbench.launch.cell_ray import worker_pythonpath
 from nlpbench.launch.worker import log_path, lost_unit, node_info, status_path, unit_spec, worker_imports
 from nlpbench.quality.units import Unit
+from nlpbench.store import unit_status
 from nlpbench.store.records import utc_now
 
 POLL_S = 0.5

@@ -25,11 +25,11 @@ from pathlib import Path
 
 from nlpbench.context import log
 from nlpbench.errors import error_message
-from nlpbench.launch import status as unit_status
 from nlpbench.launch.cell_ray import connected, worker_pythonpath
 from nlpbench.launch.process import POLL_S, Board, required_failures, summary
 from nlpbench.launch.worker import log_path, lost_unit, node_info, run_unit, status_path, unit_spec, worker_imports
 from nlpbench.quality.units import Unit
+from nlpbench.store import unit_status
 from nlpbench.store.records import utc_now
 
 

@@ -21,8 +21,8 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from nlpbench.launch import status as unit_status
 from nlpbench.precision import autocast
+from nlpbench.store import unit_status
 
 
 def seed_everything(seed: int) -> None:
@@ -156,7 +156,7 @@ class _Fit:
         tqdm.write(f"  step {h['step']} (epoch {h['epoch']:.2f}, {h['minutes']:.1f} min): validation {score:.4f}{'  best' if best else ''}", file=sys.stderr)
 
     def report(self, force: bool = False) -> None:
-        """The live status a parallel run's driver shows (nlpbench.launch.status; a no-op inline)."""
+        """The live status a parallel run's driver shows (nlpbench.store.unit_status; a no-op inline)."""
         r, elapsed = self.result, self.elapsed()
         unit_status.report(
             force, stage=self.adapter.name, step=r.steps, total=self.total, epoch=r.steps / self.per_epoch,

@@ -30,7 +30,7 @@ TITLES = {
     "quality_vs_throughput": "Quality vs throughput (Pareto view)",
     "deployment_variants": "Deployment variants: quality vs latency",
     "learning_curve": "Learning curves (validation, mean ± sd over seeds)",
-    "serve_p99_vs_qps": "Serving: p99 latency vs offered QPS (LoadGen Server)",  # bench/serve/report.py
+    "serve_p99_vs_qps": "Serving: p99 latency vs offered QPS (LoadGen Server)",  # bench/report/serve.py
 }
 PLAIN = FuncFormatter(lambda v, _: f"{v:g}")  # 300 rather than 3x10^2 on log axes
 MARKERS = "osD^v<>ph*"
@@ -70,7 +70,7 @@ def write_plots(runs: dict[str, list[dict]], out_dir: Path) -> dict[str, Path]:
 
 
 def _serve_plot(runs):
-    from nlpbench.serve.report import p99_vs_qps
+    from nlpbench.report.serve import p99_vs_qps
 
     return p99_vs_qps(runs)
 
@@ -270,7 +270,7 @@ def _pareto(runs, perf):
 
 
 def _deployment(runs):
-    from nlpbench.variants.table import deployment_figure
+    from nlpbench.report.variants import deployment_figure
 
     return deployment_figure(runs)
 

@@ -21,15 +21,15 @@ import pandas as pd
 
 from nlpbench.context import log
 from nlpbench.errors import BadInput
-from nlpbench.quality.targets import table as ttt_table
 from nlpbench.report import pairwise, plots
 from nlpbench.report.tables import Table, build_tables, display, flat, side_by_side, to_markdown
-from nlpbench.serve.report import serve_tables
+from nlpbench.report.targets import table as ttt_table
+from nlpbench.stages import STAGES
 from nlpbench.store.results import read_records
-from nlpbench.variants.table import deployment_tables
 
-# tables beyond quality/perf/generation, each made only when its records exist: deployment variants, serving
-EXTRA_TABLES = (deployment_tables, serve_tables)
+# tables beyond quality/perf/generation, one function per stage of the run (nlpbench.stages), each making
+# tables only when its records exist: deployment variants, serving
+EXTRA_TABLES = tuple(stage.tables_of for stage in STAGES if stage.tables)
 
 # ---------------------------------------------------------------- loading
 

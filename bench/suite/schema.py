@@ -6,7 +6,6 @@ adapter defaults < suite file < `KEY=VALUE` overrides.
 """
 from __future__ import annotations
 
-import dataclasses
 import os
 from importlib.resources import files
 from pathlib import Path
@@ -248,10 +247,9 @@ def _semantic_problems(suite: Suite, data_dir: str | None, check_files: bool) ->
             if m not in allowed:
                 problems.append(f"{at}.metrics.{mi}: " + unknown_name(f"{task.task} metric", m, allowed))
         problems += _dataset_problems(task, f"{at}.dataset", data_dir, check_files)
-        if task.targets:
-            from nlpbench.quality.targets import problems as target_problems
-
-            problems += target_problems(task, at, task.select_metric or get_task(task.task).select_metric)
+        select = task.select_metric or get_task(task.task).select_metric
+        problems += [f"{at}.targets.{m}: targets are read from the validation curve of the selection metric "
+                     f"'{select}'; set select_metric: {m} to target it" for m in task.targets if m != select]
         names = [m.label for m in task.models]
         for mi, m in enumerate(task.models):
             if names.count(m.label) > 1:
@@ -259,19 +257,13 @@ def _semantic_problems(suite: Suite, data_dir: str | None, check_files: bool) ->
             problems += model_problems(m, task.task, f"{at}.models.{mi}")
     for mi, m in enumerate(suite.perf.models if suite.perf else []):
         problems += model_problems(m, m.task, f"perf.models.{mi}")
-    if suite.variants != ["fp32"]:
-        from nlpbench.variants import variant_problems
-
-        problems += variant_problems(suite.variants)
     if suite.perf and suite.perf.launcher == "ray":
         problems += missing_extra("ray", "ray", "perf.launcher: 'ray'")
     if suite.launcher == "ray" and not (suite.perf and suite.perf.launcher == "ray"):
         problems += missing_extra("ray", "ray", "launcher: 'ray'")
-    if suite.serve is not None:
-        from nlpbench.serve import serve_problems
+    from nlpbench.stages import STAGES
 
-        problems += serve_problems(suite)
-    return problems
+    return problems + [p for stage in STAGES if stage.active(suite) for p in stage.call("problems", suite)]
 
 
 def model_problems(m: ModelSpec, task: str, at: str) -> list[str]:

@@ -38,6 +38,11 @@ def variant_problems(names: list[str]) -> list[str]:
     return problems
 
 
+def suite_problems(suite) -> list[str]:
+    """The `variants:` stage's validate-time problems (nlpbench.stages)."""
+    return variant_problems(suite.variants)
+
+
 def variant_cell(task_label: str, model_label: str, variant: str, split: str) -> str:
     """Quality cell id of a variant; fp32 keeps the plain id so baselines still match."""
     name = model_label if variant == "fp32" else f"{model_label}@{variant}"

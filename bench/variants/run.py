@@ -19,7 +19,6 @@ import time
 import traceback
 
 import psutil
-import torch
 
 from nlpbench import variants as V
 from nlpbench.errors import is_oom

@@ -1,4 +1,3 @@
-from collections import defaultdict
 
 from nlpbench.data.synthetic import label_text, make_sentiment
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from nlpbench.cli import main
-from nlpbench.launch import status as unit_status
+from nlpbench.store import unit_status
 from tests.conftest import tiny_suite
 
 
