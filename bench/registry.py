@@ -26,7 +26,7 @@ def register_adapter(name: str):
         if problems := static_problems(cls):  # lm-eval asserts its base class; we check the protocol
             raise TypeError(f"adapter '{name}' ({cls.__module__}.{cls.__qualname__}) breaks the adapter contract: "
                             + "; ".join(problems))
-        if ":" not in name or not getattr(cls, "name", None):  # `module:Class` keeps a short name it has
+        if ":" not in name or "name" not in vars(cls):  # `module:Class` keeps a short name it registered under
             cls.name = name
         _ADAPTERS[name] = cls
         return cls

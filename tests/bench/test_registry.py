@@ -44,3 +44,31 @@ def test_registering_a_name_twice_is_refused(monkeypatch):
     registry.get_adapter("dummy")
     with pytest.raises(ValueError, match="registered twice"):
         registry.register_adapter("dummy")(type("Other", (), {}))
+
+
+def test_adapter_named_by_module_and_class_in_a_suite(tmp_path, monkeypatch, write_suite, capsys):
+    """`adapter: mymod:MyAdapter` needs no registration: imported at validate, contract-checked, trained."""
+    from nlpbench.cli import main
+    from tests.conftest import tiny_suite
+
+    (tmp_path / "my_bow.py").write_text(textwrap.dedent('''
+        from nlpbench.models.dummy import DummyAdapter
+
+        class Bow(DummyAdapter):
+            pass
+
+        class NotAnAdapter:
+            pass
+    '''))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    suite = tiny_suite()
+    suite["tasks"][0]["models"] = [{"adapter": "my_bow:Bow", "name": "bow", "train": {"epochs": 1}}]
+    assert main(["run", str(write_suite(suite)), "--out", str(tmp_path / "runs"), "--no-progress"]) == 0
+    assert registry.get_adapter("my_bow:Bow").name == "my_bow:Bow"  # not the parent's 'dummy'
+    bad = [{"adapter": "my_bow:NotAnAdapter"}, {"adapter": "my_bow:Missing"}, {"adapter": "no_such_mod:X"}]
+    suite["tasks"][0]["models"] = [{**m, "name": f"m{i}"} for i, m in enumerate(bad)]
+    capsys.readouterr()
+    assert main(["validate", str(write_suite(suite))]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 3 and "breaks the adapter contract" in err[0]
+    assert "has no class 'Missing'" in err[1] and "cannot import module 'no_such_mod'" in err[2]
