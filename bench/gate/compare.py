@@ -82,7 +82,7 @@ def compare(baseline: Path | Side, new: Path | Side, tolerances: dict[str, float
         if checks.status(old) != checks.status(cur):
             result.status_changes.append(checks.status_change(cell, old, cur))
             if cur.get("error"):
-                result.errors[cell] = str(cur["error"]).splitlines()[0] if str(cur["error"]) else ""
+                result.errors[cell] = (str(cur["error"]).splitlines() or [""])[0]
         elif checks.status(old) == checks.OK and cell not in mismatched:
             _compare_cell(cell, old, cur, tol, explicit, result)
     return result

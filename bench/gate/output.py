@@ -77,7 +77,8 @@ def write_json(result: CompareResult, path: Path, base_label: str, new_label: st
 
 def markdown(result: CompareResult, base_label: str, new_label: str) -> str:
     """A PR comment / job summary: the verdict, what regressed, warnings, and the flagged deltas as a table."""
-    head = "✅ **nlpbench: no regressions**" if result.ok else f"❌ **nlpbench: {len(result.regressions)} regression(s)**"
+    n = len(result.regressions)
+    head = "✅ **nlpbench: no regressions**" if result.ok else f"❌ **nlpbench: {n} regression(s)**"
     lines = [head, "", f"`{new_label}` against baseline `{base_label}`: {result.compared} cells compared.", ""]
     for title, items in (("Regressions", result.regressions), ("Warnings", result.all_warnings)):
         if items:

@@ -117,7 +117,8 @@ def cost_deltas(cell: str, old: dict, new: dict, tol: dict) -> list[Delta]:
     """The machine-independent cost of a perf cell, each within a relative tolerance on any machine
     (activations only within one memory kind). A rise beyond it is a regression, a fall an improvement."""
     out = []
-    same_kind = old.get("memory_kind") == new.get("memory_kind") or not (old.get("memory_kind") and new.get("memory_kind"))
+    kinds = old.get("memory_kind"), new.get("memory_kind")
+    same_kind = kinds[0] == kinds[1] or not all(kinds)
     for key, tol_key in COST_FIELDS:
         a, b = number(old.get(key)), number(new.get(key))
         if a is None or b is None or (key in MEASURED_MEMORY and not same_kind):

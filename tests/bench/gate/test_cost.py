@@ -1,4 +1,4 @@
-"""Cost in the baseline (`nlpbench baseline --kinds quality,cost`): machine-independent figures, gated on any machine."""
+"""Cost in the baseline (`nlpbench baseline --kinds quality,cost`): machine-independent, gated on any machine."""
 from __future__ import annotations
 
 import json

@@ -23,7 +23,8 @@ def test_records_carry_their_splits_identity_and_the_gate_refuses_other_data(tra
     assert compare(src, same).ok
 
     other = sst_like / "other.tsv"  # as many examples, other sentences: n_eval alone can't tell
-    other.write_text("label\tcontent\n" + "".join(f"{i % 2}\t{'good' if i % 2 else 'bad'} show {i}\n" for i in range(10)))
+    rows = "".join(f"{i % 2}\t{'good' if i % 2 else 'bad'} show {i}\n" for i in range(10))
+    other.write_text("label\tcontent\n" + rows)
     assert main(["eval", str(src), "--no-progress", f"tasks.0.dataset.files.validation={other}",
                  "--out", str(tmp_path / "other")]) == 0
     result = compare(src, only_dir(tmp_path / "other"))
