@@ -19,7 +19,7 @@ import pandas as pd
 import yaml
 
 from nlpbench.errors import BadInput
-from nlpbench.gate.compare import CompareResult as Verdict
+from nlpbench.gate.verdict import CompareResult as Verdict
 from nlpbench.store.records import KINDS
 from nlpbench.store.results import read_records
 
@@ -105,13 +105,15 @@ def load(run_dir: str | Path) -> Run:
     return Run(path)
 
 
-def compare(baseline: str | Path | Run, new: str | Path | Run, *, allow_missing: bool = False,
+def compare(baseline: str | Path | Run, new: str | Path | Run, *, allow_missing: bool = False, force: bool = False,
             **tolerances: float) -> Verdict:  # fmt: skip
-    """The regression gate as a value: `.ok`, `.regressions`, `.table()`. `baseline` is a run folder, a Run
-    or a baseline JSON; tolerances as `nlpbench compare --tolerance` (`accuracy=0.01`, `latency=0.2`)."""
+    """The regression gate as a value: `.ok`, `.regressions`, `.warnings`, `.table()`. `baseline` is a run
+    folder, a Run or a baseline JSON; tolerances as `nlpbench compare --tolerance` (`accuracy=0.01`,
+    `latency=0.2`; a non-finite one is BadInput); `force` compares cells that measured different things
+    (suite, data) with a warning, as `--force`. Nothing in common raises BadInput."""
     from nlpbench.gate.compare import compare as gate
 
     as_path = [x.dir if isinstance(x, Run) else Path(x) for x in (baseline, new)]
-    verdict = gate(*as_path, {k: abs(float(v)) for k, v in tolerances.items()})
+    verdict = gate(*as_path, {k: abs(float(v)) for k, v in tolerances.items()}, force=force)
     verdict.allow_missing = allow_missing
     return verdict

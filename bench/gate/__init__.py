@@ -1,1 +1,3 @@
-"""The regression gate: `nlpbench compare`, baselines."""
+"""The regression gate: `nlpbench compare` and `nlpbench baseline` (compare), the two sides and baseline files
+(sides), what must agree before numbers are compared (checks), perf timings and cost (perf), the verdict
+(verdict) and its console, JSON and Markdown forms (output)."""

@@ -16,6 +16,7 @@ import torch
 
 from nlpbench import metrics
 from nlpbench.adapter import TaskInfo, n_params
+from nlpbench.data.identity import data_sha256
 from nlpbench.perf.pairing import trained_vocab_size
 from nlpbench.quality import predictions, stats, targets
 from nlpbench.quality.train import fit, predict_all, seed_everything
@@ -136,5 +137,6 @@ def evaluate_split(adapter, task, data, encoded: dict, split: str, names: list[s
         "metrics": score(task.task, names, preds, refs, ctx.seed),
         "eval_examples_per_s": round(len(preds) / eval_s, 2) if eval_s else None,
         "n_eval": len(preds),
+        "data_sha256": data_sha256(data.splits[split]),  # what was measured: the gate compares only equal data
         "samples": [{"pred": p, "ref": r} for p, r in list(zip(preds, refs))[:3]],
     }

@@ -64,6 +64,7 @@ class QualityRecord(Record):
     log: str | None = None  # the unit's log, relative to the run folder (process, ray)
     eval_examples_per_s: float | None = None
     n_eval: int | None = None
+    data_sha256: str | None = None  # sha256 over the evaluated split (nlpbench.data.identity)
     train: dict[str, Any] | None = None  # resolved TrainConfig
     fit: dict[str, Any] | None = None  # steps, epochs, stop reason, validation history
     samples: list[dict[str, Any]] | None = None  # a few predictions to eyeball

@@ -14,6 +14,7 @@ from nlpbench.gate import compare as cmp
 
 MACHINE = {"hostname": "ci-1", "device_name": "Fake CPU 3000", "cpu_model": "Fake CPU 3000", "threads": 2,
            "cuda": None, "torch": "2.13.0"}
+SHA_TEST, SHA_MT = "a1" * 32, "b2" * 32  # data identities of the two test splits
 
 
 def quality(model: str, accuracy: float) -> dict:
@@ -21,12 +22,14 @@ def quality(model: str, accuracy: float) -> dict:
             "task": "classification", "dataset": "synthetic", "split": "test", "model": model, "name": model,
             "status": "ok", "metrics": {"accuracy": accuracy, "accuracy_ci95": [accuracy - 0.02, accuracy + 0.02],
                                         "f1_macro": accuracy - 0.01},
-            "n_params": 120000, "train_s": 3.0, "eval_examples_per_s": 900.0, "init": "random"}
+            "n_params": 120000, "train_s": 3.0, "eval_examples_per_s": 900.0, "init": "random",
+            "n_eval": 300, "data_sha256": SHA_TEST}
 
 
 def translation(model: str, bleu: float) -> dict:
     return {"cell": f"quality/translation/{model}/test", "kind": "quality", "task": "translation", "model": model,
-            "status": "ok", "metrics": {"bleu": bleu, "chrf": bleu + 20, "bleu_signature": "nrefs:1|tok:13a"}}
+            "status": "ok", "metrics": {"bleu": bleu, "chrf": bleu + 20, "bleu_signature": "nrefs:1|tok:13a"},
+            "n_eval": 200, "data_sha256": SHA_MT}
 
 
 def perf(model: str, p50: float, iqr: float, batch: int = 8, seq: int = 128, status: str = "ok") -> dict:

@@ -75,4 +75,5 @@ def test_compare_tolerates_unsupported_cells():
     same = compare(Side("a", machine, {"c": rec("unsupported")}), Side("b", machine, {"c": rec("unsupported")}))
     assert same.exit_code == 0 and not same.status_changes and not same.deltas
     worse = compare(Side("a", machine, {"c": rec("ok")}), Side("b", machine, {"c": rec("unsupported")}))
-    assert worse.exit_code == 0 and worse.status_changes == [("c", "ok", "unsupported", "warning")]
+    # issue 21: a cell that measured and no longer does is a regression, whatever the reason
+    assert worse.exit_code == 1 and worse.status_changes == [("c", "ok", "unsupported", "regression")]
