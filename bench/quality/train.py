@@ -5,7 +5,9 @@ Seeded; AdamW with gradient clipping and a schedule from `transformers`'
 of `pool` batches) so a batch holds sentences of similar length and CPU time
 isn't spent on padding; validation every `eval_every` steps and at each epoch
 end, keeping the best checkpoint on disk (re-loaded with `weights_only=True`);
-a wall-clock budget `max_minutes`; autocast on CUDA.
+a wall-clock budget `max_minutes`; autocast on CUDA. A loss that is not finite
+stops training at once (`Diverged`): weights that took a NaN step are noise, and a
+unit that scored them would be recorded `ok` at chance accuracy.
 """
 from __future__ import annotations
 
@@ -92,6 +94,14 @@ def update(model: torch.nn.Module, loss: torch.Tensor, opt, sched, scaler, clip_
     scaler.update()
     opt.zero_grad(set_to_none=True)
     sched.step()
+
+
+class Diverged(ArithmeticError):
+    """Training produced a non-finite loss at `step` (1-based); the unit ends with status `diverged`."""
+
+    def __init__(self, step: int, loss: float):
+        self.step, self.loss = step, loss
+        super().__init__(f"training diverged: loss {loss} at step {step}")
 
 
 @dataclass
@@ -187,10 +197,13 @@ class _Fit:
         batch = self.adapter.collate(batch_examples)
         with train_autocast(self.device, self.dtype):
             loss = self.adapter.loss(batch)
+        value = float(loss.detach())  # the one host sync a step already had, now before the update
+        if not math.isfinite(value):  # checked before the step: the weights kept are the last finite ones
+            raise Diverged(self.result.steps + 1, value)
         update(self.adapter.model, loss, opt, sched, scaler, self.cfg.clip_norm)
         self.result.steps += 1
         self.result.examples += len(batch_examples)
-        return float(loss.detach())
+        return value
 
 
 def fit(
