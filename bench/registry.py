@@ -11,7 +11,7 @@ from importlib import import_module
 from importlib.metadata import entry_points
 
 from nlpbench.contract import static_problems
-from nlpbench.errors import BadInput, unknown_name
+from nlpbench.errors import BadInput, clip, shown, unknown_name
 
 _ADAPTERS: dict[str, type] = {}
 _loaded = False
@@ -59,12 +59,12 @@ def import_adapter(ref: str) -> type:
     module, _, qualname = ref.partition(":")
     try:
         obj = import_module(module)
-    except ImportError as e:
-        raise BadInput(f"adapter '{ref}': cannot import module '{module}' ({e})") from None
+    except (ImportError, ValueError, TypeError) as e:  # also an empty or relative module name (':X', '.x:X')
+        raise BadInput(f"adapter {shown(ref)}: cannot import module {shown(module)} ({clip(str(e))})") from None
     for part in qualname.split("."):
         obj = getattr(obj, part, None)
     if not isinstance(obj, type):
-        raise BadInput(f"adapter '{ref}': module '{module}' has no class '{qualname}'")
+        raise BadInput(f"adapter {shown(ref)}: module {shown(module)} has no class {shown(qualname)}")
     if ref not in _ADAPTERS:  # a class that registered itself under a short name is registered here again
         try:
             register_adapter(ref)(obj)

@@ -38,8 +38,8 @@ from transformers import (
 )
 
 from nlpbench import pretrained
-from nlpbench.adapter import TaskInfo, random_ids
-from nlpbench.errors import BadInput
+from nlpbench.adapter import TaskInfo, check_params, random_ids
+from nlpbench.errors import BadInput, clip, shown
 from nlpbench.quality.train import fit
 from nlpbench.registry import register_adapter
 from nlpbench.suite.schema import TrainConfig
@@ -60,12 +60,15 @@ class PretrainConfig:
     warmup: float = 0.06  # fraction of steps
 
     def __post_init__(self):
-        if self.objective not in OBJECTIVES:
-            raise BadInput(f"pretrain.objective: allowed {', '.join(OBJECTIVES)}; given '{self.objective}'")
-        if not 0.0 < self.mask_prob < 1.0:
-            raise BadInput(f"pretrain.mask_prob: allowed a number in (0, 1); given {self.mask_prob}")
-        if self.steps < 1:
-            raise BadInput(f"pretrain.steps: allowed an integer >= 1; given {self.steps}")
+        check_params([
+            (self.objective in OBJECTIVES, f"pretrain.objective: allowed {', '.join(OBJECTIVES)}; given {shown(self.objective)}"),
+            (0.0 < self.mask_prob < 1.0, f"pretrain.mask_prob: allowed a number in (0, 1); given {self.mask_prob}"),
+            (self.steps >= 1, f"pretrain.steps: allowed an integer >= 1; given {self.steps}"),
+            (self.batch_size >= 1, f"pretrain.batch_size: allowed an integer >= 1; given {self.batch_size}"),
+            (self.lr > 0, f"pretrain.lr: allowed > 0; given {self.lr}"),
+            (self.warmup >= 0, f"pretrain.warmup: allowed >= 0; given {self.warmup}"),
+            (self.max_minutes is None or self.max_minutes > 0, f"pretrain.max_minutes: allowed > 0 or null; given {self.max_minutes}"),
+        ])  # fmt: skip
 
 
 @dataclass
@@ -87,14 +90,24 @@ class BertClsConfig:
     def __post_init__(self):
         if isinstance(self.pretrain, dict):  # from YAML: check its keys, then type it
             known = {f.name for f in dataclasses.fields(PretrainConfig)}
-            bad = sorted(set(self.pretrain) - known)
+            bad = sorted((k for k in self.pretrain if k not in known), key=str)  # YAML keys may be numbers
             if bad:
-                raise BadInput(f"pretrain.{bad[0]}: allowed keys {', '.join(sorted(known))}; given '{bad[0]}'")
+                raise BadInput(f"pretrain.{clip(str(bad[0]), 60)}: allowed keys {', '.join(sorted(known))}; given {shown(bad[0])}")
             self.pretrain = PretrainConfig(**self.pretrain)
         if self.pretrain is not None and self.checkpoint is not None:
-            raise BadInput(f"pretrain: allowed only with checkpoint: null; given checkpoint '{self.checkpoint}'")
+            raise BadInput(f"pretrain: allowed only with checkpoint: null; given checkpoint {shown(self.checkpoint)}")
         if pretrained.problems(self.checkpoint):  # e.g. a pkg: checkpoint whose package isn't installed
             raise BadInput(pretrained.problems(self.checkpoint))
+        self._check_sizes()
+
+    def _check_sizes(self) -> None:
+        check_params([
+            (self.vocab_size > 5, f"vocab_size: allowed > 5 (ids 0-4 are specials); given {self.vocab_size}"),
+            *[(getattr(self, k) >= 1, f"{k}: allowed >= 1; given {getattr(self, k)}")
+              for k in ("hidden_size", "num_layers", "num_heads", "intermediate_size")],
+            (self.max_len >= 3, f"max_len: allowed >= 3 ([CLS] text [SEP]); given {self.max_len}"),
+            (0 <= self.dropout < 1, f"dropout: allowed 0 <= p < 1; given {self.dropout}"),
+        ])  # fmt: skip
         if self.hidden_size % self.num_heads:
             raise BadInput(f"num_heads: allowed a divisor of hidden_size {self.hidden_size}; given {self.num_heads}")
 

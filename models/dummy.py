@@ -13,7 +13,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from nlpbench.adapter import TaskInfo, pad, random_ids
+from nlpbench.adapter import TaskInfo, check_params, pad, random_ids
 from nlpbench.registry import register_adapter
 from nlpbench.tokenize import encode_all, train_tokenizer
 
@@ -24,6 +24,13 @@ class DummyConfig:
     dim: int = 16
     max_len: int = 64
     fail_above: int | None = None  # batch*seq above this raises OutOfMemoryError
+
+    def __post_init__(self):  # runs at `nlpbench validate`: a zero or negative size fails before any training
+        check_params([
+            (self.vocab_size > 4, f"vocab_size: allowed > 4 (ids 0-3 are specials); given {self.vocab_size}"),
+            *[(getattr(self, k) >= 1, f"{k}: allowed >= 1; given {getattr(self, k)}") for k in ("dim", "max_len")],
+            (self.fail_above is None or self.fail_above >= 0, f"fail_above: allowed >= 0 or null; given {self.fail_above}"),
+        ])  # fmt: skip
 
 
 class BagClassifier(nn.Module):

@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from nlpbench.adapter import TaskInfo, check_params, pad, random_ids
+from nlpbench.errors import shown
 from nlpbench.registry import register_adapter
 from nlpbench.tokenize import encode_all, train_tokenizer
 
@@ -36,7 +37,7 @@ class LSTMConfig:
 
     def __post_init__(self):
         check_params([
-            (self.pooling in POOLING, f"pooling: allowed {', '.join(POOLING)}; given '{self.pooling}'"),
+            (self.pooling in POOLING, f"pooling: allowed {', '.join(POOLING)}; given {shown(self.pooling)}"),
             *[(getattr(self, k) >= 1, f"{k}: allowed >= 1; given {getattr(self, k)}")
               for k in ("vocab_size", "min_frequency", "embed_dim", "hidden_size", "num_layers", "max_len")],
             (0 <= self.dropout < 1, f"dropout: allowed 0 <= p < 1; given {self.dropout}"),

@@ -56,6 +56,7 @@ class Seq2SeqConfig:
         check_params([
             (self.vocab_size > 4, f"vocab_size: allowed > 4 (four specials); given {self.vocab_size}"),
             (self.max_len >= 2, f"max_len: allowed >= 2; given {self.max_len}"),
+            (self.min_frequency >= 0, f"min_frequency: allowed >= 0; given {self.min_frequency}"),
             *[(getattr(self, k) >= 1, f"{k}: allowed >= 1; given {getattr(self, k)}")
               for k in ("emb_size", "hidden_size", "attn_size")],
             (0 <= self.dropout < 1, f"dropout: allowed 0 <= p < 1; given {self.dropout}"),

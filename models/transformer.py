@@ -65,6 +65,9 @@ class TransformerConfig:
             (self.vocab_size > 4, f"vocab_size: allowed > 4 (ids 0-3 are specials); given {self.vocab_size}"),
             (0 <= self.dropout < 1, f"dropout: allowed 0 <= p < 1; given {self.dropout}"),
             (0 <= self.label_smoothing < 1, f"label_smoothing: allowed 0 <= eps < 1; given {self.label_smoothing}"),
+            (self.min_frequency >= 0, f"min_frequency: allowed >= 0; given {self.min_frequency}"),
+            (self.max_decode_ratio >= 0 and self.max_decode_extra >= 0,
+             f"max_decode_ratio/max_decode_extra: allowed >= 0; given {self.max_decode_ratio}/{self.max_decode_extra}"),
         ]
         if problems := [msg for ok, msg in checks if not ok]:
             raise BadInput(problems)

@@ -24,8 +24,9 @@ import torch
 
 from nlpbench import env
 from nlpbench.adapter import n_params
-from nlpbench.errors import BadInput
+from nlpbench.errors import BadInput, clip, missing, shown
 from nlpbench.registry import get_adapter
+from nlpbench.store.copy import is_regular
 from nlpbench.store.records import quality_record, utc_now
 from nlpbench.store.results import RecordStore, new_run_dir, read_records
 from nlpbench.suite.overrides import apply_overrides
@@ -39,11 +40,18 @@ def open_source(run_dir: Path) -> dict:
     """run.json of a run folder that has checkpoints; BadInput otherwise."""
     run_dir = Path(run_dir)
     if not (run_dir / "run.json").is_file():
+        if "symlink loop" in missing(run_dir):
+            raise BadInput(f"eval: {missing(run_dir)}")
         raise BadInput(f"eval: {run_dir} is not a run folder (no run.json)")
+    if not is_regular(run_dir / "run.json"):  # a folder from elsewhere is data: no link in it is followed
+        raise BadInput(f"eval: {run_dir}/run.json is a link, not a file; a run folder is read as regular files only")
     if not any((run_dir / "checkpoints").glob("*.pt")):
         raise BadInput(f"eval: {run_dir} has no checkpoints/*.pt (a run saves them when it trains with a validation split)")
-    meta = json.loads((run_dir / "run.json").read_text())
-    if not isinstance(meta.get("config"), dict):
+    try:
+        meta = json.loads((run_dir / "run.json").read_bytes())
+    except (ValueError, RecursionError) as e:  # not JSON, not UTF-8, or nested past the parser's stack
+        raise BadInput(f"eval: {run_dir}/run.json is not a run.json ({type(e).__name__}: {clip(str(e), 100)})") from None
+    if not isinstance(meta, dict) or not isinstance(meta.get("config"), dict):
         raise BadInput(f"eval: {run_dir}/run.json holds no resolved suite ('config')")
     return meta
 
@@ -61,7 +69,7 @@ def mismatches(before: dict, after: dict) -> list[str]:
     for i, (a, b) in enumerate(zip(old, new)):
         for key in ("task", "name"):
             if a.get(key) != b.get(key):
-                problems.append(f"tasks.{i}.{key}: the run trained '{a.get(key)}'; eval can't change it (given '{b.get(key)}')")
+                problems.append(f"tasks.{i}.{key}: the run trained {shown(a.get(key))}; eval can't change it (given {shown(b.get(key))})")
         if [model_key(m) for m in a.get("models", [])] != [model_key(m) for m in b.get("models", [])]:
             problems.append(f"tasks.{i}.models: eval scores the models the run trained; their adapter, name and params "
                             f"can't change (use --models to pick)")  # fmt: skip

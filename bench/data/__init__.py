@@ -14,7 +14,7 @@ from pathlib import Path
 
 import datasets
 
-from nlpbench.errors import BadInput
+from nlpbench.errors import BadInput, clip, shown
 from nlpbench.tasks import get_task
 
 datasets.disable_progress_bars()  # the harness shows its own progress; datasets' bars are noise here
@@ -83,7 +83,7 @@ def _map_columns(ds: datasets.Dataset, task, split: str, at: str, problems: list
         if col not in ds.column_names:
             key = "columns_by_split." + split if role in spec.columns_by_split.get(split, {}) else "columns"
             problems.append(
-                f"{at}.{key}.{role}: column '{col}' not in the {split} data; columns there: {', '.join(ds.column_names)}"
+                f"{at}.{key}.{role}: column {shown(col)} not in the {split} data; columns there: {clip(', '.join(ds.column_names), 300)}"
             )
             ok = False
     if not ok:
@@ -94,7 +94,7 @@ def _map_columns(ds: datasets.Dataset, task, split: str, at: str, problems: list
         if role != "label":
             bad = [i for i, v in enumerate(ds[role]) if not isinstance(v, str)]
             if bad:
-                problems.append(f"{at}: {split} row {bad[0] + 1} has no text in column '{wanted[role]}' ({len(bad)} such rows)")
+                problems.append(f"{at}: {split} row {bad[0] + 1} has no text in column {shown(wanted[role])} ({len(bad)} such rows)")
                 return None
     return ds
 

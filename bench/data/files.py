@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import csv
 import gzip
+import io
+import zlib
 from pathlib import Path
 
 import datasets
 
 from nlpbench.data import resolve_path
-from nlpbench.errors import BadInput
+from nlpbench.errors import BadInput, missing
 
 FORMATS = {".tsv": "tsv", ".csv": "csv", ".jsonl": "jsonl", ".json": "jsonl", ".parquet": "parquet"}
 
@@ -35,8 +37,12 @@ def _tabular(path: Path, fmt: str, at: str) -> datasets.Dataset:
         kwargs = dict(keep_default_na=False, na_values=[])
         if fmt == "tsv":
             kwargs.update(sep="\t", quoting=csv.QUOTE_NONE)
-    else:
+    elif fmt in ("jsonl", "parquet"):
         builder = {"jsonl": "json", "parquet": "parquet"}[fmt]
+    else:  # plain text has no columns: it is for translation's parallel files, one sentence a line
+        raise BadInput(f"{at}: {path} is read as plain text (format '{fmt}'), which holds no columns; name a "
+                       f"table format (format: tsv, csv, jsonl or parquet) or use one of the extensions "
+                       f"{', '.join(FORMATS)}")  # fmt: skip
     if path.stat().st_size == 0:
         raise BadInput(f"{at}: {path} is empty")
     try:
@@ -45,16 +51,28 @@ def _tabular(path: Path, fmt: str, at: str) -> datasets.Dataset:
         raise BadInput(f"{at}: cannot read {path} as {fmt}: {str(e).splitlines()[0][:200]}") from None
 
 
-def _read_lines(path: Path) -> list[str]:
+def _read_lines(path: Path, at: str) -> list[str]:
+    """One sentence a line, UTF-8 (optionally gzipped); a bad byte or a damaged archive is one line naming
+    the file (and the line)."""
+    if not path.is_file():
+        raise BadInput(f"{at}: {missing(path)}")
     opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", encoding="utf-8") as f:
-        return [line.rstrip("\n") for line in f]
+    try:
+        with opener(path, "rb") as f:
+            data = f.read()
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data[: e.start].count(b"\n") + 1
+        raise BadInput(f"{at}: {path}: line {line} is not UTF-8 text ({e.reason} at byte {e.start})") from None
+    except (OSError, EOFError, zlib.error) as e:  # gzip.BadGzipFile is an OSError; a cut archive ends in EOFError
+        raise BadInput(f"{at}: cannot read {path}: {type(e).__name__}: {str(e)[:120]}") from None
+    return [line.rstrip("\n") for line in io.StringIO(text, newline=None)]  # universal newlines, as text mode reads
 
 
 def _parallel(task, rel: str, data_dir, at: str) -> datasets.Dataset:
     spec = task.dataset
     paths = {role: resolve_path(rel.replace("{lang}", lang), data_dir) for role, lang in (("src", spec.src), ("tgt", spec.tgt))}
-    cols = {role: _read_lines(p) for role, p in paths.items()}
+    cols = {role: _read_lines(p, at) for role, p in paths.items()}
     if len(cols["src"]) != len(cols["tgt"]):
         raise BadInput(
             f"{at}: parallel files differ in length: {paths['src']} has {len(cols['src'])} lines, {paths['tgt']} has {len(cols['tgt'])}"
@@ -73,7 +91,7 @@ def load(task, data_dir, seed: int, at: str):
             else:
                 path = resolve_path(rel, data_dir)
                 if not path.is_file():
-                    raise BadInput(f"{where}: file not found: {path}")
+                    raise BadInput(f"{where}: {missing(path)}")
                 out[split] = _tabular(path, _format(path, spec.format), where)
         except BadInput as e:
             problems += e.problems

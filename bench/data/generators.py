@@ -9,7 +9,7 @@ import datasets
 from nlpbench.data.synthetic import DEFAULT_SIZES, make_sentiment
 from nlpbench.data.synthetic_hard import make_sentiment_hard
 from nlpbench.data.synthetic_translation import make_translation
-from nlpbench.errors import BadInput, unknown_name
+from nlpbench.errors import BadInput, shown, unknown_name
 
 GENERATORS = {"sentiment": ("classification", make_sentiment), "translation": ("translation", make_translation),
               "sentiment-hard": ("classification", make_sentiment_hard)}
@@ -21,7 +21,7 @@ def load(task, data_dir, seed: int, at: str):
         raise BadInput(f"{at}.name: " + unknown_name("synthetic generator", spec.name, GENERATORS))
     kind, make = GENERATORS[spec.name]
     if kind != task.task:
-        raise BadInput(f"{at}.name: synthetic '{spec.name}' makes {kind} data; this task is {task.task}")
+        raise BadInput(f"{at}.name: synthetic {shown(spec.name)} makes {kind} data; this task is {task.task}")
     sizes = {**DEFAULT_SIZES, **spec.size}
     rows = make(sum(sizes.values()), seed)  # one stream of distinct items, cut into splits
     out, start = {}, 0

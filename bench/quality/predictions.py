@@ -20,6 +20,7 @@ from pathlib import Path
 
 import torch
 
+from nlpbench.errors import BadInput, shown
 from nlpbench.quality.train import autocast
 
 DIR = "predictions"
@@ -75,9 +76,30 @@ def write(run_dir: Path, cell: str, lines: list[dict]) -> str:
 
 
 def read(run_dir: Path, record: dict) -> list[dict] | None:
-    """The prediction lines a record names (None when it names none or the file is gone)."""
+    """The prediction lines a record names (None when it names none or the file is gone).
+
+    A file that is not what `write` writes (not UTF-8, a line that is not a JSON object) is BadInput naming
+    the file and line; so is a name that leads out of the run folder (records are data)."""
     rel = record.get("predictions")
-    path = Path(run_dir) / rel if rel else None
+    path = Path(run_dir) / rel if isinstance(rel, str) and rel else None
     if path is None or not path.is_file():
         return None
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    if Path(rel).is_absolute() or ".." in Path(rel).parts:
+        raise BadInput(f"{Path(run_dir) / 'records.jsonl'}: cell {shown(record.get('cell'))} names predictions "
+                       f"outside the run folder: {shown(rel)}")  # fmt: skip
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise BadInput(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
+    lines = []
+    for n, line in enumerate(text.splitlines(), 1):
+        if line.strip():
+            try:
+                row = json.loads(line)
+            except (ValueError, RecursionError):
+                row = None
+            if not isinstance(row, dict) or not {"prediction", "reference"} <= row.keys():
+                raise BadInput(f"{path}: line {n} is not a prediction (a JSON object with prediction and reference); rerun the cell or "
+                               "delete the file")  # fmt: skip
+            lines.append(row)
+    return lines

@@ -19,16 +19,16 @@ the run's, which is bad input rather than a silently different model.
 """
 from __future__ import annotations
 
-import shutil
 import tempfile
 from pathlib import Path
 
 import torch
 
 from nlpbench.adapter import TaskInfo
-from nlpbench.errors import BadInput
+from nlpbench.errors import BadInput, clip
 from nlpbench.quality.train import seed_everything
 from nlpbench.registry import get_adapter
+from nlpbench.store.copy import copy_regular, is_regular
 from nlpbench.suite.schema import adapter_config
 
 
@@ -69,9 +69,15 @@ def load_trained(
     ckpt = checkpoint_path(run_dir, task.label, model.label, seed_tag)
     if not ckpt.is_file():
         raise BadInput(f"{run_dir}: no checkpoint for {task.label}/{model.label} (expected {ckpt})")
+    if not is_regular(ckpt):  # a run folder is data: a link in it is not followed out
+        raise BadInput(f"{ckpt}: a link, not a checkpoint file; a run folder's files are read only as regular files")
     cache = Path(cache_dir) if cache_dir else Path(tempfile.mkdtemp(prefix="nlpbench-cache-"))
-    if (run_dir / "cache").is_dir():
-        shutil.copytree(run_dir / "cache", cache, dirs_exist_ok=True)
+    skipped = copy_regular(run_dir / "cache", cache)  # only regular files: a link must not carry its target along
+    if skipped:
+        from nlpbench.context import log
+
+        log(f"{run_dir}/cache: not copied (links or special files): {', '.join(skipped[:5])}"
+            + (f" and {len(skipped) - 5} more" if len(skipped) > 5 else ""))  # fmt: skip
     before = _vocab_files(cache)
     cls = get_adapter(model.adapter)
     info = TaskInfo(
@@ -84,14 +90,30 @@ def load_trained(
     if _vocab_files(cache) - before:
         raise BadInput(f"{run_dir}: the vocabulary of {model.label} is not in the run's cache/tokenizers/; "
                        f"the train data differ from the run's (same tasks.N.dataset.files.train and data dir?)")  # fmt: skip
-    state = torch.load(ckpt, map_location=device, weights_only=True)
+    _fit_state(adapter, read_state_dict(ckpt, device), ckpt, model.label)
+    adapter.model.eval()
+    return adapter
+
+
+def read_state_dict(ckpt: Path, device: torch.device) -> dict:
+    """The tensors saved in `ckpt` (`weights_only`: nothing in the file runs); BadInput naming the file when it is
+    not a state dict torch can read (a damaged or foreign file), or one of another shape."""
+    try:
+        state = torch.load(ckpt, map_location=device, weights_only=True)
+    except Exception as e:  # UnpicklingError, "not a zip file" RuntimeError, EOFError...: all mean the same here
+        raise BadInput(f"{ckpt}: not a checkpoint torch can read ({type(e).__name__}: "
+                       f"{clip(str(e).splitlines()[0] if str(e) else '', 100)})") from None  # fmt: skip
+    if not isinstance(state, dict):  # a dict of other values is load_state_dict's to refuse (_fit_state)
+        raise BadInput(f"{ckpt}: holds a {type(state).__name__}, not a state dict (parameter name -> tensor)")
+    return state
+
+
+def _fit_state(adapter, state: dict, ckpt: Path, label: str) -> None:
     try:
         adapter.model.load_state_dict(state)
     except RuntimeError as e:
         first = str(e).splitlines()[1].strip() if len(str(e).splitlines()) > 1 else str(e)
-        raise BadInput(f"{ckpt}: does not fit {model.label} as configured ({first})") from None
-    adapter.model.eval()
-    return adapter
+        raise BadInput(f"{ckpt}: does not fit {label} as configured ({clip(first)})") from None
 
 
 def trained_adapter(ctx, task, model, data):

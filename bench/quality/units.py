@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from nlpbench.errors import BadInput, is_oom
 from nlpbench.quality.score import cell_id, eval_splits, run_quality_unit
+from nlpbench.quality.train import Diverged
 from nlpbench.registry import get_adapter
 from nlpbench.store.records import failed_record, quality_record, utc_now
 from nlpbench.suite.schema import train_config
@@ -88,6 +89,9 @@ def unit_records(ctx, unit: Unit, data) -> tuple[list[dict], bool]:
         results = run_quality_unit(task, model, td, ctx)
     except (BadInput, KeyboardInterrupt):
         raise
+    except Diverged as e:  # not a crash: the suite's settings (lr, ...) make this model's loss blow up
+        failed = True
+        results = [{**r, "diverged_step": e.step, "diverged_loss": str(e.loss)} for r in failure(unit, "diverged", str(e))]
     except Exception as e:  # one failed cell must not stop the suite
         failed = True
         (ctx.run_dir / "errors.log").open("a").write(f"{unit.label}\n{traceback.format_exc()}")

@@ -18,8 +18,9 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 KINDS = ("quality", "perf", "serve")
 # unsupported: a deployment variant that can't run this model (the record says why)
 # timeout: a training unit stopped past the suite's `timeout_minutes` (process/ray launchers); re-tried by --resume
-STATUSES = ("ok", "oom", "error", "skipped", "unsupported", "timeout")
-DONE = frozenset({"ok", "oom", "skipped", "unsupported"})  # a resumed run re-tries only missing and `error` cells
+# diverged: training met a non-finite loss (`diverged_step`, `diverged_loss`); the same suite diverges again
+STATUSES = ("ok", "oom", "error", "skipped", "unsupported", "timeout", "diverged")
+DONE = frozenset({"ok", "oom", "skipped", "unsupported", "diverged"})  # --resume re-tries only missing and `error` cells
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
 
@@ -68,6 +69,8 @@ class QualityRecord(Record):
     train: dict[str, Any] | None = None  # resolved TrainConfig
     fit: dict[str, Any] | None = None  # steps, epochs, stop reason, validation history
     samples: list[dict[str, Any]] | None = None  # a few predictions to eyeball
+    diverged_step: int | None = None  # status diverged: the optimiser step whose loss was not finite (1-based)
+    diverged_loss: str | None = None  # ... and that loss, "nan", "inf" or "-inf" (JSON has no such numbers)
 
 
 class PerfRecord(Record):

@@ -5,11 +5,11 @@ import typing
 
 from pydantic import BaseModel, ValidationError
 
-from nlpbench.errors import did_you_mean
+from nlpbench.errors import clip, did_you_mean, shown
 
 
 def _path(loc: tuple) -> str:
-    return ".".join(str(p) for p in loc)
+    return clip(".".join(str(p) for p in loc))  # keys are given too: bounded
 
 
 def _unwrap(tp):
@@ -43,12 +43,12 @@ def format_errors(err: ValidationError, root: type[BaseModel] | None) -> list[st
             model = _model_at(root, loc[:-1])
             allowed = sorted(model.model_fields) if model else []
             key = loc[-1]
-            lines.append(f"{where}: unknown key '{key}'{did_you_mean(key, allowed)}; allowed: {', '.join(allowed)}")
+            lines.append(f"{where}: unknown key {shown(key)}{did_you_mean(key, allowed)}; allowed: {', '.join(allowed)}")
         elif e["type"] == "missing":
             lines.append(f"{where}: required, not given")
         elif e["type"] == "literal_error":
             expected = e["ctx"]["expected"]
-            lines.append(f"{where}: allowed {expected}; given {given!r}{did_you_mean(given, expected.replace(chr(39), '').replace(' or ', ', ').split(', '))}")
+            lines.append(f"{where}: allowed {expected}; given {shown(given)}{did_you_mean(given, expected.replace(chr(39), '').replace(' or ', ', ').split(', '))}")
         else:
-            lines.append(f"{where}: {e['msg']}; given {given!r}")
+            lines.append(f"{where}: {e['msg']}; given {shown(given)}")
     return sorted(set(lines), key=lines.index)

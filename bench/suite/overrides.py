@@ -11,12 +11,14 @@ import copy
 
 import yaml
 
-from nlpbench.errors import BadInput
+from nlpbench.errors import BadInput, clip, shown
+from nlpbench.suite import budget
 
 
-def parse_value(text: str):
+def parse_value(text: str, what: str = "override"):
+    """The YAML value of `text`, within the suite's budgets (nlpbench.suite.budget); not YAML: the string."""
     try:
-        return yaml.safe_load(text) if text.strip() else ""
+        return budget.load(text, what) if text.strip() else ""
     except yaml.YAMLError:
         return text  # not YAML: keep the string as given
 
@@ -27,13 +29,16 @@ def apply_overrides(raw: dict, overrides: list[str]) -> dict:
     problems = []
     for item in overrides:
         if "=" not in item:
-            problems.append(f"override '{item}': expected KEY=VALUE, e.g. perf.batch_sizes=[1,8]")
+            problems.append(f"override {shown(item)}: expected KEY=VALUE, e.g. perf.batch_sizes=[1,8]")
             continue
         key, value = item.split("=", 1)
+        path = key.strip().split(".")
         try:
-            _set(out, key.strip().split("."), parse_value(value))
+            if len(path) > budget.MAX_DEPTH:
+                raise BadInput(f"{len(path)} keys deep; a suite nests at most {budget.MAX_DEPTH}")
+            _set(out, path, parse_value(value, "value"))
         except BadInput as e:
-            problems.append(f"override '{item}': {e.problems[0]}")
+            problems.append(f"override {shown(item)}: {e.problems[0]}")
     if problems:
         raise BadInput(problems)
     return out
@@ -42,10 +47,10 @@ def apply_overrides(raw: dict, overrides: list[str]) -> dict:
 def _set(node, path: list[str], value) -> None:
     for i, part in enumerate(path):
         last = i == len(path) - 1
-        where = ".".join(path[: i + 1])
+        where = clip(".".join(path[: i + 1]))  # a key may be as long as the command line
         if isinstance(node, list):
             if not part.isdigit() or int(part) >= len(node):
-                raise BadInput(f"{where}: list index must be 0..{len(node) - 1}; given '{part}'")
+                raise BadInput(f"{where}: list index must be 0..{len(node) - 1}; given {shown(part)}")
             if last:
                 node[int(part)] = value
             else:

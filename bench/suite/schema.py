@@ -15,10 +15,12 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, ValidationError
 
 from nlpbench.adapter import adapter_config  # re-exported: suites and plugins import it from here
-from nlpbench.errors import BadInput, unknown_name
+from nlpbench.errors import BadInput, missing, shown, unknown_name
 from nlpbench.extras import missing_extra
+from nlpbench.suite import budget
 from nlpbench.suite.errors import format_errors
 from nlpbench.suite.overrides import apply_overrides
+from nlpbench.suite.values import raw_problems
 from nlpbench.tasks import TASK_NAMES, get_task
 
 SUITES_DIR = Path(str(files("nlpbench.suites")))  # shipped in the wheel; a suite is one of these names or a path
@@ -200,9 +202,9 @@ PLACEMENT = ("launcher", "workers", "timeout_minutes", "ray_address")  # where u
 
 def suite_path(name_or_path: str) -> Path:
     p = Path(name_or_path)
-    if p.suffix in (".yaml", ".yml") or p.exists():
+    if p.suffix in (".yaml", ".yml") or p.exists() or p.is_symlink():
         if not p.is_file():
-            raise BadInput(f"suite: file not found: {p}")
+            raise BadInput(f"suite: {missing(p)}")
         return p
     known = sorted(q.stem for q in SUITES_DIR.glob("*.yaml"))
     if name_or_path not in known:
@@ -210,11 +212,22 @@ def suite_path(name_or_path: str) -> Path:
     return SUITES_DIR / f"{name_or_path}.yaml"
 
 
+def read_text(path: Path, limit: int) -> str:
+    """A suite file's text: at most `limit` bytes read (more is refused by the budget), UTF-8 or one line."""
+    with open(path, "rb") as f:
+        data = f.read(limit + 1)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data[: e.start].count(b"\n") + 1
+        raise BadInput(f"suite: {path}: line {line} is not UTF-8 text ({e.reason} at byte {e.start})") from None
+
+
 def read_suite(name_or_path: str, overrides: list[str] = ()) -> dict:
     """The raw suite mapping with overrides applied (not validated yet)."""
     path = suite_path(name_or_path)
     try:
-        raw = yaml.safe_load(path.read_text())
+        raw = budget.load(read_text(path, budget.MAX_BYTES), f"suite: {path}")
     except yaml.YAMLError as e:
         raise BadInput(f"suite: {path} is not valid YAML: {str(e).splitlines()[0]}") from None
     if not isinstance(raw, dict):
@@ -228,11 +241,12 @@ def load_suite(name_or_path: str, overrides: list[str] = (), data_dir: str | Non
 
 
 def validate(raw: dict, data_dir: str | None = None, check_files: bool = True) -> Suite:
+    early = raw_problems(raw)  # non-finite numbers and unsafe names, which the types let through
     try:
         suite = Suite.model_validate(raw)
     except ValidationError as e:
-        raise BadInput(format_errors(e, Suite)) from None
-    problems = _semantic_problems(suite, data_dir, check_files)
+        raise BadInput(early + format_errors(e, Suite)) from None
+    problems = early + _semantic_problems(suite, data_dir, check_files)
     if problems:
         raise BadInput(problems)
     return suite
@@ -253,7 +267,7 @@ def _semantic_problems(suite: Suite, data_dir: str | None, check_files: bool) ->
         names = [m.label for m in task.models]
         for mi, m in enumerate(task.models):
             if names.count(m.label) > 1:
-                problems.append(f"{at}.models.{mi}.name: two models are named '{m.label}'; give each a distinct name")
+                problems.append(f"{at}.models.{mi}.name: two models are named {shown(m.label)}; give each a distinct name")
             problems += model_problems(m, task.task, f"{at}.models.{mi}")
     for mi, m in enumerate(suite.perf.models if suite.perf else []):
         problems += model_problems(m, m.task, f"perf.models.{mi}")
@@ -280,7 +294,7 @@ def model_problems(m: ModelSpec, task: str, at: str) -> list[str]:
     cls = table[m.adapter]
     problems = []
     if task not in cls.tasks:
-        problems.append(f"{at}.adapter: '{m.adapter}' does not do {task}; it does {', '.join(cls.tasks)}")
+        problems.append(f"{at}.adapter: {shown(m.adapter)} does not do {task}; it does {', '.join(cls.tasks)}")
     try:
         adapter_config(cls, m.params)
     except BadInput as e:
@@ -316,7 +330,7 @@ def _dataset_problems(task: TaskSpec, at: str, data_dir: str | None, check_files
             for lang in (ds.src, ds.tgt) if "{lang}" in rel else (None,):
                 path = resolve_path(rel.replace("{lang}", lang or ""), data_dir)
                 if check_files and not path.is_file():
-                    problems.append(f"{at}.files.{split}: file not found: {path} (relative paths resolve against --data-dir, else $NLPBENCH_DATA)")
+                    problems.append(f"{at}.files.{split}: {missing(path)} (relative paths resolve against --data-dir, else $NLPBENCH_DATA)")
     if ds.holdout and ("validation" in ds.files or "validation" in ds.size or "validation" in ds.splits):
         problems.append(f"{at}.holdout: carves the validation split out of train; this dataset also names a "
                         "validation split — drop one of them")

@@ -106,3 +106,22 @@ def test_restore_builds_the_checkpoint_architecture_for_saved_weights(fake_pkg, 
     again.setup(None)
     assert again.init == tuned.init and again.checkpoint_sha256 == tuned.checkpoint_sha256
     again.model.load_state_dict(tuned.model.state_dict())  # strict: every weight has its place
+
+
+def test_pkg_checkpoints_are_located_without_importing_anything(tmp_path, monkeypatch):
+    import sys
+
+    marker = tmp_path / "RAN"
+    for name in ("evilmod", "evilmod2"):
+        (tmp_path / name / "x").mkdir(parents=True)
+        (tmp_path / name / "__init__.py").write_text(f"open({str(marker)!r}, 'w').write('{name}')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(BadInput, match=r"after pkg: comes an installed package's name \(a plain identifier, no dots\)"):
+        pretrained.resolve("pkg:evilmod.x/model")  # before: find_spec("evilmod.x") imported evilmod
+    with pytest.raises(BadInput, match="has no config.json"):
+        pretrained.resolve("pkg:evilmod2/model")  # a plain name: its folder is found by a spec lookup, not run
+    for bad in ("pkg:/model", "pkg:evilmod2/../../etc", "pkg:evilmod2//etc"):
+        with pytest.raises(BadInput, match="after pkg: comes"):
+            pretrained.resolve(bad)
+    assert not marker.exists() and "evilmod" not in sys.modules and "evilmod2" not in sys.modules
+    assert pretrained.package_dir("yaml").name == "yaml"  # found through its distribution's metadata

@@ -164,6 +164,12 @@ def test_mlm_pretraining_runs_through_the_harness_trainer(monkeypatch):
         ({"pretrain": {"mask_prob": 1.5}}, "pretrain.mask_prob"),
         ({"pretrain": {"steps": 5}, "checkpoint": "some/dir"}, "pretrain"),
         ({"hidden_size": 30, "num_heads": 4}, "num_heads"),
+        ({"num_heads": 0}, "num_heads: allowed >= 1; given 0"),  # before: ZeroDivisionError
+        ({"hidden_size": -8, "num_heads": -2}, "hidden_size: allowed >= 1; given -8"),
+        ({"vocab_size": 0, "max_len": 1}, "vocab_size: allowed > 5"),
+        ({"dropout": 1.0}, "dropout: allowed 0 <= p < 1"),
+        ({"pretrain": {"batch_size": 0, "lr": -1}}, "pretrain.batch_size: allowed an integer >= 1"),
+        ({"pretrain": {1: 2, "stepz": 3}}, "pretrain.1: allowed keys"),  # a YAML number key: not a TypeError
     ],
 )
 def test_bad_params_raise_bad_input(params, field):

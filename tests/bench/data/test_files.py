@@ -114,3 +114,52 @@ def test_holdout_carves_a_seeded_validation_split_out_of_train(tmp_path):
     suite["tasks"][0]["dataset"]["size"]["validation"] = 30
     with pytest.raises(BadInput, match="holdout: carves the validation split out of train"):
         validate(suite)
+
+
+def _classification(path, **over):
+    return TaskSpec.model_validate({"task": "classification", "models": [{"adapter": "dummy"}],
+                                    "dataset": {"source": "files", "files": {"train": str(path)}, **over}})  # fmt: skip
+
+
+def test_plain_text_for_classification_is_one_line_not_a_key_error(tmp_path):
+    (tmp_path / "train.txt").write_text("label\ttext\n0\ta\n1\tb\n")
+    (tmp_path / "train.tsv").write_text("label\ttext\n0\ta\n1\tb\n")
+    for task in (_classification(tmp_path / "train.txt"), _classification(tmp_path / "train.tsv", format="text")):
+        with pytest.raises(BadInput) as e:
+            load_task_data(task, None, 0, at="tasks.0.dataset")
+        (line,) = e.value.problems
+        assert line.startswith("tasks.0.dataset.files.train: ") and "is read as plain text" in line
+        assert "format: tsv, csv, jsonl or parquet" in line
+    assert load_task_data(_classification(tmp_path / "train.txt", format="tsv"), None, 0).train[1]["text"] == "b"
+
+
+def _parallel(tmp_path, pattern):
+    return TaskSpec.model_validate({
+        "task": "translation", "models": [{"adapter": "dummy"}],
+        "dataset": {"source": "files", "src": "de", "tgt": "en", "files": {"train": str(tmp_path / pattern)}},
+    })  # fmt: skip
+
+
+def test_non_utf8_or_damaged_parallel_text_names_the_file_and_line(tmp_path):
+    (tmp_path / "p.de").write_bytes(b"hallo welt\nnoch eine\n\xff\xfe kaputt\n")
+    (tmp_path / "p.en").write_text("hello world\none more\nbroken\n")
+    with pytest.raises(BadInput) as e:
+        load_task_data(_parallel(tmp_path, "p.{lang}"), None, 0, at="d")
+    assert e.value.problems == [f"d.files.train: {tmp_path / 'p.de'}: line 3 is not UTF-8 text (invalid start byte at byte 21)"]
+    (tmp_path / "g.de.gz").write_bytes(b"\x1f\x8b\x08\x00garbage")
+    (tmp_path / "g.en.gz").write_bytes(gzip.compress(b"a\n"))
+    with pytest.raises(BadInput, match=r"d.files.train: cannot read .*g.de.gz: (BadGzipFile|EOFError|error)"):
+        load_task_data(_parallel(tmp_path, "g.{lang}.gz"), None, 0, at="d")
+    (tmp_path / "crlf.de").write_bytes(b"eins\r\nzwei\r\n")  # text mode's universal newlines are kept
+    (tmp_path / "crlf.en").write_bytes(b"one\rtwo\n")
+    assert load_task_data(_parallel(tmp_path, "crlf.{lang}"), None, 0).train[1] == {"src": "zwei", "tgt": "two"}
+
+
+def test_a_symlink_loop_is_said_not_file_not_found(tmp_path):
+    import os
+
+    os.symlink(tmp_path / "b.tsv", tmp_path / "a.tsv")
+    os.symlink(tmp_path / "a.tsv", tmp_path / "b.tsv")
+    with pytest.raises(BadInput) as e:
+        load_task_data(_classification(tmp_path / "a.tsv"), None, 0, at="d")
+    assert e.value.problems == [f"d.files.train: symlink loop: {tmp_path / 'a.tsv'}"]

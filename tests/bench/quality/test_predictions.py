@@ -1,7 +1,10 @@
 """Predictions kept per cell, intervals for every metric, and seeds: through the real CLI on tiny suites."""
 import json
 
+import pytest
+
 from nlpbench.cli import main
+from nlpbench.errors import BadInput
 from nlpbench.quality import predictions
 from nlpbench.quality import score as quality
 from nlpbench.store.results import read_records
@@ -62,3 +65,22 @@ def test_single_seed_suites_keep_their_cell_ids(write_suite, tmp_path):
     assert main(["run", str(write_suite(tiny_suite())), "--out", str(out), "--no-progress"]) == 0
     assert all("seed" not in r["cell"] for r in read_records(run_dir_of(out)))
     assert quality.cell_id("classification", "lstm", "test") == "quality/classification/lstm/test"
+
+
+def test_a_corrupt_predictions_file_is_one_line_in_report(write_suite, tmp_path, capsys):
+    out = tmp_path / "runs"
+    assert main(["run", str(write_suite(tiny_suite())), "--no-progress", "--out", str(out)]) == 0
+    run = run_dir_of(out)
+    bad = sorted((run / "predictions").glob("*.jsonl"))[0]
+    bad.write_text('{"id": 0, "prediction": 1, "reference": 1}\n{"id": 1, "pred\n')
+    capsys.readouterr()
+    assert main(["report", str(run)]) == 2  # before: a JSONDecodeError traceback
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line == f"nlpbench: {bad}: line 2 is not a prediction (a JSON object with prediction and reference); " \
+                   "rerun the cell or delete the file"
+    bad.write_bytes(b"\xff\xfe")
+    assert main(["report", str(run)]) == 2
+    assert "not UTF-8 text" in capsys.readouterr().err
+    (out / "outside.jsonl").write_text('{"id": 0, "prediction": 1, "reference": 1}\n')
+    with pytest.raises(BadInput, match="names predictions outside the run folder: '../outside.jsonl'"):
+        predictions.read(run, {"cell": "quality/x/y/test", "predictions": "../outside.jsonl"})

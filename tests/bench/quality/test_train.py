@@ -5,7 +5,7 @@ import torch
 from nlpbench.adapter import TaskInfo
 from nlpbench.data.synthetic import make_sentiment
 from nlpbench.models.dummy import DummyAdapter, DummyConfig
-from nlpbench.quality.train import bucketed_batches, fit, predict_all
+from nlpbench.quality.train import Diverged, bucketed_batches, fit, predict_all
 from nlpbench.suite.schema import TrainConfig
 
 
@@ -98,3 +98,43 @@ def test_a_step_budget_runs_exactly_that_many_steps_across_epochs():
     a, train = Lin(), [{"x": [i, 1.0], "length": 1} for i in range(10)]
     result = fit(a, train, TrainConfig(max_steps=7, batch_size=4, epochs=100), progress=False)
     assert result.steps == 7 and result.epochs == 7 / 3  # three batches an epoch: the budget crossed two epochs
+
+
+def test_a_non_finite_loss_stops_training_at_that_step():
+    a, ex = _adapter()
+    calls, real_loss = [], a.loss
+
+    def loss(batch):  # finite twice, then NaN: the third step diverges
+        calls.append(1)
+        value = real_loss(batch)
+        return value * float("nan") if len(calls) == 3 else value
+
+    a.loss = loss
+    scores = []
+    with pytest.raises(Diverged) as e:
+        fit(a, ex, TrainConfig(epochs=5, batch_size=16, eval_every=2), score_fn=lambda: scores.append(1) or 0.5,
+            progress=False)  # fmt: skip
+    assert (e.value.step, str(e.value.loss)) == (3, "nan") and len(calls) == 3  # stopped there, not after 5 epochs
+    assert len(scores) == 1  # the evaluation at step 2 ran; none after the NaN
+
+
+def test_a_diverged_unit_is_recorded_diverged_with_step_and_loss(write_suite, tmp_path):
+    import json
+
+    from nlpbench.cli import main
+    from nlpbench.store.results import read_records
+    from tests.conftest import tiny_suite
+
+    suite = tiny_suite()
+    suite["tasks"][0]["models"][0]["train"] = {"epochs": 1, "lr": 1e30}  # finite, so valid; the loss blows up
+    out = tmp_path / "runs"
+    assert main(["run", str(write_suite(suite)), "--no-progress", "--out", str(out)]) == 0  # d1 is not required
+    (run,) = list(out.iterdir())
+    recs = {(r["name"], r["split"]): r for r in read_records(run)}
+    d1 = recs[("d1", "test")]
+    assert d1["status"] == "diverged" and d1["diverged_loss"] in ("nan", "inf") and d1["diverged_step"] >= 1
+    assert d1["error"] == f"training diverged: loss {d1['diverged_loss']} at step {d1['diverged_step']}"
+    assert recs[("d2", "test")]["status"] == "ok"  # before: d1 recorded ok at chance accuracy
+    json.loads((run / "run.json").read_text(), parse_constant=lambda c: pytest.fail(f"{c} in run.json"))
+    suite["tasks"][0]["models"][0]["required"] = True
+    assert main(["run", str(write_suite(suite)), "--no-progress", "--out", str(tmp_path / "req")]) == 1

@@ -102,3 +102,14 @@ def test_trust_remote_code_needs_the_flag(write_suite, monkeypatch):
     with pytest.raises(BadInput) as e:
         load_suite(str(write_suite(raw)))
     assert any("trust_remote_code: true needs the --trust-remote-code flag" in p for p in e.value.problems)
+
+
+def test_a_suite_path_that_is_a_symlink_loop_is_said_so(tmp_path, capsys):
+    import os
+
+    from nlpbench.cli import main
+
+    os.symlink(tmp_path / "b.yaml", tmp_path / "a.yaml")
+    os.symlink(tmp_path / "a.yaml", tmp_path / "b.yaml")
+    assert main(["validate", str(tmp_path / "a.yaml")]) == 2
+    assert capsys.readouterr().err.strip() == f"nlpbench: suite: symlink loop: {tmp_path / 'a.yaml'}"
