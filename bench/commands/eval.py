@@ -15,6 +15,7 @@ training happened here.
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
 import json
@@ -127,7 +128,8 @@ def eval_suite(run_dir, overrides=(), *, out=None, data_dir=None, progress=False
         finish_run_json(ctx, "ok")
         report_and_summary(new_dir)
     except KeyboardInterrupt:
-        finish_run_json(ctx, "interrupted")  # what was scored stays, marked
+        with contextlib.suppress(OSError, ValueError):  # interrupted before run.json was written: nothing to mark
+            finish_run_json(ctx, "interrupted")  # what was scored stays, marked
         raise
     except Exception:  # a failed eval leaves no folder: it has nothing to resume, and rerunning is cheap
         shutil.rmtree(new_dir, ignore_errors=True)
