@@ -1,7 +1,8 @@
 """The `nlpbench` command line: run, validate, list, report, compare, profile.
 
 Exit codes: 0 success; 1 a regression (compare) or a failed required cell;
-2 bad input — every problem on its own line, no traceback; 130 interrupted.
+2 bad input — every problem on its own line, no traceback — and failed writes (a full
+disk, a read-only folder); 130 interrupted (Ctrl-C, SIGTERM or SIGHUP).
 """
 from __future__ import annotations
 
@@ -196,16 +197,28 @@ def parse(argv: list[str] | None):
 
 
 def main(argv: list[str] | None = None) -> int:
+    from nlpbench.launch.lifecycle import interrupt_on_signals
+    from nlpbench.store.disk import disk_error, is_disk_error
+
     args = parse(argv)
     try:
-        return args.func(args)
+        with interrupt_on_signals():  # SIGTERM and SIGHUP end every command as Ctrl-C does
+            return args.func(args)
     except BadInput as e:
-        for line in e.problems:
-            print(f"nlpbench: {line}", file=sys.stderr)
-        return 2
+        return bad_input(e)
+    except OSError as e:
+        if not is_disk_error(e):
+            raise
+        return bad_input(disk_error(e))  # a full disk or a read-only folder: one line naming the file
     except KeyboardInterrupt:
         print("nlpbench: interrupted", file=sys.stderr)
         return 130
+
+
+def bad_input(e: BadInput) -> int:
+    for line in e.problems:
+        print(f"nlpbench: {line}", file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":

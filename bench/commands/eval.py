@@ -7,16 +7,19 @@ weights are in `RUN_DIR/checkpoints/`. Each model is rebuilt by
 `nlpbench.quality.trained.load_trained` (vocabulary from the run's cache, no pretraining,
 no training) and scored as a run scores it: same metrics, intervals, samples
 and cell ids. The result is a new run folder `<suite>-eval-<stamp>-<sha>`
-whose run.json and records name the source run (`source_run`). Records carry
+whose run.json and records name the source run (`source_run`); an eval that
+fails removes it (an interrupted one keeps it, run.json `interrupted`). Records carry
 the source record's training figures (`train_s`, `train_examples_per_s`,
 `init`, ...) since they describe the model scored; `eval_only: true` says no
 training happened here.
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
 import json
+import shutil
 import time
 from pathlib import Path
 
@@ -121,16 +124,24 @@ def eval_suite(run_dir, overrides=(), *, out=None, data_dir=None, progress=False
         torch.set_num_threads(suite.threads)
     new_dir = new_run_dir(f"{suite.name}-eval", out)
     ctx = Context(suite, new_dir, device, suite.dtype, suite.seed, progress, RecordStore(new_dir))
-    write_run_json(ctx, list(argv), {"command": "eval", "source_run": str(run_dir.resolve())})
-    log(f"run folder: {new_dir} (eval of {run_dir}; no training)")
-    sources = source_records(run_dir)
-    by_label = {t.label: (t, td) for t, td in zip(suite.tasks, data)}
-    for task_label, model in units:
-        task, td = by_label[task_label]
-        for rec in score_model(run_dir, task, model, td, ctx, sources.get((task.task, model.label), {})):
-            ctx.store.append(quality_record(**rec))
-    finish_run_json(ctx, "ok")
-    report_and_summary(new_dir)
+    try:
+        write_run_json(ctx, list(argv), {"command": "eval", "source_run": str(run_dir.resolve())})
+        log(f"run folder: {new_dir} (eval of {run_dir}; no training)")
+        sources = source_records(run_dir)
+        by_label = {t.label: (t, td) for t, td in zip(suite.tasks, data)}
+        for task_label, model in units:
+            task, td = by_label[task_label]
+            for rec in score_model(run_dir, task, model, td, ctx, sources.get((task.task, model.label), {})):
+                ctx.store.append(quality_record(**rec))
+        finish_run_json(ctx, "ok")
+        report_and_summary(new_dir)
+    except KeyboardInterrupt:
+        with contextlib.suppress(OSError, ValueError):  # interrupted before run.json was written: nothing to mark
+            finish_run_json(ctx, "interrupted")  # what was scored stays, marked
+        raise
+    except Exception:  # a failed eval leaves no folder: it has nothing to resume, and rerunning is cheap
+        shutil.rmtree(new_dir, ignore_errors=True)
+        raise
     return new_dir, 0
 
 

@@ -7,11 +7,16 @@ or as Ray tasks, bench/launch/ray_units.py, by the suite's `launcher`), then
 serve cells (bench/serve: the trained models under MLPerf LoadGen), then the
 perf sweep, then the report. Each finished cell is appended to
 `records.jsonl` at once; `--resume RUN_DIR` skips cells already there;
-Ctrl-C keeps what finished and exits 130.
+Ctrl-C, SIGTERM and SIGHUP keep what finished and exit 130 (nlpbench.launch.lifecycle).
+One run writes a folder at a time (`RUN_DIR/.lock`, nlpbench.store.lock). A failure
+after the folder is opened (bad input found late, a full or read-only disk) ends in
+one line and exit 2, with run.json `failed` and its reason, or, for a resume that
+recorded nothing, run.json as it was.
 """
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from pathlib import Path
 
 import torch
@@ -19,10 +24,13 @@ import torch
 from nlpbench import env
 from nlpbench.context import Context, log
 from nlpbench.data import TaskData, load_all_data
-from nlpbench.errors import BadInput
+from nlpbench.errors import BadInput, error_message
+from nlpbench.launch.lifecycle import interrupt_on_signals, interrupted_by
 from nlpbench.report.write import report_and_summary
+from nlpbench.store.disk import disk_error, is_disk_error, sweep_tmp
+from nlpbench.store.lock import RunLock
 from nlpbench.store.results import RecordStore, read_records, write_json
-from nlpbench.store.run_json import finish_run_json, open_run, write_run_json
+from nlpbench.store.run_json import Attempt, finish_run_json, open_run, write_run_json
 from nlpbench.suite.schema import Suite
 
 __all__ = ["Context", "load_all_data", "log", "run", "run_suite"]  # Context and log live in nlpbench.context; imported from here by older code
@@ -106,40 +114,75 @@ def run_suite(
     before anything is measured."""
     from nlpbench.suite.selection import load_selected, selection
 
-    full, suite = load_selected(suite_arg, overrides, data_dir, tasks, models)  # run.json, --resume: the whole suite
-    data = load_all_data(suite, data_dir)
-    if suite.perf is not None:
-        from nlpbench.perf.plan import check_perf
+    with interrupt_on_signals():  # SIGTERM, SIGHUP: as Ctrl-C
+        full, suite = load_selected(suite_arg, overrides, data_dir, tasks, models)  # run.json, --resume: the whole suite
+        data = load_all_data(suite, data_dir)
+        if suite.perf is not None:
+            from nlpbench.perf.plan import check_perf
 
-        check_perf(suite, data)  # cells that can't be measured as labelled: exit 2 before training
-    device = env.resolve_device(suite.device)
-    if suite.threads:
-        torch.set_num_threads(suite.threads)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise BadInput("device: 'cuda' asked for but no CUDA device is available; allowed here: auto, cpu")
-    run_dir = open_run(full, out, resume)
-    ctx = Context(suite, run_dir, device, suite.dtype, suite.seed, progress, RecordStore(run_dir), data_dir=data_dir)
-    write_run_json(ctx, list(argv), {"config": full.model_dump(mode="json"), "selection": selection(tasks, models)})
-    log(f"run folder: {run_dir}")
+            check_perf(suite, data)  # cells that can't be measured as labelled: exit 2 before training
+        device = env.resolve_device(suite.device)
+        if suite.threads:
+            torch.set_num_threads(suite.threads)
+        if device.type == "cuda" and not torch.cuda.is_available():
+            raise BadInput("device: 'cuda' asked for but no CUDA device is available; allowed here: auto, cpu")
+        run_dir = open_run(full, out, resume)
+        with RunLock(run_dir), swept(run_dir):  # a second run or resume of this folder is refused, naming this pid
+            ctx = Context(suite, run_dir, device, suite.dtype, suite.seed, progress, RecordStore(run_dir), data_dir=data_dir)
+            meta = {"config": full.model_dump(mode="json"), "selection": selection(tasks, models)}
+            return run_dir, run_attempt(ctx, data, suite_arg, list(argv), meta)
+
+
+def run_attempt(ctx: Context, data: list[TaskData], suite_arg: str, argv: list[str], meta: dict) -> int:
+    """run.json written, the cells run; a failure ends as one line (BadInput) with run.json `failed` and the
+    reason, or, for a resume that recorded nothing, as it was."""
+    attempt = Attempt(ctx.run_dir)
+    try:
+        write_run_json(ctx, argv, meta)
+        return run_cells(ctx, data, suite_arg)
+    except BadInput as e:
+        attempt.failed(ctx, error_message(e))
+        raise
+    except OSError as e:
+        if not is_disk_error(e):
+            raise
+        attempt.failed(ctx, error_message(e))
+        raise disk_error(e) from None
+
+
+@contextmanager
+def swept(run_dir: Path):
+    """No `.tmp` file of an unfinished write is left in the folder: one a killed run left, or this one's own
+    when it fails or is interrupted (once its workers are stopped)."""
+    sweep_tmp(run_dir)
+    try:
+        yield
+    finally:
+        sweep_tmp(run_dir)
+
+
+def run_cells(ctx: Context, data: list[TaskData], suite_arg: str) -> int:
+    """Quality, serve and perf cells, then the report; the exit code."""
+    log(f"run folder: {ctx.run_dir}")
     try:
         failed = run_quality(ctx, data)
-        if suite.serve is not None:
+        if ctx.suite.serve is not None:
             from nlpbench.serve.cells import run_serve
 
             failed += run_serve(ctx, data)
-        if suite.perf is not None:
+        if ctx.suite.perf is not None:
             failed += run_perf(ctx, data)
-    except KeyboardInterrupt:
-        finish_run_json(ctx, "interrupted")
-        log(f"interrupted: {len(read_records(run_dir))} finished cells kept in {run_dir}; "
-            f"continue with: nlpbench run {suite_arg} --resume {run_dir}")  # fmt: skip
-        return run_dir, 130
+    except KeyboardInterrupt as e:
+        finish_run_json(ctx, "interrupted", interrupted_by=interrupted_by(e))
+        log(f"interrupted ({interrupted_by(e)}): {len(read_records(ctx.run_dir))} finished cells kept in {ctx.run_dir}; "
+            f"continue with: nlpbench run {suite_arg} --resume {ctx.run_dir}")  # fmt: skip
+        return 130
     finish_run_json(ctx, "failed" if failed else "ok")
-    report_and_summary(run_dir)
+    report_and_summary(ctx.run_dir)
     if failed:
         log(f"required model(s) failed: {', '.join(failed)}")
-        return run_dir, 1
-    return run_dir, 0
+        return 1
+    return 0
 
 
 def run_perf(ctx: Context, data: list[TaskData]) -> list[str]:

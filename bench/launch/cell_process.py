@@ -19,6 +19,7 @@ from pathlib import Path
 
 import torch
 
+from nlpbench.launch.lifecycle import die_with_parent
 from nlpbench.perf.cell import THREADS_ENV, PerfCellSpec, base_record
 
 
@@ -48,6 +49,7 @@ def run_in_process(spec: PerfCellSpec, timeout_s: float | None = None) -> dict:
                 cmd,
                 check=False,
                 env=child_env(),
+                preexec_fn=die_with_parent,  # a killed driver leaves no cell running
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE,
                 timeout=timeout_s,

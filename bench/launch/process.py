@@ -10,6 +10,9 @@ after a crash or Ctrl-C re-runs only units without records.
 - A worker that dies (SIGKILL, the OOM killer, a segfault) ends as `error`
   records naming the signal and the log's last lines; the others go on.
 - A unit past `timeout_minutes` is killed and recorded `timeout`.
+- Workers die with their driver, however it ends (nlpbench.launch.lifecycle): stopped on Ctrl-C, SIGTERM
+  or SIGHUP, killed by the kernel when the driver is SIGKILLed; a dead driver's temporary folder is
+  removed by the next pool.
 - Progress: one line per running unit (stage, step, epoch, validation score,
   ETA; nlpbench.store.unit_status), redrawn in place on a terminal; elsewhere one line
   as each unit starts and ends.
@@ -27,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nlpbench.context import log
+from nlpbench.launch import lifecycle
 from nlpbench.launch.cell_process import child_env, exit_reason
 from nlpbench.launch.cell_ray import worker_pythonpath
 from nlpbench.launch.worker import log_path, lost_unit, node_info, status_path, unit_spec, worker_imports
@@ -105,7 +109,8 @@ def run_pool(ctx, data, units: list[Unit]) -> list[str]:
     timeout_s = 60 * ctx.suite.timeout_minutes if ctx.suite.timeout_minutes else None
     queue, running, failed = list(units), [], []
     board = Board(ctx.progress)
-    with tempfile.TemporaryDirectory(prefix="nlpbench-pool-") as tmp:
+    lifecycle.sweep_stale_temp("pool")
+    with tempfile.TemporaryDirectory(prefix=lifecycle.temp_prefix("pool")) as tmp:
         try:
             while queue or running:
                 while queue and len(running) < workers:
@@ -138,7 +143,7 @@ def start(ctx, unit: Unit, threads: int, tmp: Path) -> Running:
     with open(log_path(ctx.run_dir, unit), "w") as logf:
         proc = subprocess.Popen([sys.executable, "-m", "nlpbench.launch.worker", str(spec_path), str(out)], env=env,
                                 stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT,
-                                start_new_session=True)  # fmt: skip
+                                start_new_session=True, preexec_fn=lifecycle.die_with_parent)  # fmt: skip
     return Running(unit, proc, out, utc_now(), time.perf_counter())
 
 

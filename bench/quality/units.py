@@ -22,6 +22,7 @@ from nlpbench.errors import BadInput, is_oom
 from nlpbench.quality.score import cell_id, eval_splits, run_quality_unit
 from nlpbench.quality.train import Diverged
 from nlpbench.registry import get_adapter
+from nlpbench.store.disk import is_disk_error
 from nlpbench.store.records import failed_record, quality_record, utc_now
 from nlpbench.suite.schema import train_config
 
@@ -79,8 +80,8 @@ def cost(suite, data, unit: Unit) -> tuple[float, float]:
 def unit_records(ctx, unit: Unit, data) -> tuple[list[dict], bool]:
     """Trains and scores one unit in this process: (its records, built through nlpbench.store.records; failed?).
 
-    A failing unit becomes `error`/`oom` records (the traceback appended to `errors.log`); bad input and
-    Ctrl-C propagate."""
+    A failing unit becomes `error`/`oom` records (the traceback appended to `errors.log`); bad input, a full
+    or read-only disk and Ctrl-C propagate."""
     task, td = ctx.suite.tasks[unit.task_index], data[unit.task_index]
     model = task.models[unit.model_index]
     started, t0 = utc_now(), time.perf_counter()
@@ -93,6 +94,8 @@ def unit_records(ctx, unit: Unit, data) -> tuple[list[dict], bool]:
         failed = True
         results = [{**r, "diverged_step": e.step, "diverged_loss": str(e.loss)} for r in failure(unit, "diverged", str(e))]
     except Exception as e:  # one failed cell must not stop the suite
+        if is_disk_error(e):  # a full or read-only disk does: every later cell would fail the same way
+            raise
         failed = True
         (ctx.run_dir / "errors.log").open("a").write(f"{unit.label}\n{traceback.format_exc()}")
         results = failure(unit, "oom" if is_oom(e) else "error", error_line(e))  # the perf cells' OOM rule

@@ -14,10 +14,11 @@ from pathlib import Path
 
 from nlpbench.env import git_state
 from nlpbench.errors import BadInput
+from nlpbench.store.disk import WriteFailed, remove_quietly
 from nlpbench.store.records import DONE, RecordError, parse, utc_now
 
 RUNS = Path("results") / "runs"  # under the current directory: the user's project, not site-packages
-__all__ = ["DONE", "RUNS", "RecordStore", "new_run_dir", "read_records", "utc_now", "write_json"]
+__all__ = ["DONE", "RUNS", "RecordStore", "new_run_dir", "read_records", "utc_now", "write_json", "write_text"]
 
 
 def new_run_dir(suite: str, out: Path | None = None) -> Path:
@@ -26,11 +27,15 @@ def new_run_dir(suite: str, out: Path | None = None) -> Path:
     base = Path(out) if out else Path.cwd() / RUNS
     path = base / f"{suite}-{stamp}-{sha}"
     n = 1
-    while path.exists():  # two runs in the same second
-        n += 1
-        path = base / f"{suite}-{stamp}-{sha}-{n}"
-    path.mkdir(parents=True)
-    return path
+    while True:
+        try:
+            path.mkdir(parents=True)
+            return path
+        except FileExistsError:  # two runs in the same second (checked by mkdir itself: no race)
+            n += 1
+            path = base / f"{suite}-{stamp}-{sha}-{n}"
+        except OSError as e:
+            raise WriteFailed(path, e) from None
 
 
 def read_records(run_dir: Path) -> list[dict]:
@@ -73,22 +78,47 @@ class RecordStore:
             return
         data = self.path.read_bytes()
         if data and not data.endswith(b"\n"):
-            with open(self.path, "r+b") as f:
-                f.truncate(data.rfind(b"\n") + 1)
+            try:
+                os.truncate(self.path, data.rfind(b"\n") + 1)
+            except OSError as e:
+                raise WriteFailed(self.path, e) from None
 
     def done(self) -> set[str]:
         return {r["cell"] for r in read_records(self.path.parent) if r.get("status") in DONE}
 
     def append(self, record: dict) -> None:
-        """Stores one record (built by `nlpbench.store.records`), flushed and fsync'ed before returning."""
+        """Stores one record (built by `nlpbench.store.records`), flushed and fsync'ed before returning; a failed
+        write (full disk, read-only folder) is cut back to the records before it and raises `WriteFailed`."""
         line = json.dumps(record, default=str) + "\n"
-        with open(self.path, "a", encoding="utf-8") as f:
-            f.write(line)
-            f.flush()
-            os.fsync(f.fileno())
+        size = self.path.stat().st_size if self.path.exists() else 0
+        try:
+            with open(self.path, "a", encoding="utf-8") as f:
+                f.write(line)
+                f.flush()
+                os.fsync(f.fileno())
+        except OSError as e:
+            self._cut_back(size)
+            raise WriteFailed(self.path, e) from None
+
+    def _cut_back(self, size: int) -> None:
+        """Drops the part of a line a failed append left, so the records before it stay whole."""
+        try:
+            if self.path.exists() and self.path.stat().st_size > size:
+                os.truncate(self.path, size)
+        except OSError:
+            pass  # a torn last line is still cut off by the next open and skipped by readers
 
 
 def write_json(path: Path, data: dict) -> None:
+    """Writes through a temporary file renamed over `path`: a failed write leaves the old file and no `.tmp`."""
+    write_text(path, json.dumps(data, indent=2, default=str) + "\n")
+
+
+def write_text(path: Path, text: str) -> None:
     tmp = Path(path).with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=str) + "\n")
-    tmp.replace(path)
+    try:
+        tmp.write_text(text)
+        tmp.replace(path)
+    except OSError as e:
+        remove_quietly(tmp)
+        raise WriteFailed(path, e) from None

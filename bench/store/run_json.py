@@ -1,5 +1,8 @@
 """A run folder's run.json: opened (new, or resumed when the suite is the same), written as the run starts,
-finished with a status. `run` and `eval` both go through these."""
+finished with a status (and, when it failed or was interrupted, why). `run` and `eval` both go through these.
+
+A resume that fails before it records anything (bad input found late, a refused lock, a full disk) puts
+the run.json it found back as it was (`Attempt`): a finished run stays finished."""
 from __future__ import annotations
 
 import json
@@ -9,7 +12,7 @@ from nlpbench import env
 from nlpbench.context import Context
 from nlpbench.errors import BadInput
 from nlpbench.store.records import utc_now
-from nlpbench.store.results import new_run_dir, write_json
+from nlpbench.store.results import new_run_dir, write_json, write_text
 from nlpbench.suite.schema import PLACEMENT, Suite
 
 
@@ -47,8 +50,35 @@ def write_run_json(ctx: Context, argv: list[str], extra: dict) -> None:
     write_json(path, meta)
 
 
-def finish_run_json(ctx: Context, status: str) -> None:
+def finish_run_json(ctx: Context, status: str, **extra) -> None:
+    """Ends the run: `status`, `ended_at`, and `extra` (`error` of a failed run, `interrupted_by`)."""
     path = ctx.run_dir / "run.json"
     meta = json.loads(path.read_text())
-    meta.update(ended_at=utc_now(), status=status)
+    meta.update(ended_at=utc_now(), status=status, **extra)
     write_json(path, meta)
+
+
+class Attempt:
+    """What a run or resume found in its folder before writing: run.json's text and the records' size."""
+
+    def __init__(self, run_dir: Path):
+        self.run_json, self.records = Path(run_dir) / "run.json", Path(run_dir) / "records.jsonl"
+        self.text = self.run_json.read_text() if self.run_json.is_file() else None
+        self.size = self._records_size()
+
+    def _records_size(self) -> int:
+        return self.records.stat().st_size if self.records.exists() else 0
+
+    def recorded(self) -> bool:
+        return self._records_size() != self.size
+
+    def failed(self, ctx: Context, error: str) -> None:
+        """run.json after a failure: as it was when this attempt recorded nothing in a folder that had one,
+        else `failed` with the reason. Best effort: on a full or read-only disk it may not be writable."""
+        try:
+            if self.text is not None and not self.recorded():
+                write_text(self.run_json, self.text)
+            else:
+                finish_run_json(ctx, "failed", error=error)
+        except (OSError, BadInput):
+            pass

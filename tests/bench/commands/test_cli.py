@@ -103,8 +103,9 @@ def test_ctrl_c_in_a_real_process_keeps_finished_cells(write_suite, tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "nlpbench.cli", "run", str(path), "--out", str(out)], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # fmt: skip
-    deadline = time.time() + 60
+    deadline = time.time() + 300  # a loaded machine may take minutes to start; the loop ends once d1 is in
     while time.time() < deadline:
+        assert proc.poll() is None, proc.communicate()
         if out.exists() and any(out.iterdir()) and len(read_records(run_dir_of(out))) == 2:
             break
         time.sleep(0.2)
