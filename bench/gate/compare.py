@@ -179,7 +179,7 @@ def _quality_deltas(cell: str, old: dict, new: dict, tol: dict, warnings: list[s
         elif limit is not None and math.isfinite(a):
             higher = get_metric(name).higher_is_better
             drop = (a - b) if higher else (b - a)
-            d.tolerance = f"{'-' if higher else '+'}{limit:.3g}{how}"
+            d.tolerance = f"{'-' if higher else '+'}{limit:.3g}{how}" if limit else "exact"
             d.verdict = "regression" if drop > limit + 1e-12 else "improved" if -drop > limit else "ok"
         out.append(d)
     for name, path, _ in QUALITY_INFO:

@@ -157,3 +157,12 @@ def test_activations_are_gated_and_a_changed_memory_kind_is_reported(tmp_path):
     result = cmp.compare(base, kind)
     assert result.ok and any(f"{PERF}: memory_kind cpu_allocated -> cpu_rss" in w for w in result.warnings)
     assert not [d for d in result.deltas if d.metric == "activations_mb"]  # other kinds of figure: not compared
+
+
+def test_zero_tolerances_are_exact_as_make_regress_runs_them(tmp_path, base):
+    zero = cmp.parse_tolerances(["accuracy=0", "f1_macro=0", "bleu=0", "chrf=0"])
+    same = cmp.compare(base, write_run(tmp_path, "same", baseline_records()), zero)
+    assert same.ok and {d.tolerance for d in same.deltas if d.metric == "accuracy"} == {"exact"}
+    tiny = edited(baseline_records(), **{MT: setting("metrics.chrf", 40.0 - 1e-6)})  # within the interval
+    assert cmp.compare(base, write_run(tmp_path, "tiny", tiny)).ok
+    assert cmp.compare(base, write_run(tmp_path, "tiny2", tiny), zero).regressions == [f"{MT} chrf"]
