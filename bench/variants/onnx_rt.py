@@ -15,8 +15,8 @@ PyTorch logits on the export batch (`max_abs_diff` in the record).
 The harness knows no architecture: an adapter with the `export_onnx` hook
 (`nlpbench.adapter.Hooks`) exports itself and returns an `OnnxExport` (its
 graphs and a copy of itself that runs them); the translators' exports live
-beside their models (`nlpbench.models.seq2seq_onnx`,
-`nlpbench.models.transformer_onnx`: an encoder and a one-step decoder graph,
+beside their models (`models/seq2seq_onnx.py`,
+`models/transformer_onnx.py`: an encoder and a one-step decoder graph,
 since decoding is a Python loop). A classifier without the hook gets the
 `forward` export above (`export_forward`); any other adapter without it is
 `unsupported`. What a hook uses is here: `export_graph` (the TorchScript
