@@ -32,6 +32,9 @@ list of them into tensors on `info.device`. `predict` returns class ids
 (classification) or detokenised strings (translation), in batch order.
 
 Translation adapters add `generate(batch, max_new_tokens, fixed_length=False)`.
+Optional hooks (class `Hooks` below, listed in `HOOKS`) add what some adapters can do; the harness reads
+each through `hook(adapter, name)` and `nlpbench.contract` checks them. A classifier over a word
+vocabulary can subclass `nlpbench.classifier.TextClassifier` instead of writing the protocol out.
 `setup(train)` with `info.restore` set rebuilds a trained model's vocabulary and
 architecture without its pretraining stages; the weights are loaded next from
 the run folder's checkpoint (bench/quality/trained.py).
@@ -43,6 +46,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
 import torch
@@ -106,6 +110,73 @@ class Adapter(Protocol):
     def synthetic_batch(self, batch_size: int, seq_len: int, generator: torch.Generator) -> dict: ...
 
     def forward(self, batch: dict[str, torch.Tensor]) -> Any: ...
+
+
+class Hooks(Protocol):
+    """Optional hooks: an adapter may define any of these (none is required, except `generate` for a task
+    that generates); the harness reads them only through `hook()`, and `nlpbench.contract` checks their kind
+    at registration and their values in the smoke run. `HOOKS` lists them with what each must be."""
+
+    train_defaults: dict  # class attribute: TrainConfig values the suite's `train:` overrides
+    decoding_methods: tuple[str, ...]  # class attribute: model methods decoding calls (perf compile of generate)
+    cfg: Any  # set by __init__: the Config instance (serve records its params)
+    tokenizer: Any  # set by setup(train): tokenizers.Tokenizer or a transformers tokenizer (the trained vocabulary size)
+    checkpoint_sha256: str | None  # set by setup: sha256 of the pretrained weights loaded (quality records)
+
+    def generate(self, batch: dict, max_new_tokens: int, fixed_length: bool = False) -> torch.Tensor:
+        """Token ids LongTensor [B, T]; `fixed_length` decodes exactly max_new_tokens (perf cells)."""
+
+    def predict_proba(self, batch: dict) -> list[list[float]]:
+        """Class probabilities per row (predictions files); without it: softmax of forward's logits."""
+
+    def export_onnx(self, example: dict, session: Callable[[bytes], Any]) -> OnnxExport:
+        """The `onnx` deployment variant (nlpbench.variants.onnx_rt): graphs traced on `example` and a copy of
+        the adapter running them through `session(graph_bytes)` (an ONNX Runtime session). Without it a
+        classifier's `forward` is exported as one graph; any other adapter's variant is `unsupported`."""
+
+
+# Hook name -> what the contract allows, in its one-line error ("<name>: <allowed>; given ...").
+HOOKS = {
+    "train_defaults": "a dict of TrainConfig values",
+    "decoding_methods": "a tuple of model method names (str) that decoding calls",
+    "cfg": "the Config instance the adapter was given",
+    "tokenizer": "None or a tokenizer with get_vocab_size() or len()",
+    "checkpoint_sha256": "None or a sha256 hex digest",
+    "generate": "a method generate(batch, max_new_tokens, fixed_length=False)",
+    "predict_proba": "a method predict_proba(batch) -> per-row class probabilities",
+    "export_onnx": "a method export_onnx(example, session) -> OnnxExport",
+}
+METHOD_HOOKS = ("generate", "predict_proba", "export_onnx")
+LEGACY_TOKENIZER = "tok"  # the attribute the README's adapter template used before `tokenizer`
+
+
+@dataclass
+class OnnxExport:
+    """What `export_onnx` returns; the harness writes the graphs, times and scores `adapter`."""
+
+    graphs: dict[str, bytes]  # name -> ONNX model; one graph is written to the artifact path, several beside it
+    adapter: Any  # a copy of the adapter whose model (or forward) runs the sessions
+    max_abs_diff: float  # the export checked against PyTorch on the example
+    info: dict = field(default_factory=dict)  # e.g. exporter, inputs or graphs (goes into the record)
+
+
+def hook(adapter: Any, name: str, default: Any = None) -> Any:
+    """The optional hook `name` of an adapter (instance or class), or `default` when it has none.
+    The one place the harness reads hooks, so a misspelt name fails here rather than reading None."""
+    if name not in HOOKS:
+        raise KeyError(f"'{name}' is not an optional adapter hook; hooks: {', '.join(HOOKS)}")
+    value = getattr(adapter, name, None)
+    if name in METHOD_HOOKS and not callable(value):
+        return default
+    return default if value is None else value
+
+
+def vocab_size(adapter: Any) -> int | None:
+    """The size of the vocabulary the adapter's trained tokenizer built (tokenizers or transformers), or None."""
+    tok = hook(adapter, "tokenizer") or getattr(adapter, LEGACY_TOKENIZER, None)
+    if tok is None:
+        return None
+    return tok.get_vocab_size() if callable(getattr(tok, "get_vocab_size", None)) else len(tok)
 
 
 def check_params(checks: list[tuple[bool, str]]) -> None:

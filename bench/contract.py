@@ -6,13 +6,22 @@ built-in or from an entry point, so a plugin that breaks the contract fails with
 `forward`, `loss` (with a backward pass) and, for a task that generates, `generate` — with
 `adapter.model` swapped for a watching proxy first, since the harness replaces `adapter.model` (compiled
 perf cells, DDP) and the adapter must reach its model through that attribute.
+
+The optional hooks (`nlpbench.adapter.Hooks`, `HOOKS`) are checked where they can be: their kind on the
+class (`hook_problems`: a method is callable, `decoding_methods` a tuple of names, `train_defaults` a
+dict) and their values after `setup(None)` (`hook_value_problems`: `cfg` is the Config, `tokenizer` has a
+size, `checkpoint_sha256` is a digest, each of `decoding_methods` is a method of the model,
+`predict_proba` gives one probability row per example). `export_onnx` needs the `variants` extra and is
+exercised by tests/bench/variants.
 """
 from __future__ import annotations
 
 import dataclasses
+import re
 
 import torch
 
+from nlpbench.adapter import HOOKS, METHOD_HOOKS, vocab_size
 from nlpbench.tasks import TASKS
 
 REQUIRED = ("setup", "encode", "collate", "loss", "predict", "synthetic_batch", "forward")
@@ -36,8 +45,59 @@ def static_problems(cls: type) -> list[str]:
     if isinstance(tasks, tuple) and any(TASKS[t].generates for t in tasks if t in TASKS) \
             and not callable(getattr(cls, "generate", None)):
         problems.append("generate: required for a task that generates (translation)")
+    return problems + hook_problems(cls)
+
+
+def _bad(name: str, given) -> str:
+    return f"{name}: {HOOKS[name]}; given {given!r}"
+
+
+def hook_problems(cls: type) -> list[str]:
+    """Optional hooks the class defines with the wrong kind, one line each (read straight from the class:
+    `nlpbench.adapter.hook` would hide a non-callable method hook as absent)."""
+    problems = [_bad(m, getattr(cls, m)) for m in METHOD_HOOKS
+                if getattr(cls, m, None) is not None and not callable(getattr(cls, m))]
     if not isinstance(getattr(cls, "train_defaults", {}), dict):
-        problems.append("train_defaults: a dict of TrainConfig values")
+        problems.append(_bad("train_defaults", cls.train_defaults))
+    methods = getattr(cls, "decoding_methods", None)
+    if methods is not None and not (isinstance(methods, tuple) and all(isinstance(m, str) and m for m in methods)):
+        problems.append(_bad("decoding_methods", methods))
+    return problems
+
+
+def hook_value_problems(adapter) -> list[str]:
+    """The instance hooks' values after setup."""
+    problems = []
+    cfg, config_cls = getattr(adapter, "cfg", None), type(adapter).Config
+    if cfg is not None and not isinstance(cfg, config_cls):
+        problems.append(_bad("cfg", type(cfg).__name__))
+    try:
+        size = vocab_size(adapter)
+        if size is not None and not (isinstance(size, int) and size > 0):
+            problems.append(_bad("tokenizer", size))
+    except Exception as e:  # noqa: BLE001  (a tokenizer that can't say its size is the problem reported)
+        problems.append(_bad("tokenizer", f"{type(e).__name__}: {e}"))
+    sha = getattr(adapter, "checkpoint_sha256", None)
+    if sha is not None and not (isinstance(sha, str) and re.fullmatch(r"[0-9a-f]{64}", sha)):
+        problems.append(_bad("checkpoint_sha256", sha))
+    decodes = TASKS[adapter.info.task].generates  # a two-task adapter's classifier model has no decoding methods
+    for name in (getattr(type(adapter), "decoding_methods", None) or ()) if decodes else ():
+        if not callable(getattr(adapter.model, name, None)):
+            problems.append(f"decoding_methods: '{name}' is not a method of the model ({type(adapter.model).__name__})")
+    return problems
+
+
+def proba_problems(adapter, batch: dict, rows: int) -> list[str]:
+    """predict_proba, where a classifier has it: `rows` rows of num_labels probabilities summing to 1."""
+    proba, problems = getattr(adapter, "predict_proba", None), []
+    if not callable(proba) or TASKS[adapter.info.task].generates:
+        return problems
+    with torch.no_grad():
+        got = _step("predict_proba", lambda: [list(map(float, p)) for p in proba(batch)], problems)
+    labels = adapter.info.num_labels
+    if got is not None and not (len(got) == rows and all(len(p) == labels and abs(sum(p) - 1) < 1e-3 for p in got)):
+        problems.append(f"predict_proba: allowed {rows} rows of {labels} probabilities summing to 1; "
+                        f"given {len(got)} rows of sizes {sorted({len(p) for p in got})}")
     return problems
 
 
@@ -84,11 +144,13 @@ def exercise(cls: type, task: str, params: dict | None = None, batch_size: int =
         problems.append("setup: must set `init` (random, mlm:<steps> or pretrained:<checkpoint>)")
     if getattr(adapter, "info", None) is not info:
         problems.append("__init__: must keep the TaskInfo it is given as `info`")
+    problems += hook_value_problems(adapter)
     watch = ModelWatch(adapter.model)
     adapter.model = watch
     batch = _step("synthetic_batch", lambda: adapter.synthetic_batch(batch_size, seq_len, torch.Generator().manual_seed(0)), problems)
     if batch is None:
         return problems
+    problems += proba_problems(adapter, batch, batch_size)
     watch.uses = 0  # from here on: forward and loss must reach the model through `adapter.model`
     with torch.no_grad():
         _step("forward", lambda: adapter.forward(batch), problems)

@@ -11,11 +11,10 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
-from nlpbench.adapter import TaskInfo, check_params, pad, random_ids
+from nlpbench.adapter import check_params
+from nlpbench.classifier import TextClassifier
 from nlpbench.registry import register_adapter
-from nlpbench.tokenize import encode_all, train_tokenizer
 
 
 @dataclass
@@ -46,32 +45,12 @@ class BagClassifier(nn.Module):
 
 
 @register_adapter("dummy")
-class DummyAdapter:
+class DummyAdapter(TextClassifier):
     Config = DummyConfig
-    tasks = ("classification",)
     train_defaults = {"lr": 5e-2, "epochs": 2, "batch_size": 32}
 
-    def __init__(self, config: DummyConfig, info: TaskInfo):
-        self.cfg, self.info = config, info
-        self.tokenizer = None
-        self.init = "random"
-
-    def setup(self, train=None) -> None:
-        vocab = self.cfg.vocab_size
-        if train is not None:
-            self.tokenizer = train_tokenizer("word", train["text"], self.cfg.vocab_size, cache_dir=self.info.cache_dir)
-            vocab = self.tokenizer.get_vocab_size()
-        self.model = BagClassifier(vocab, self.cfg.dim, self.info.num_labels or 2).to(self.info.device)
-
-    def encode(self, ds) -> list[dict]:
-        ids = encode_all(self.tokenizer, ds["text"], self.cfg.max_len)
-        labels = ds["label"] if "label" in ds.column_names else [0] * len(ids)
-        return [{"ids": i, "label": y, "length": len(i)} for i, y in zip(ids, labels)]
-
-    def collate(self, examples: list[dict]) -> dict[str, torch.Tensor]:
-        ids = pad([e["ids"] for e in examples], 0, self.info.device)
-        labels = torch.tensor([e["label"] for e in examples], device=self.info.device)
-        return {"ids": ids, "label": labels}
+    def build(self, vocab_size: int, num_labels: int) -> nn.Module:
+        return BagClassifier(vocab_size, self.cfg.dim, num_labels)
 
     def _check_size(self, ids: torch.Tensor) -> None:
         if self.cfg.fail_above is not None and ids.numel() > self.cfg.fail_above:
@@ -79,15 +58,4 @@ class DummyAdapter:
 
     def forward(self, batch: dict) -> torch.Tensor:
         self._check_size(batch["ids"])
-        return self.model(batch["ids"])
-
-    def loss(self, batch: dict) -> torch.Tensor:
-        return F.cross_entropy(self.forward(batch), batch["label"])
-
-    def predict(self, batch: dict) -> list[int]:
-        return self.forward(batch).argmax(-1).tolist()
-
-    def synthetic_batch(self, batch_size: int, seq_len: int, generator: torch.Generator) -> dict:
-        ids = random_ids(batch_size, seq_len, self.model.emb.num_embeddings, generator)
-        labels = torch.randint(0, self.info.num_labels or 2, (batch_size,), generator=generator)
-        return {"ids": ids.to(self.info.device), "label": labels.to(self.info.device)}
+        return super().forward(batch)

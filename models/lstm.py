@@ -11,13 +11,12 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from nlpbench.adapter import TaskInfo, check_params, pad, random_ids
+from nlpbench.adapter import check_params
+from nlpbench.classifier import TextClassifier
 from nlpbench.errors import shown
 from nlpbench.registry import register_adapter
-from nlpbench.tokenize import encode_all, train_tokenizer
 
 POOLING = ("max", "mean", "last")
 
@@ -77,50 +76,12 @@ class LSTMClassifier(nn.Module):
 
 
 @register_adapter("lstm")
-class LSTMAdapter:
+class LSTMAdapter(TextClassifier):
     Config = LSTMConfig
-    tasks = ("classification",)
     train_defaults = {"lr": 2e-3, "batch_size": 64, "epochs": 3, "weight_decay": 0.0}
+    inputs = ("ids", "lengths")  # lengths: the packed recurrence never runs over padding
+    tokenizer_params = ("min_frequency", "lowercase")
+    unk_for_empty = True  # an empty text becomes one <unk>, so packing has a step
 
-    def __init__(self, config: LSTMConfig, info: TaskInfo):
-        self.cfg, self.info = config, info
-        self.tokenizer = None
-        self.init = "random"
-
-    def setup(self, train=None) -> None:
-        vocab = self.cfg.vocab_size
-        if train is not None:
-            self.tokenizer = train_tokenizer(
-                "word", train["text"], self.cfg.vocab_size, min_frequency=self.cfg.min_frequency,
-                lowercase=self.cfg.lowercase, cache_dir=self.info.cache_dir,
-            )  # fmt: skip
-            vocab = self.tokenizer.get_vocab_size()
-        self.model = LSTMClassifier(self.cfg, vocab, self.info.num_labels or 2).to(self.info.device)
-
-    def encode(self, ds) -> list[dict]:
-        ids = encode_all(self.tokenizer, ds["text"], self.cfg.max_len)
-        ids = [i or [1] for i in ids]  # an empty text becomes one <unk>, so packing has a step
-        return [{"ids": i, "label": y, "length": len(i)} for i, y in zip(ids, ds["label"])]
-
-    def collate(self, examples: list[dict]) -> dict[str, torch.Tensor]:
-        dev = self.info.device
-        return {
-            "ids": pad([e["ids"] for e in examples], 0, dev),
-            "lengths": torch.tensor([len(e["ids"]) for e in examples]),
-            "label": torch.tensor([e["label"] for e in examples], device=dev),
-        }
-
-    def forward(self, batch: dict) -> torch.Tensor:
-        return self.model(batch["ids"], batch["lengths"])
-
-    def loss(self, batch: dict) -> torch.Tensor:
-        return F.cross_entropy(self.forward(batch), batch["label"])
-
-    def predict(self, batch: dict) -> list[int]:
-        return self.forward(batch).argmax(-1).tolist()
-
-    def synthetic_batch(self, batch_size: int, seq_len: int, generator: torch.Generator) -> dict:
-        ids = random_ids(batch_size, seq_len, self.model.emb.num_embeddings, generator)
-        labels = torch.randint(0, self.info.num_labels or 2, (batch_size,), generator=generator)
-        dev = self.info.device
-        return {"ids": ids.to(dev), "lengths": torch.full((batch_size,), seq_len), "label": labels.to(dev)}
+    def build(self, vocab_size: int, num_labels: int) -> nn.Module:
+        return LSTMClassifier(self.cfg, vocab_size, num_labels)

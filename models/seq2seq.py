@@ -232,6 +232,12 @@ class Seq2SeqAdapter:
         ids = self.decode(batch, max_new_tokens, self.cfg.beam_size, fixed_length)
         return pad(ids, PAD, self.info.device, length=max_new_tokens if fixed_length else None)
 
+    def export_onnx(self, example: dict, session):
+        """The onnx variant: encoder and one-step decoder graphs (nlpbench.models.seq2seq_onnx)."""
+        from nlpbench.models.seq2seq_onnx import export_onnx
+
+        return export_onnx(self, example, session)
+
     def synthetic_batch(self, batch_size: int, seq_len: int, generator: torch.Generator) -> dict:
         """Source and target of exactly `seq_len` tokens each (the decoder runs seq_len steps)."""
         vocab, dev = self.model.emb.num_embeddings, self.info.device

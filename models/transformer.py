@@ -340,6 +340,12 @@ class TransformerAdapter:
         out = self.search(batch["src"], max_new_tokens, fixed_length)
         return pad(out, PAD, self.info.device, length=max(1, max(map(len, out))))
 
+    def export_onnx(self, example: dict, session):
+        """The onnx variant: forward, or encoder and cached one-token step (nlpbench.models.transformer_onnx)."""
+        from nlpbench.models.transformer_onnx import export_onnx
+
+        return export_onnx(self, example, session)
+
     # -- decoding -----------------------------------------------------------
 
     def _len_cap(self) -> int:

@@ -16,11 +16,12 @@ import contextlib
 
 import torch
 
+from nlpbench.adapter import hook
 from nlpbench.errors import BadInput
 
 
 def decoding_methods(adapter_cls) -> tuple[str, ...]:
-    return tuple(getattr(adapter_cls, "decoding_methods", ()) or ())
+    return tuple(hook(adapter_cls, "decoding_methods", ()))
 
 
 def check_generate_compile(adapter_cls, label: str, at: str) -> list[str]:

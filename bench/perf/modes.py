@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import torch
 
+from nlpbench.adapter import hook
 from nlpbench.errors import BadInput
 from nlpbench.precision import TORCH_DTYPES, autocast
 
@@ -115,7 +116,7 @@ def _train_step(adapter, batch, amp, dtype: str, device: torch.device, train: di
 
 
 def _generate(adapter, batch, amp, max_new_tokens: int) -> Workload:
-    if not callable(getattr(adapter, "generate", None)):
+    if hook(adapter, "generate") is None:
         raise BadInput(f"perf.modes: 'generate' needs a translation adapter with generate(); '{adapter.name}' has none")
     if max_new_tokens < 2:
         raise BadInput(f"perf.max_new_tokens: allowed >= 2 (per-token time needs two lengths); given {max_new_tokens}")

@@ -25,15 +25,13 @@ from dataclasses import dataclass
 
 import torch
 
+from nlpbench.adapter import vocab_size
 from nlpbench.quality.trained import checkpoint_path, first_seed  # where nlpbench.quality.score's fit saves
 
 
 def trained_vocab_size(adapter) -> int | None:
     """The size of the vocabulary an adapter's trained tokenizer built (tokenizers or transformers), or None."""
-    tok = getattr(adapter, "tokenizer", None) or getattr(adapter, "tok", None)
-    if tok is None:
-        return None
-    return tok.get_vocab_size() if hasattr(tok, "get_vocab_size") else len(tok)
+    return vocab_size(adapter)  # the `tokenizer` hook, read in nlpbench.adapter
 
 
 def unit_id(task_label: str, model_label: str) -> str:

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import torch
 
+from nlpbench.adapter import hook
 from nlpbench.errors import BadInput, shown
 from nlpbench.quality.train import autocast
 
@@ -34,7 +35,7 @@ def filename(cell: str) -> str:
 def probabilities(adapter, examples: list[dict], batch_size: int, num_labels: int | None,
                   dtype: str = "fp32") -> list[list[float]] | None:
     """Class probabilities of `examples` in their order, or None when the adapter can't give them."""
-    proba = getattr(adapter, "predict_proba", None)
+    proba = hook(adapter, "predict_proba")
     out: list = []
     adapter.model.eval()
     device = next(adapter.model.parameters()).device

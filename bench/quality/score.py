@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from nlpbench import metrics
-from nlpbench.adapter import TaskInfo, n_params
+from nlpbench.adapter import TaskInfo, hook, n_params
 from nlpbench.data.identity import data_sha256
 from nlpbench.perf.pairing import trained_vocab_size
 from nlpbench.quality import predictions, stats, targets
@@ -100,7 +100,7 @@ def run_quality_unit(task, model, data, ctx) -> list[dict]:
         "n_params": n_params(adapter.model),
         "vocab_size": trained_vocab_size(adapter),  # the trained tokenizer's size: perf cells build with it
         "init": getattr(adapter, "init", "random"),
-        **({"checkpoint_sha256": adapter.checkpoint_sha256} if getattr(adapter, "checkpoint_sha256", None) else {}),
+        **({"checkpoint_sha256": sha} if (sha := hook(adapter, "checkpoint_sha256")) else {}),
         "setup_s": round(setup_s, 3),
         "train_s": round(result.train_s, 3),
         "train_examples_per_s": round(result.examples_per_s, 2),

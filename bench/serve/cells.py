@@ -16,6 +16,7 @@ import time
 
 import numpy as np
 
+from nlpbench.adapter import hook
 from nlpbench.quality.score import eval_splits, references, score
 from nlpbench.quality.train import predict_all
 from nlpbench.quality.trained import trained_adapter
@@ -81,7 +82,7 @@ def serve_model(lg, ctx, task, model, td, split: str, adapter, scenarios: list[s
     eval_preds = predict_all(adapter, examples, knobs.max_batch, ctx.dtype)  # the batch evaluation's answers
     padding = padding_cost(adapter, examples, knobs.max_batch, ctx.dtype)
     ceiling = padding["random_order"]["samples_per_s"]  # until Offline has measured it under LoadGen
-    params = dataclasses.asdict(adapter.cfg) if dataclasses.is_dataclass(getattr(adapter, "cfg", None)) else model.params
+    params = dataclasses.asdict(cfg) if dataclasses.is_dataclass(cfg := hook(adapter, "cfg")) else model.params
     shared = {"params": params, "serve": dataclasses.asdict(knobs),
               "target_p99_ms": knobs.target_p99_ms, "query_lengths": length_stats(examples), "padding_cost": padding,
               "eval_quality": score(task.task, names, eval_preds, refs, ctx.seed).get(primary)}  # fmt: skip

@@ -14,7 +14,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, ValidationError
 
-from nlpbench.adapter import adapter_config  # re-exported: suites and plugins import it from here
+from nlpbench.adapter import adapter_config, hook  # re-exported: suites and plugins import it from here
 from nlpbench.errors import BadInput, missing, shown, unknown_name
 from nlpbench.extras import missing_extra
 from nlpbench.suite import budget
@@ -309,7 +309,7 @@ def model_problems(m: ModelSpec, task: str, at: str) -> list[str]:
 
 
 def train_config(cls: type, train: dict) -> TrainConfig:
-    merged = {**getattr(cls, "train_defaults", {}), **train}
+    merged = {**hook(cls, "train_defaults", {}), **train}
     try:
         return TrainConfig.model_validate(merged)
     except ValidationError as e:

@@ -10,8 +10,8 @@ and perf cells `perf/<task>/<model>@<variant>/<mode>/b<B>/s<S>`; the fp32 qualit
 cells keep their ids. A variant that cannot run is recorded with status
 `unsupported` and the reason.
 
-Modules: `build` (apply a variant), `onnx_rt` (export + ONNX Runtime; translators:
-`onnx_seq2seq`, `onnx_transformer`),
+Modules: `build` (apply a variant), `onnx_rt` (ONNX Runtime; each adapter's
+`export_onnx` hook exports it, e.g. `models/seq2seq_onnx.py`),
 `paired` (paired tests vs fp32), `cost` (timing at the reference shape),
 `run` (the runner's hook), `table` (the deployment table and Pareto plot).
 This file stays import-light: `nlpbench validate` imports it.

@@ -12,11 +12,17 @@ onnxruntime has it, else CPU; as many intra-op threads as torch uses), so the
 adapter's own `predict` scores it. Every export is checked at once against the
 PyTorch logits on the export batch (`max_abs_diff` in the record).
 
-Translators decode step by step in Python (`nlpbench.decoding`), so what is
-exported is the encoder and the one-step decoder, as two graphs:
-`nlpbench.variants.onnx_seq2seq` (GRU + attention) and
-`nlpbench.variants.onnx_transformer` (Transformer, with its key/value cache as
-graph inputs and outputs); the adapter's own search calls them.
+The harness knows no architecture: an adapter with the `export_onnx` hook
+(`nlpbench.adapter.Hooks`) exports itself and returns an `OnnxExport` (its
+graphs and a copy of itself that runs them); the translators' exports live
+beside their models (`models/seq2seq_onnx.py`,
+`models/transformer_onnx.py`: an encoder and a one-step decoder graph,
+since decoding is a Python loop). A classifier without the hook gets the
+`forward` export above (`export_forward`); any other adapter without it is
+`unsupported`. What a hook uses is here: `export_graph` (the TorchScript
+exporter with its warnings quiet), `OrtModule` (a stand-in model that runs
+sessions) and `Unsupported`; the harness passes the session factory, writes
+the graphs and records the providers and the check.
 """
 from __future__ import annotations
 
@@ -27,6 +33,7 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 
+from nlpbench.adapter import OnnxExport, hook
 from nlpbench.variants.base import Unsupported, Variant, copy_with_model
 
 SKIP_KEYS = ("label", "labels")  # targets: never model inputs
@@ -43,16 +50,33 @@ class _Forward(nn.Module):
         return self.adapter.forward(dict(zip(self.names, tensors)))
 
 
-class OrtStub(nn.Module):
-    """Stands in for `adapter.model` so `predict_all` can call eval() and find the device;
-    the real work is in the ONNX Runtime session (a zero-size parameter carries the device)."""
+class OrtModule(nn.Module):
+    """Base of a stand-in for `adapter.model` whose work runs in ONNX Runtime sessions: a zero-size
+    parameter carries the device (`predict_all` finds it and calls eval()), `run` feeds a session tensors."""
 
     def __init__(self, device: torch.device):
         super().__init__()
+        self.device = device
         self.anchor = nn.Parameter(torch.empty(0, device=device), requires_grad=False)
 
+    def run(self, session, feed: dict) -> list[torch.Tensor]:
+        """The session's outputs as tensors on the device; inputs an exporter dropped are not fed."""
+        wanted = {i.name for i in session.get_inputs()}
+        arrays = {k: v.detach().cpu().numpy() for k, v in feed.items() if k in wanted}
+        return [torch.from_numpy(x).to(self.device) for x in session.run(None, arrays)]
+
     def forward(self, *args, **kwargs):
-        raise RuntimeError("onnx variant: the PyTorch model is not part of this variant; call adapter.forward")
+        raise RuntimeError("onnx variant: the PyTorch model is not part of this variant; call the adapter")
+
+
+def export_graph(module: nn.Module, args: tuple, inputs: list[str], outputs: list[str], axes: dict) -> bytes:
+    """`module` in eval mode traced by the TorchScript exporter (opset 17) with dynamic `axes`, as bytes."""
+    f = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the exporter's deprecation notice and RNN shape-inference warnings
+        torch.onnx.export(module.eval(), args, f, dynamo=False, input_names=inputs, output_names=outputs,
+                          dynamic_axes=axes, opset_version=17)
+    return f.getvalue()
 
 
 def _export_dynamo(module: nn.Module, args: tuple, names: list[str]) -> bytes:
@@ -66,13 +90,8 @@ def _export_dynamo(module: nn.Module, args: tuple, names: list[str]) -> bytes:
 
 
 def _export_torchscript(module: nn.Module, args: tuple, names: list[str]) -> bytes:
-    f = io.BytesIO()
     axes = {n: ({0: "batch", 1: "seq"} if a.dim() >= 2 else {0: "batch"}) for n, a in zip(names, args)}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the exporter's deprecation notice and RNN shape warnings
-        torch.onnx.export(module, args, f, dynamo=False, input_names=names, output_names=["logits"],
-                          dynamic_axes=axes, opset_version=17)
-    return f.getvalue()
+    return export_graph(module, args, names, ["logits"], axes)
 
 
 def export_classifier(adapter, batch: dict) -> tuple[bytes, list[str], str]:
@@ -116,77 +135,47 @@ def ort_forward(session, names: list[str], device: torch.device):
     return forward
 
 
-def _seq2seq_variant(adapter, artifact: Path | None, example: dict | None) -> Variant:
-    from nlpbench.variants.onnx_seq2seq import OrtSeq2Seq, export_seq2seq
-
+def export_forward(adapter, example: dict, session) -> OnnxExport:
+    """The default export of a classifier: its `forward` as one graph, the logits checked on `example`."""
     device = next(adapter.model.parameters()).device
-    adapter.model.eval()
-    example = example if example is not None else adapter.synthetic_batch(4, 16, torch.Generator().manual_seed(0))
-    enc, step = export_seq2seq(adapter.model, example)
-    variant = copy_with_model(adapter, OrtSeq2Seq(ort_session(enc, device), ort_session(step, device), device))
-    with torch.inference_mode():  # the step graph checked against PyTorch on the example's first step
-        mem = adapter.model.encode(example["src"], example["src_len"])
-        prev = torch.full((example["src"].size(0),), 2, dtype=torch.long, device=device)
-        ref = adapter.model.out(adapter.model.step(mem, prev)[0])
-        got = variant.model.step(variant.model.encode(example["src"], example["src_len"]), prev)[0]
-    if artifact is not None:
-        Path(artifact).parent.mkdir(parents=True, exist_ok=True)
-        Path(artifact).with_suffix(".encoder.onnx").write_bytes(enc)
-        Path(artifact).with_suffix(".step.onnx").write_bytes(step)
-    info = {"exporter": "torchscript", "graphs": ["encoder", "step"], "providers": variant.model.enc.get_providers(),
-            "max_abs_diff": (got - ref).abs().max().item()}
-    return Variant("onnx", variant, size_bytes=len(enc) + len(step), info=info)
+    model, names, exporter = export_classifier(adapter, example)
+    ort = session(model)
+    variant = copy_with_model(adapter, OrtModule(device))
+    variant.forward = ort_forward(ort, names, device)  # the instance attribute shadows the method
+    with torch.inference_mode():
+        diff = (variant.forward(example) - adapter.forward(example)).abs().max().item()
+    return OnnxExport({"model": model}, variant, diff, {"exporter": exporter, "inputs": names})
 
 
-def _translator_variant(adapter, artifact: Path | None, example: dict | None) -> Variant:
-    from nlpbench.variants.onnx_transformer import OrtTranslator, export_translator
-
-    if not adapter.cfg.kv_cache:
-        raise Unsupported("onnx: the exported decoder step uses the key/value cache; this model has kv_cache: false")
-    device = next(adapter.model.parameters()).device
-    adapter.model.eval()
-    src = (example if example is not None else adapter.synthetic_batch(4, 16, torch.Generator().manual_seed(0)))["src"]
-    enc, step = export_translator(adapter.model, src)
-    layers = len(adapter.model.decoder)
-    variant = copy_with_model(adapter, OrtTranslator(ort_session(enc, device), ort_session(step, device), layers, device))
-    with torch.inference_mode():  # two decoder steps checked against PyTorch (empty, then one-entry cache)
-        ref_state, ref_step, _ = adapter.decoder_fns(src)
-        got_state, got_step, _ = variant.decoder_fns(src)
-        last = torch.full((src.size(0),), 2, dtype=torch.long, device=device)
-        diffs = []
-        for _ in range(2):
-            (a, ref_state), (b, got_state) = ref_step(ref_state, last), got_step(got_state, last)
-            finite = torch.isfinite(a)
-            diffs.append((a[finite] - b[finite]).abs().max().item())
-            last = a.argmax(-1)
-    if artifact is not None:
-        Path(artifact).parent.mkdir(parents=True, exist_ok=True)
-        Path(artifact).with_suffix(".encoder.onnx").write_bytes(enc)
-        Path(artifact).with_suffix(".step.onnx").write_bytes(step)
-    info = {"exporter": "torchscript", "graphs": ["encoder", "step"], "providers": variant.model.enc.get_providers(),
-            "max_abs_diff": max(diffs)}
-    return Variant("onnx", variant, size_bytes=len(enc) + len(step), info=info)
+def _write(graphs: dict[str, bytes], artifact: Path) -> None:
+    """One graph at `artifact`; several beside it as <stem>.<name>.onnx (encoder, step)."""
+    artifact.parent.mkdir(parents=True, exist_ok=True)
+    if len(graphs) == 1:
+        artifact.write_bytes(next(iter(graphs.values())))
+        return
+    for name, graph in graphs.items():
+        artifact.with_suffix(f".{name}.onnx").write_bytes(graph)
 
 
 def onnx_variant(adapter, artifact: Path | None = None, example: dict | None = None) -> Variant:
     """`example`: a collated batch with the keys real batches have (e.g. no token_type_ids)."""
-    if getattr(adapter, "name", "") == "seq2seq":
-        return _seq2seq_variant(adapter, artifact, example)
-    if getattr(adapter, "name", "") == "transformer" and getattr(adapter, "translate", False):
-        return _translator_variant(adapter, artifact, example)
-    if getattr(adapter.info, "task", "classification") != "classification":
-        raise Unsupported(f"onnx: no step-function export for the '{getattr(adapter, 'name', '?')}' translator")
+    export = hook(adapter, "export_onnx")
+    if export is None and adapter.info.task == "classification":
+        export = lambda ex, session: export_forward(adapter, ex, session)  # noqa: E731
+    if export is None:
+        raise Unsupported(f"onnx: {type(adapter).__name__} has no export_onnx hook for a '{adapter.info.task}' "
+                          f"model (only a classifier's forward is exported without one)")
     device = next(adapter.model.parameters()).device
     adapter.model.eval()
-    batch = example if example is not None else adapter.synthetic_batch(4, 16, torch.Generator().manual_seed(0))
-    model, names, exporter = export_classifier(adapter, batch)
-    session = ort_session(model, device)
-    variant = copy_with_model(adapter, OrtStub(device))
-    variant.forward = ort_forward(session, names, device)  # the instance attribute shadows the method
-    with torch.inference_mode():
-        diff = (variant.forward(batch) - adapter.forward(batch)).abs().max().item()
+    example = example if example is not None else adapter.synthetic_batch(4, 16, torch.Generator().manual_seed(0))
+    sessions = []
+
+    def session(graph: bytes):
+        sessions.append(ort_session(graph, device))
+        return sessions[-1]
+
+    out = export(example, session)
     if artifact is not None:
-        Path(artifact).parent.mkdir(parents=True, exist_ok=True)
-        Path(artifact).write_bytes(model)
-    info = {"exporter": exporter, "providers": session.get_providers(), "inputs": names, "max_abs_diff": diff}
-    return Variant("onnx", variant, size_bytes=len(model), info=info)
+        _write(out.graphs, Path(artifact))
+    info = {**out.info, "providers": sessions[0].get_providers() if sessions else [], "max_abs_diff": out.max_abs_diff}
+    return Variant("onnx", out.adapter, size_bytes=sum(map(len, out.graphs.values())), info=info)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from importlib.metadata import entry_points
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -69,3 +70,55 @@ def test_registering_a_class_that_lacks_the_protocol_fails_with_one_line():
                                         r"encode: method missing; .*generate: required"):
         register_adapter("no-config")(NoConfig)
     assert "no-config" not in adapters()
+
+
+class WrongHookKinds(DummyAdapter):
+    decoding_methods = "encode"  # a string, not a tuple of names
+    predict_proba = 3
+    export_onnx = "model.onnx"
+    train_defaults = [("lr", 1)]
+
+
+def test_optional_hooks_of_the_wrong_kind_are_named_at_registration():
+    assert static_problems(WrongHookKinds) == [
+        "predict_proba: a method predict_proba(batch) -> per-row class probabilities; given 3",
+        "export_onnx: a method export_onnx(example, session) -> OnnxExport; given 'model.onnx'",
+        "train_defaults: a dict of TrainConfig values; given [('lr', 1)]",
+        "decoding_methods: a tuple of model method names (str) that decoding calls; given 'encode'",
+    ]
+    with pytest.raises(TypeError, match="breaks the adapter contract: predict_proba: a method"):
+        register_adapter("wrong-hooks")(WrongHookKinds)
+
+
+class BadHookValues(DummyAdapter):
+    def setup(self, train=None):
+        super().setup(train)
+        self.cfg = SimpleNamespace(**vars(self.cfg))  # the same fields, but not the Config instance
+        self.checkpoint_sha256 = "abc"
+
+    def predict_proba(self, batch):
+        return [[1.0]]  # one row of one class, for a batch of two
+
+
+class GoodProba(DummyAdapter):
+    def predict_proba(self, batch):
+        return self.forward(batch).softmax(-1).tolist()
+
+
+def test_optional_hook_values_are_checked_in_the_smoke_run():
+    assert exercise(BadHookValues, "classification") == [
+        "cfg: the Config instance the adapter was given; given 'SimpleNamespace'",
+        "checkpoint_sha256: None or a sha256 hex digest; given 'abc'",
+        "predict_proba: allowed 2 rows of 2 probabilities summing to 1; given 1 rows of sizes [1]",
+    ]
+    assert exercise(GoodProba, "classification") == []
+
+
+def test_decoding_methods_must_be_methods_of_the_model():
+    from nlpbench.models.seq2seq import Seq2SeqAdapter
+
+    class Misnamed(Seq2SeqAdapter):
+        decoding_methods = ("encode", "decode_step")
+
+    assert exercise(Misnamed, "translation", SMALL["seq2seq"]) == [
+        "decoding_methods: 'decode_step' is not a method of the model (Seq2Seq)"]

@@ -1,8 +1,10 @@
-"""The `onnx` variant of the Transformer translator: an encoder graph and a one-token decoder step graph.
+"""`transformer`'s `export_onnx` hook: a classifier's forward, or a translator's encoder and one-token step.
 
-Encoder graph: `src -> (mask, k_0, v_0, ..., k_{L-1}, v_{L-1})` (the
+Classification mode: the harness's default one-graph `forward` export
+(`nlpbench.variants.onnx_rt.export_forward`). Translation mode, two graphs:
+encoder graph `src -> (mask, k_0, v_0, ..., k_{L-1}, v_{L-1})` (the
 cross-attention keys/values each decoder layer reads, computed once per
-source, as `Translator.encode` does). Step graph: `(token [N,1], pos, mask,
+source, as `Translator.encode` does); step graph `(token [N,1], pos, mask,
 cross k/v per layer, cached self-attention k/v per layer) -> (logits [N,1,V],
 new k/v per layer)`. The step wrapper feeds the position as a tensor (the
 PyTorch model takes it as a Python int, which tracing would freeze), otherwise
@@ -10,18 +12,20 @@ it runs the model's own embedding, decoder layers, final norm and tied
 projection. The variant's model is a stand-in with `encode`/`decode`, so the
 adapter's own `decoder_fns` and search (greedy or beam, cache reordered by
 `take`) run unchanged. Needs `kv_cache: true` (the default).
+Imported only when the onnx variant is built (it needs the `variants` extra).
 """
 from __future__ import annotations
 
-import io
 import math
-import warnings
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from nlpbench.variants.base import Unsupported
+from nlpbench.adapter import OnnxExport
+from nlpbench.models.transformer import BOS, sinusoid
+from nlpbench.variants.base import Unsupported, copy_with_model
+from nlpbench.variants.onnx_rt import OrtModule, export_forward, export_graph
 
 
 class _Encode(nn.Module):
@@ -40,8 +44,6 @@ class _Step(nn.Module):
         self.model, self.layers = model, len(model.decoder)
 
     def forward(self, tokens, pos, mask, *kv):
-        from nlpbench.models.transformer import sinusoid
-
         m, L = self.model, self.layers
         cross = [(kv[2 * i], kv[2 * i + 1]) for i in range(L)]
         past = [(kv[2 * L + 2 * i], kv[2 * L + 2 * i + 1]) for i in range(L)]
@@ -60,30 +62,21 @@ def _names(prefix: str, layers: int) -> list[str]:
     return [f"{prefix}_{kind}{i}" for i in range(layers) for kind in ("k", "v")]
 
 
-def _export(module, args, inputs, outputs, axes) -> bytes:
-    f = io.BytesIO()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(module.eval(), args, f, dynamo=False, input_names=inputs, output_names=outputs,
-                          dynamic_axes=axes, opset_version=17)
-    return f.getvalue()
-
-
 def export_translator(model, src: torch.Tensor) -> tuple[bytes, bytes]:
     L = len(model.decoder)
     cross, past, new = _names("cross", L), _names("past", L), _names("new", L)
     rows = {0: "rows"}
     try:
         with torch.no_grad():
-            enc_graph = _export(_Encode(model), (src,), ["src"], ["mask", *cross],
-                                {"src": {0: "rows", 1: "src"}, "mask": {0: "rows", 3: "src"},
-                                 **{n: {0: "rows", 2: "src"} for n in cross}})
+            enc_graph = export_graph(_Encode(model), (src,), ["src"], ["mask", *cross],
+                                     {"src": {0: "rows", 1: "src"}, "mask": {0: "rows", 3: "src"},
+                                      **{n: {0: "rows", 2: "src"} for n in cross}})
             enc = model.encode(src)
             kv = [t for pair in enc["cross"] for t in pair]
             # a non-empty example cache (3 positions) so its length axis is traced as dynamic
             cache = [t[:, :, :1].expand(-1, -1, 3, -1).contiguous() for t in kv]
-            tokens = torch.full((src.size(0), 1), 2, dtype=torch.long, device=src.device)
-            step_graph = _export(
+            tokens = torch.full((src.size(0), 1), BOS, dtype=torch.long, device=src.device)
+            step_graph = export_graph(
                 _Step(model), (tokens, torch.tensor(3), enc["mask"], *kv, *cache),
                 ["tokens", "pos", "mask", *cross, *past], ["logits", *new],
                 {"tokens": rows, "mask": {0: "rows", 3: "src"}, "logits": rows,
@@ -96,21 +89,16 @@ def export_translator(model, src: torch.Tensor) -> tuple[bytes, bytes]:
     return enc_graph, step_graph
 
 
-class OrtTranslator(nn.Module):
+class OrtTranslator(OrtModule):
     """Stands in for `Translator`: `encode`/`decode` (with a cache) run ONNX Runtime."""
 
     def __init__(self, enc_session, step_session, layers: int, device: torch.device):
-        super().__init__()
-        self.enc, self.stp, self.device = enc_session, step_session, device
+        super().__init__(device)
+        self.enc, self.stp = enc_session, step_session
         self.decoder = [None] * layers  # decoder_fns reads len(model.decoder)
-        self.anchor = nn.Parameter(torch.empty(0, device=device), requires_grad=False)  # predict_all's device
-
-    def _run(self, session, arrays: dict) -> list[torch.Tensor]:
-        feed = {k: v.detach().cpu().numpy() for k, v in arrays.items()}
-        return [torch.from_numpy(x).to(self.device) for x in session.run(None, feed)]
 
     def encode(self, src):
-        mask, *kv = self._run(self.enc, {"src": src})
+        mask, *kv = self.run(self.enc, {"src": src})
         return {"cross": [(kv[2 * i], kv[2 * i + 1]) for i in range(len(self.decoder))], "mask": mask}
 
     def decode(self, tgt, enc, past=None, start: int = 0):
@@ -120,8 +108,33 @@ class OrtTranslator(nn.Module):
         feed = {"tokens": tgt, "pos": torch.tensor(start), "mask": enc["mask"]}
         feed |= dict(zip(_names("cross", L), [t for kv in enc["cross"] for t in kv]))
         feed |= dict(zip(_names("past", L), [t for kv in past for t in kv]))
-        logits, *kv = self._run(self.stp, feed)
+        logits, *kv = self.run(self.stp, feed)
         return logits, [(kv[2 * i], kv[2 * i + 1]) for i in range(L)]
 
-    def forward(self, *args, **kwargs):
-        raise RuntimeError("onnx variant: teacher-forced forward is not exported; decoding uses encode/decode")
+
+def _max_step_diff(adapter, variant, src: torch.Tensor) -> float:
+    """Two decoder steps of the variant against PyTorch (empty, then one-entry cache)."""
+    with torch.inference_mode():
+        ref_state, ref_step, _ = adapter.decoder_fns(src)
+        got_state, got_step, _ = variant.decoder_fns(src)
+        last = torch.full((src.size(0),), BOS, dtype=torch.long, device=src.device)
+        diffs = []
+        for _ in range(2):
+            (a, ref_state), (b, got_state) = ref_step(ref_state, last), got_step(got_state, last)
+            finite = torch.isfinite(a)
+            diffs.append((a[finite] - b[finite]).abs().max().item())
+            last = a.argmax(-1)
+    return max(diffs)
+
+
+def export_onnx(adapter, example: dict, session) -> OnnxExport:
+    if not adapter.translate:
+        return export_forward(adapter, example, session)
+    if not adapter.cfg.kv_cache:
+        raise Unsupported("onnx: the exported decoder step uses the key/value cache; this model has kv_cache: false")
+    device = next(adapter.model.parameters()).device
+    enc, step = export_translator(adapter.model, example["src"])
+    model = OrtTranslator(session(enc), session(step), len(adapter.model.decoder), device)
+    variant = copy_with_model(adapter, model)
+    return OnnxExport({"encoder": enc, "step": step}, variant, _max_step_diff(adapter, variant, example["src"]),
+                      {"exporter": "torchscript", "graphs": ["encoder", "step"]})
