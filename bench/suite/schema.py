@@ -194,9 +194,11 @@ class Suite(Strict):
     variants: list[Literal["fp32", "bf16", "fp16", "int8-dynamic", "onnx", "compile"]] = ["fp32"]
     variant_perf: VariantPerf = VariantPerf()
     serve: ServeSpec | None = None
+    # tracker sinks the finished run is sent to (bench/sinks; `run --log-to`); where results go, not what they are
+    log_to: list[Literal["mlflow", "wandb", "tensorboard"]] = []
 
 
-PLACEMENT = ("launcher", "workers", "timeout_minutes", "ray_address")  # where units run, not what they compute
+PLACEMENT = ("launcher", "workers", "timeout_minutes", "ray_address", "log_to")  # not what units compute
 
 
 def suite_path(name_or_path: str) -> Path:
@@ -271,6 +273,10 @@ def _semantic_problems(suite: Suite, data_dir: str | None, check_files: bool) ->
         from nlpbench.serve import serve_problems
 
         problems += serve_problems(suite)
+    if suite.log_to:
+        from nlpbench.sinks import problems as sink_problems
+
+        problems += sink_problems(suite.log_to)
     return problems
 
 
