@@ -12,12 +12,13 @@ Ctrl-C keeps what finished and exits 130.
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import torch
 
 from nlpbench import env
-from nlpbench.context import Context, log
+from nlpbench.context import Context, log, run_log
 from nlpbench.data import TaskData, load_all_data
 from nlpbench.errors import BadInput
 from nlpbench.report.write import report_and_summary
@@ -120,7 +121,15 @@ def run_suite(
     run_dir = open_run(full, out, resume)
     ctx = Context(suite, run_dir, device, suite.dtype, suite.seed, progress, RecordStore(run_dir), data_dir=data_dir)
     write_run_json(ctx, list(argv), {"config": full.model_dump(mode="json"), "selection": selection(tasks, models)})
-    log(f"run folder: {run_dir}")
+    with run_log(run_dir):
+        log(f"run folder: {run_dir}")
+        log(f"argv: {' '.join(map(str, argv))}", logging.DEBUG)
+        return run_dir, run_cells(ctx, data, suite_arg)
+
+
+def run_cells(ctx: Context, data: list[TaskData], suite_arg: str) -> int:
+    """Quality, serve and perf cells, then run.json's status and the report; the exit code."""
+    suite, run_dir = ctx.suite, ctx.run_dir
     try:
         failed = run_quality(ctx, data)
         if suite.serve is not None:
@@ -133,13 +142,17 @@ def run_suite(
         finish_run_json(ctx, "interrupted")
         log(f"interrupted: {len(read_records(run_dir))} finished cells kept in {run_dir}; "
             f"continue with: nlpbench run {suite_arg} --resume {run_dir}")  # fmt: skip
-        return run_dir, 130
+        return 130
     finish_run_json(ctx, "failed" if failed else "ok")
     report_and_summary(run_dir)
+    if suite.log_to:
+        from nlpbench.sinks import send
+
+        send(run_dir, suite.log_to)  # after the report: its files go too; a failing sink only warns
     if failed:
         log(f"required model(s) failed: {', '.join(failed)}")
-        return run_dir, 1
-    return run_dir, 0
+        return 1
+    return 0
 
 
 def run_perf(ctx: Context, data: list[TaskData]) -> list[str]:

@@ -8,6 +8,7 @@ so `--resume` runs only what is missing and never duplicates a line.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import time
 from pathlib import Path
@@ -86,6 +87,8 @@ class RecordStore:
             f.write(line)
             f.flush()
             os.fsync(f.fileno())
+        # -v and run.log: each finished cell (the logger by name: nlpbench.context imports this module)
+        logging.getLogger("nlpbench").debug("cell %s: %s (%s s)", record.get("cell"), record.get("status"), record.get("wall_s"))
 
 
 def write_json(path: Path, data: dict) -> None:
