@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -94,7 +95,7 @@ def send(run_dir: Path, names, strict: bool = False) -> dict[str, str]:
             if strict:
                 raise
             log(f"sink {name} failed: {type(e).__name__}: {e}; the run folder keeps every result "
-                f"(resend: nlpbench report {run_dir} --to {name})", 30)  # fmt: skip
+                f"(resend: nlpbench report {run_dir} --to {name})", logging.WARNING)  # fmt: skip
             continue
         log(f"sent to {name}: {out[name]}")
     return out

@@ -109,3 +109,21 @@ def test_a_missing_extra_is_one_line_and_exit_2(tmp_path, monkeypatch, capsys):
     run = make_run(tmp_path, "r1", fake_records())
     assert main(["report", str(run), "--to", "wandb"]) == 2
     assert not (run / "report.md").exists()
+
+
+def test_a_failing_sink_warns_and_loses_nothing(tmp_path, monkeypatch, capsys):
+    pytest.importorskip("tensorboard")
+    from nlpbench.sinks import tensorboard_sink
+
+    def down(run):
+        raise ConnectionError("server down")
+
+    monkeypatch.setattr(tensorboard_sink, "send", down)
+    run = make_run(tmp_path, "r1", fake_records())
+    before = (run / "records.jsonl").read_text()
+    assert send(run, ["tensorboard"]) == {}
+    err = capsys.readouterr().err
+    assert "sink tensorboard failed: ConnectionError: server down" in err and "--to tensorboard" in err
+    assert (run / "records.jsonl").read_text() == before
+    with pytest.raises(ConnectionError):
+        send(run, ["tensorboard"], strict=True)
