@@ -17,8 +17,8 @@ def _task_specs(raw: dict, suite) -> list:
         return list(suite.tasks)
     from nlpbench.suite.schema import TaskSpec
 
-    out = []
-    for t in raw.get("tasks") or [] if isinstance(raw.get("tasks"), list) else []:
+    out, tasks = [], raw.get("tasks")
+    for t in tasks if isinstance(tasks, list) else []:
         try:
             out.append(TaskSpec.model_validate(t))
         except ValidationError:
@@ -29,7 +29,7 @@ def _task_specs(raw: dict, suite) -> list:
 def collect(raw: dict, data_dir: str | None):
     """(the suite by schema or None, each task's data or None, every problem in order, no duplicates)."""
     from nlpbench.data import load_task_data
-    from nlpbench.suite.schema import Suite, validate
+    from nlpbench.suite.schema import Suite, model_problems, validate
 
     problems = []
     try:
@@ -41,8 +41,11 @@ def collect(raw: dict, data_dir: str | None):
     except ValidationError:
         suite = None
     seed = suite.seed if suite is not None else raw.get("seed") if isinstance(raw.get("seed"), int) else 0
-    data = []
-    for i, task in enumerate(_task_specs(raw, suite)):
+    data, specs = [], _task_specs(raw, suite)
+    if suite is None:  # the suite's shape failed, so validate() never reached the models: check each task's
+        problems += [p for i, t in enumerate(specs) if t is not None for mi, m in enumerate(t.models)
+                     for p in model_problems(m, t.task, f"tasks.{i}.models.{mi}")]
+    for i, task in enumerate(specs):
         at = f"tasks.{i}.dataset"
         if task is None or any(p.startswith(at) for p in problems):  # its dataset is already reported
             data.append(None)

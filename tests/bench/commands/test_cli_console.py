@@ -86,3 +86,14 @@ def test_validate_lists_problems_of_every_stage_at_once(sst_like, write_suite, c
     assert any("tasks.1.models.0.adapter: unknown adapter 'dumy'" in x for x in lines)
     assert any(x.startswith("nlpbench: tasks.0.dataset.columns.text: column 'nosuch'") for x in lines), lines
     assert len(lines) == len(set(lines)) == 3 and all(x.startswith("nlpbench: ") for x in lines)
+
+
+def test_validate_goes_on_after_a_schema_error(sst_like, write_suite, capsys):
+    task = files_suite(sst_like)["tasks"][0]
+    task["dataset"]["columns"] = {"text": "nosuch", "label": "label"}
+    task["models"] = [{"adapter": "dummy", "train": {"epochs": "one"}}]
+    suite = {**tiny_suite(tasks=[task]), "seedd": 1}  # the suite's shape fails: models and data still checked
+    assert main(["validate", str(write_suite(suite))]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 3, lines
+    assert "seedd" in lines[0] and "tasks.0.models.0.train.epochs" in lines[1] and "column 'nosuch'" in lines[2]
