@@ -81,7 +81,7 @@ def load(run_dir: Path) -> RunFolder:
 def send(run_dir: Path, names, strict: bool = False) -> dict[str, str]:
     """Sends a run folder to each sink; {sink: where it went}. BadInput for an unknown or missing sink.
     A sink that fails is logged as a warning (strict: raised), so that nothing measured is lost."""
-    from nlpbench.context import log
+    log = logging.getLogger("nlpbench").log  # by name: nlpbench.context imports the suite schema, which imports this
 
     names = list(dict.fromkeys(names))
     bad = problems(names)
@@ -94,8 +94,8 @@ def send(run_dir: Path, names, strict: bool = False) -> dict[str, str]:
         except Exception as e:  # a tracker's own failure (server down, quota): the run folder keeps everything
             if strict:
                 raise
-            log(f"sink {name} failed: {type(e).__name__}: {e}; the run folder keeps every result "
-                f"(resend: nlpbench report {run_dir} --to {name})", logging.WARNING)  # fmt: skip
+            log(logging.WARNING, f"sink {name} failed: {type(e).__name__}: {e}; the run folder keeps every result "
+                f"(resend: nlpbench report {run_dir} --to {name})")  # fmt: skip
             continue
-        log(f"sent to {name}: {out[name]}")
+        log(logging.INFO, f"sent to {name}: {out[name]}")
     return out
