@@ -67,6 +67,14 @@ class _Stderr(logging.StreamHandler):
     def stream(self, _value):
         pass
 
+    def emit(self, record):
+        try:  # through tqdm: a line logged under a progress bar doesn't tear it
+            from tqdm import tqdm
+
+            tqdm.write(self.format(record), file=sys.stderr)
+        except Exception:
+            self.handleError(record)
+
 
 def configure_logging(verbosity: int = 0) -> None:
     """The console handler: verbosity -1 (`-q`) warnings only, 0 info, 1+ (`-v`) debug. Idempotent."""

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 import random
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from nlpbench.context import log
 from nlpbench.launch import status as unit_status
 from nlpbench.precision import autocast
 
@@ -153,7 +153,7 @@ class _Fit:
             self.bad_evals += 1
         h = r.history[-1]
         self.report(force=True)
-        tqdm.write(f"  step {h['step']} (epoch {h['epoch']:.2f}, {h['minutes']:.1f} min): validation {score:.4f}{'  best' if best else ''}", file=sys.stderr)
+        log(f"  step {h['step']} (epoch {h['epoch']:.2f}, {h['minutes']:.1f} min): validation {score:.4f}{'  best' if best else ''}")
 
     def report(self, force: bool = False) -> None:
         """The live status a parallel run's driver shows (nlpbench.launch.status; a no-op inline)."""
