@@ -29,6 +29,8 @@ def _add_run(sub) -> None:
                         "torchrun: perf train_step cells only")  # fmt: skip
     p.add_argument("-j", "--workers", type=int, metavar="N",
                    help="train N units side by side (a process pool unless --launcher says otherwise)")
+    p.add_argument("--log-to", metavar="SINK[,SINK]",
+                   help="also send the finished run to mlflow, wandb and/or tensorboard (suite key log_to)")
     _add_selection(p)
     p.set_defaults(func=cmd_run)
 
@@ -93,8 +95,12 @@ def cmd_eval(args) -> int:
 
 def launcher_override(args) -> list[str]:
     """`--launcher X` as the overrides `launcher=X` (training units) and `perf.launcher=X` (when the suite has
-    perf cells); `--workers N` as `workers=N`. torchrun places perf cells only."""
+    perf cells); `--workers N` as `workers=N`; `--log-to a,b` as `log_to=[a,b]`. torchrun places perf cells only."""
     out = [] if args.workers is None else [f"workers={args.workers}"]
+    if getattr(args, "log_to", None):
+        from nlpbench.sinks import parse as sinks
+
+        out.append(f"log_to=[{','.join(sinks(args.log_to))}]")
     if not args.launcher:
         return out
     from nlpbench.suite.schema import read_suite
@@ -108,11 +114,9 @@ def launcher_override(args) -> list[str]:
 
 
 def cmd_validate(args) -> int:
-    from nlpbench.data import load_all_data
-    from nlpbench.suite.selection import load_selected
+    from nlpbench.commands.validate import validate_selected
 
-    _, suite = load_selected(args.suite, args.overrides, args.data_dir, **selected(args))
-    data = load_all_data(suite, args.data_dir)
+    suite, data = validate_selected(args.suite, args.overrides, args.data_dir, **selected(args))  # every problem
     for task, td in zip(suite.tasks, data):
         sizes = ", ".join(f"{s} {len(ds)}" for s, ds in td.splits.items())
         print(f"{task.label}: {td.dataset} ({sizes}); models: {', '.join(m.label for m in task.models)}")
@@ -127,9 +131,8 @@ def cmd_validate(args) -> int:
             where += f", {workers} workers x {worker_threads(suite, workers)} thread(s)"
         print(f"training: {n} unit(s) ({where})")
     if suite.perf:
-        from nlpbench.perf.plan import check_perf, perf_models
+        from nlpbench.perf.plan import perf_models
 
-        check_perf(suite, data)
         n = len(perf_models(suite, data))
         print(f"perf: {n} model(s) x modes {suite.perf.modes} x batch {suite.perf.batch_sizes} x seq {suite.perf.seq_lens}")
     if suite.serve:
@@ -165,8 +168,39 @@ def cmd_list(args) -> int:
     return 0
 
 
+class _Version(argparse.Action):
+    """`--version`: the installed distribution's version (importlib.metadata), looked up only when asked."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, help=None):
+        super().__init__(option_strings, dest=dest, default=default, nargs=0, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            print(f"nlpbench {version('nlpbench')}")
+        except PackageNotFoundError:
+            print("nlpbench (not installed: no distribution metadata)")
+        parser.exit()
+
+
+def _add_verbosity(p) -> None:
+    """-v/-q on the top level and on every subcommand (SUPPRESS: a subcommand's default must not undo
+    `nlpbench -v run ...`)."""
+    p.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS,
+                   help="more console output (-v: debug lines, e.g. every finished cell)")  # fmt: skip
+    p.add_argument("-q", "--quiet", action="count", default=argparse.SUPPRESS,
+                   help="less console output: warnings and errors only (the summary table still prints)")  # fmt: skip
+
+
+def verbosity(args) -> int:
+    return getattr(args, "verbose", 0) - getattr(args, "quiet", 0)
+
+
 def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="nlpbench", description="Accuracy, BLEU and cost of classic NLP models in one run.")
+    ap.add_argument("--version", action=_Version, help="print nlpbench's version and exit")
+    _add_verbosity(ap)
     sub = ap.add_subparsers(dest="command", required=True)
     _add_run(sub)
     _add_validate(sub)
@@ -179,6 +213,8 @@ def parser() -> argparse.ArgumentParser:
     report.register(sub)
     compare.register(sub)
     profile.register(sub)
+    for command in sub.choices.values():
+        _add_verbosity(command)
     return ap
 
 
@@ -201,6 +237,9 @@ def main(argv: list[str] | None = None) -> int:
     from nlpbench.store.disk import disk_error, is_disk_error
 
     args = parse(argv)
+    from nlpbench.context import configure_logging
+
+    configure_logging(verbosity(args))
     try:
         with interrupt_on_signals():  # SIGTERM and SIGHUP end every command as Ctrl-C does
             return args.func(args)

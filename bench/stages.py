@@ -33,4 +33,5 @@ STAGES = (
     Stage("variants", lambda s: s.variants != ["fp32"], "nlpbench.variants:suite_problems",
           "nlpbench.report.variants:deployment_tables"),
     Stage("serve", lambda s: s.serve is not None, "nlpbench.serve:serve_problems", "nlpbench.report.serve:serve_tables"),
+    Stage("log_to", lambda s: bool(s.log_to), "nlpbench.sinks:suite_problems"),  # tracker sinks, sent after the report
 )  # fmt: skip

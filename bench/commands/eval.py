@@ -96,7 +96,7 @@ def eval_run(run_dir, overrides=(), **kw) -> int:
 def eval_suite(run_dir, overrides=(), *, out=None, data_dir=None, progress=False, argv=(), tasks=None,
                models=None) -> tuple[Path, int]:  # fmt: skip
     """Scores a finished run's saved models again in a new run folder; (that folder, the exit code)."""
-    from nlpbench.context import Context, log
+    from nlpbench.context import Context, log, run_log
     from nlpbench.data import load_all_data
     from nlpbench.report.write import report_and_summary
     from nlpbench.store.run_json import finish_run_json, write_run_json
@@ -126,15 +126,20 @@ def eval_suite(run_dir, overrides=(), *, out=None, data_dir=None, progress=False
     ctx = Context(suite, new_dir, device, suite.dtype, suite.seed, progress, RecordStore(new_dir))
     try:
         write_run_json(ctx, list(argv), {"command": "eval", "source_run": str(run_dir.resolve())})
-        log(f"run folder: {new_dir} (eval of {run_dir}; no training)")
-        sources = source_records(run_dir)
-        by_label = {t.label: (t, td) for t, td in zip(suite.tasks, data)}
-        for task_label, model in units:
-            task, td = by_label[task_label]
-            for rec in score_model(run_dir, task, model, td, ctx, sources.get((task.task, model.label), {})):
-                ctx.store.append(quality_record(**rec))
-        finish_run_json(ctx, "ok")
-        report_and_summary(new_dir)
+        with run_log(new_dir):
+            log(f"run folder: {new_dir} (eval of {run_dir}; no training)")
+            sources = source_records(run_dir)
+            by_label = {t.label: (t, td) for t, td in zip(suite.tasks, data)}
+            for task_label, model in units:
+                task, td = by_label[task_label]
+                for rec in score_model(run_dir, task, model, td, ctx, sources.get((task.task, model.label), {})):
+                    ctx.store.append(quality_record(**rec))
+            finish_run_json(ctx, "ok")
+            report_and_summary(new_dir)
+            if suite.log_to:  # the source run's sinks (bench/sinks)
+                from nlpbench.sinks import send
+
+                send(new_dir, suite.log_to)
     except KeyboardInterrupt:
         with contextlib.suppress(OSError, ValueError):  # interrupted before run.json was written: nothing to mark
             finish_run_json(ctx, "interrupted")  # what was scored stays, marked

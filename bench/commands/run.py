@@ -16,13 +16,14 @@ recorded nothing, run.json as it was.
 from __future__ import annotations
 
 import json
+import logging
 from contextlib import contextmanager
 from pathlib import Path
 
 import torch
 
 from nlpbench import env
-from nlpbench.context import Context, log
+from nlpbench.context import Context, log, run_log
 from nlpbench.data import TaskData, load_all_data
 from nlpbench.errors import BadInput, error_message
 from nlpbench.launch.lifecycle import interrupt_on_signals, interrupted_by
@@ -139,7 +140,9 @@ def run_attempt(ctx: Context, data: list[TaskData], suite_arg: str, argv: list[s
     attempt = Attempt(ctx.run_dir)
     try:
         write_run_json(ctx, argv, meta)
-        return run_cells(ctx, data, suite_arg)
+        with run_log(ctx.run_dir):  # RUN_DIR/run.log (nlpbench.context)
+            log(f"argv: {' '.join(map(str, argv))}", logging.DEBUG)
+            return run_cells(ctx, data, suite_arg)
     except BadInput as e:
         attempt.failed(ctx, error_message(e))
         raise
@@ -179,6 +182,10 @@ def run_cells(ctx: Context, data: list[TaskData], suite_arg: str) -> int:
         return 130
     finish_run_json(ctx, "failed" if failed else "ok")
     report_and_summary(ctx.run_dir)
+    if ctx.suite.log_to:
+        from nlpbench.sinks import send
+
+        send(ctx.run_dir, ctx.suite.log_to)  # after the report: its files go too; a failing sink only warns
     if failed:
         log(f"required model(s) failed: {', '.join(failed)}")
         return 1

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import math
 import random
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from nlpbench.context import log
 from nlpbench.precision import autocast
 from nlpbench.store import unit_status
 
@@ -163,7 +163,7 @@ class _Fit:
             self.bad_evals += 1
         h = r.history[-1]
         self.report(force=True)
-        tqdm.write(f"  step {h['step']} (epoch {h['epoch']:.2f}, {h['minutes']:.1f} min): validation {score:.4f}{'  best' if best else ''}", file=sys.stderr)
+        log(f"  step {h['step']} (epoch {h['epoch']:.2f}, {h['minutes']:.1f} min): validation {score:.4f}{'  best' if best else ''}")
 
     def report(self, force: bool = False) -> None:
         """The live status a parallel run's driver shows (nlpbench.store.unit_status; a no-op inline)."""

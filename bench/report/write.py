@@ -21,7 +21,8 @@ import pandas as pd
 
 from nlpbench.context import log
 from nlpbench.errors import BadInput
-from nlpbench.report import pairwise, plots
+from nlpbench.extras import missing_extra
+from nlpbench.report import console, pairwise, plots
 from nlpbench.report.tables import Table, build_tables, display, flat, side_by_side, to_markdown
 from nlpbench.report.targets import table as ttt_table
 from nlpbench.stages import STAGES
@@ -95,20 +96,17 @@ def machine_info(meta: dict) -> dict:
 
 
 def summary_table(records: list[dict]) -> str:
-    """The main table(s) as console text: quality per task, or perf when the run had no quality cells."""
-    tables = build_tables(records, EXTRA_TABLES)
-    quality = [t for t in tables if t.spec.name.startswith("quality_")]
-    chosen = quality or [t for t in tables if t.spec.name == "perf"]
-    chosen += [t for t in tables if t.spec.name == "serve"]
-    return "\n\n".join(f"{t.spec.title}\n{display(t).to_string(index=False)}" for t in chosen) or "(no records)"
+    """The console summary: quality per task, then perf, generation and serving, within 120 columns."""
+    return console.summary(records, EXTRA_TABLES)
 
 
 # ---------------------------------------------------------------- writing
 
 
-def write_report(run_dirs: list[Path], out_dir: Path | None = None) -> Path:
+def write_report(run_dirs: list[Path], out_dir: Path | None = None, latex: bool = False) -> Path:
     """Writes report.md, one CSV per table, report.html and plots/*.png into
-    `out_dir` (default: the first run folder); returns the report.md path."""
+    `out_dir` (default: the first run folder), and with `latex` one latex/<table>.tex per table;
+    returns the report.md path."""
     runs = load_runs([Path(d) for d in run_dirs])
     out = Path(out_dir) if out_dir is not None else runs[0].path
     out.mkdir(parents=True, exist_ok=True)
@@ -125,6 +123,8 @@ def write_report(run_dirs: list[Path], out_dir: Path | None = None) -> Path:
         stale.unlink(missing_ok=True)  # a refreshed report must not keep tables that are gone
     for table in tables:
         flat(table.frame).to_csv(out / f"{table.spec.name}.csv", index=False)
+    if latex:
+        write_latex(tables, out / "latex")
     pictures = plots.write_plots({run.label: run.records for run in runs}, out / "plots")
     (out / "report.md").write_text(render_markdown(runs, tables, pictures, out), encoding="utf-8")
     (out / "report.html").write_text(render_html(runs, tables, pictures), encoding="utf-8")
@@ -213,6 +213,32 @@ def render_html(runs: list[Run], tables: list[Table], pictures: dict[str, Path])
             f"<style>{_CSS}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n")
 
 
+# LaTeX text mode lacks these glyphs (pdflatex stops on Δ); pandas' escape leaves them as they are
+_LATEX_GLYPHS = {"±": r"$\pm$", "Δ": r"$\Delta$", "×": r"$\times$", "<": r"$<$", ">": r"$>$", "≥": r"$\geq$",
+                 "≤": r"$\leq$", "–": "--", "—": "---"}
+
+
+def to_latex(table: Table) -> str:
+    """One table as a LaTeX tabular (pandas' own `DataFrame.to_latex`, booktabs rules), display strings."""
+    text = display(table).to_latex(index=False, escape=True, na_rep="",
+                                   caption=table.spec.title.replace("_", r"\_"), label=f"tab:{table.spec.name}")
+    for glyph, tex in _LATEX_GLYPHS.items():
+        text = text.replace(glyph, tex)
+    return text
+
+
+def write_latex(tables: list[Table], folder: Path) -> list[Path]:
+    """latex/<table>.tex, one per table (stale ones removed), for \\input in a paper."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.glob("*.tex"):
+        stale.unlink()
+    paths = []
+    for table in tables:
+        paths.append(folder / f"{table.spec.name}.tex")
+        paths[-1].write_text(to_latex(table), encoding="utf-8")
+    return paths
+
+
 # ---------------------------------------------------------------- command line
 
 
@@ -220,12 +246,22 @@ def register(subparsers) -> None:
     p = subparsers.add_parser("report", help="write tables and plots of run folders (several: side by side)")
     p.add_argument("run_dirs", nargs="+", type=Path, metavar="RUN_DIR")
     p.add_argument("--out", type=Path, default=None, metavar="DIR", help="where to write (default: the first RUN_DIR)")
+    p.add_argument("--latex", action="store_true", help="also latex/<table>.tex, one per table (needs jinja2)")
+    p.add_argument("--to", metavar="SINK[,SINK]", help="also send each RUN_DIR to mlflow, wandb and/or tensorboard")
     p.set_defaults(func=main)
 
 
 def main(args: argparse.Namespace) -> int:
-    path = write_report(args.run_dirs, args.out)
-    print(f"report: {path} (and {path.with_suffix('.html').name}, CSV files, plots/ beside it)")
+    from nlpbench import sinks
+
+    to = sinks.parse(getattr(args, "to", None))
+    problems = sinks.problems(to, at="--to") + (missing_extra("jinja2", "latex", "--latex") if args.latex else [])
+    if problems:  # before anything is written
+        raise BadInput(problems)
+    path = write_report(args.run_dirs, args.out, latex=args.latex)
+    print(f"report: {path} (and {path.with_suffix('.html').name}, CSV files, plots/{', latex/' if args.latex else ''} beside it)")
+    for run_dir in args.run_dirs if to else []:
+        sinks.send(run_dir, to)
     return 0
 
 

@@ -11,12 +11,12 @@ LoadGen's own logs stay in RUN_DIR/serve/<model>/<scenario>/.
 from __future__ import annotations
 
 import dataclasses
-import sys
 import time
 
 import numpy as np
 
 from nlpbench.adapter import hook
+from nlpbench.context import log
 from nlpbench.quality.score import eval_splits, references, score
 from nlpbench.quality.train import predict_all
 from nlpbench.quality.trained import trained_adapter
@@ -55,7 +55,7 @@ def run_serve(ctx, data) -> list[str]:
                     ctx.store.append(failed_record(**{**base, "cell": cell_id(task.label, model.label, s), "scenario": s,
                                                       "status": "skipped", "error": why, "wall_s": 0.0}))
                 continue
-            print(f"[{task.label}] serving {model.label} under LoadGen: {', '.join(todo)}", file=sys.stderr, flush=True)
+            log(f"[{task.label}] serving {model.label} under LoadGen: {', '.join(todo)}")
             for rec in serve_model(lg, ctx, task, model, td, split, adapter, todo):
                 fields = {**base, **rec}
                 ctx.store.append(record(**fields) if fields.get("status", "ok") == "ok" else failed_record(**fields))

@@ -8,6 +8,7 @@ so `--resume` runs only what is missing and never duplicates a line.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import time
 from pathlib import Path
@@ -99,6 +100,8 @@ class RecordStore:
         except OSError as e:
             self._cut_back(size)
             raise WriteFailed(self.path, e) from None
+        # -v and run.log: each finished cell (the logger by name: nlpbench.context imports this module)
+        logging.getLogger("nlpbench").debug("cell %s: %s (%s s)", record.get("cell"), record.get("status"), record.get("wall_s"))
 
     def _cut_back(self, size: int) -> None:
         """Drops the part of a line a failed append left, so the records before it stay whole."""

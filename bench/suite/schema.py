@@ -195,9 +195,11 @@ class Suite(Strict):
     variants: list[Literal["fp32", "bf16", "fp16", "int8-dynamic", "onnx", "compile"]] = ["fp32"]
     variant_perf: VariantPerf = VariantPerf()
     serve: ServeSpec | None = None
+    # tracker sinks the finished run is sent to (bench/sinks; `run --log-to`); where results go, not what they are
+    log_to: list[Literal["mlflow", "wandb", "tensorboard"]] = []
 
 
-PLACEMENT = ("launcher", "workers", "timeout_minutes", "ray_address")  # where units run, not what they compute
+PLACEMENT = ("launcher", "workers", "timeout_minutes", "ray_address", "log_to")  # not what units compute
 
 
 def suite_path(name_or_path: str) -> Path:

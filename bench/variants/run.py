@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import dataclasses
 import gc
-import sys
 import time
 import traceback
 
@@ -38,7 +37,9 @@ MB = 2**20
 
 
 def log(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
+    from nlpbench.context import log as context_log  # one logger (console level, run.log)
+
+    context_log(msg)
 
 
 @dataclasses.dataclass

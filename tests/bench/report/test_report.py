@@ -163,7 +163,7 @@ def test_summary_table_shows_quality_per_task():
     text = report.summary_table(fake_records())
     assert "Quality: classification" in text and "Quality: translation" in text
     assert "bert-nomlm" in text and "0.790 [0.770, 0.810]" in text
-    assert "Performance" not in text
+    assert "Performance" in text  # cost beside quality (tests/bench/report/test_console.py)
 
 
 def test_bad_run_folders_are_all_reported(tmp_path):
