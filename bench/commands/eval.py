@@ -112,8 +112,8 @@ def eval_suite(run_dir, overrides=(), *, out=None, data_dir=None, progress=False
     if suite.threads:
         torch.set_num_threads(suite.threads)
     new_dir = new_run_dir(f"{suite.name}-eval", out)
-    ctx = Context(suite, new_dir, device, suite.dtype, suite.seed, progress, RecordStore(new_dir))
-    write_run_json(ctx, list(argv), {"command": "eval", "source_run": str(run_dir.resolve())})
+    ctx = Context(suite, new_dir, device, suite.dtype, suite.seed, progress, RecordStore(new_dir), data_dir=data_dir)
+    write_run_json(ctx, list(argv), {"command": "eval", "source_run": str(run_dir.resolve())}, data)
     log(f"run folder: {new_dir} (eval of {run_dir}; no training)")
     sources = source_records(run_dir)
     by_label = {t.label: (t, td) for t, td in zip(suite.tasks, data)}

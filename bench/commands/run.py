@@ -119,7 +119,8 @@ def run_suite(
         raise BadInput("device: 'cuda' asked for but no CUDA device is available; allowed here: auto, cpu")
     run_dir = open_run(full, out, resume)
     ctx = Context(suite, run_dir, device, suite.dtype, suite.seed, progress, RecordStore(run_dir), data_dir=data_dir)
-    write_run_json(ctx, list(argv), {"config": full.model_dump(mode="json"), "selection": selection(tasks, models)})
+    write_run_json(ctx, list(argv), {"config": full.model_dump(mode="json"), "selection": selection(tasks, models)},
+                   data)
     log(f"run folder: {run_dir}")
     try:
         failed = run_quality(ctx, data)
