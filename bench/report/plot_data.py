@@ -25,12 +25,10 @@ def perf_rows(runs: dict[str, list[dict]]) -> pd.DataFrame:
         for r in records:
             if r.get("kind") != "perf" or r.get("status") != "ok" or r.get("variant"):
                 continue  # a deployment variant's one timed shape has its own plot
-            lat = r.get("latency_ms") or {}
             rows.append({"run": label, "model": str(r.get("name") or r.get("model")), "mode": r.get("mode"),
                          "task": r.get("task"), "dtype": f"{r.get('dtype')}{'+compile' if r.get('compile') else ''}",
                          "batch_size": r.get("batch_size"), "seq_len": r.get("seq_len"),
-                         "max_new_tokens": r.get("max_new_tokens"), "p50_ms": lat.get("p50"),
-                         "p25_ms": lat.get("p25"), "p75_ms": lat.get("p75"), "iqr_ms": lat.get("iqr"),
+                         "max_new_tokens": r.get("max_new_tokens"), **latency_quartiles(r),
                          "samples_per_s": (r.get("throughput") or {}).get("samples_per_s"),
                          "peak_memory_mb": r.get("peak_memory_mb"), "memory_kind": r.get("memory_kind"),
                          "quality_cell": r.get("quality_cell"), "n_params": r.get("n_params")})
@@ -73,6 +71,22 @@ def styles(perf: pd.DataFrame) -> dict:
                        "marker": MARKERS[(i if len(variants) == 1 else j) % len(MARKERS)],
                        "linestyle": LINESTYLES[j % len(LINESTYLES)]}
     return out
+
+
+def iqr_bars(frame: pd.DataFrame) -> list:
+    """Error bars below and above p50 (`p50_ms`): to the quartiles (`p25_ms`, `p75_ms`) where the record has
+    them, else half the IQR (`iqr_ms`) each way (records from before the quartiles were kept)."""
+    half = frame["iqr_ms"].astype(float).fillna(0) / 2
+    p25 = frame["p25_ms"].astype(float) if "p25_ms" in frame else pd.Series(float("nan"), index=frame.index)
+    p75 = frame["p75_ms"].astype(float) if "p75_ms" in frame else pd.Series(float("nan"), index=frame.index)
+    below, above = (frame["p50_ms"] - p25).fillna(half), (p75 - frame["p50_ms"]).fillna(half)
+    return [below.clip(lower=0).to_numpy(), above.clip(lower=0).to_numpy()]
+
+
+def latency_quartiles(record: dict) -> dict:
+    """A perf record's p50, quartiles and IQR in the column names `iqr_bars` reads."""
+    lat = record.get("latency_ms") or {}
+    return {"p50_ms": lat.get("p50"), "p25_ms": lat.get("p25"), "p75_ms": lat.get("p75"), "iqr_ms": lat.get("iqr")}
 
 
 def figure_legend(fig, axes, title: str | None = None) -> None:

@@ -20,7 +20,8 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from nlpbench.report import learning_curve, pareto
-from nlpbench.report.plot_data import figure_legend, grid_axis, log_axis, perf_frame, perf_rows, spans_decade, styles
+from nlpbench.report.plot_data import (figure_legend, grid_axis, iqr_bars, log_axis, perf_frame, perf_rows,
+                                       spans_decade, styles)
 
 __all__ = ["TITLES", "figures", "perf_frame", "write_plots"]
 
@@ -105,14 +106,6 @@ def _pick(values: list, n: int) -> list:
     return [values[round(i * (len(values) - 1) / (n - 1))] for i in range(n)]
 
 
-def _iqr_bars(line: pd.DataFrame):
-    """Below and above p50: to the quartiles where the record has them, else half the IQR each way (older records)."""
-    half = line["iqr_ms"].fillna(0) / 2
-    below = (line["p50_ms"] - line["p25_ms"]).fillna(half) if "p25_ms" in line else half
-    above = (line["p75_ms"] - line["p50_ms"]).fillna(half) if "p75_ms" in line else half
-    return [below.clip(lower=0).to_numpy(), above.clip(lower=0).to_numpy()]
-
-
 def _lines(perf, rows, facet, x, y, xlabel, ylabel, facet_name):
     """One panel per `facet` value, one line per series; None when there is nothing to draw. Latency
     gets interquartile bars. `rows` (every mode) only fixes the styles, so colours match the Pareto view."""
@@ -127,7 +120,7 @@ def _lines(perf, rows, facet, x, y, xlabel, ylabel, facet_name):
         panel = data[data[facet] == value]
         for series, line in panel.groupby("series", sort=True):
             line = line.sort_values(x)
-            bars = _iqr_bars(line) if y == "p50_ms" else None
+            bars = iqr_bars(line) if y == "p50_ms" else None
             ax.errorbar(line[x], line[y], yerr=bars, capsize=3 if bars is not None else 0, label=series,
                         alpha=0.85, markersize=6, **style[series])
         grid_axis(ax, data[x])
