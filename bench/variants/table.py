@@ -94,7 +94,7 @@ def deployment_figure(runs: dict[str, list[dict]]):
     for ax, task in zip(axes[0], tasks):
         for _, run, df in (p for p in panels if p[0] == task):
             for model, rows in df.groupby("model", sort=False):
-                line = ax.plot(rows["p50_ms"], rows["quality"], "-", alpha=0.6,
+                line = ax.plot(rows["p50_ms"], rows["quality"], ":", alpha=0.6,  # dotted: not to be read as a bar
                                label=model + (f" ({run})" if len(runs) > 1 else ""))[0]
                 for r in rows.itertuples():
                     ax.errorbar([r.p50_ms], [r.quality], xerr=[[r.x_below], [r.x_above]],
