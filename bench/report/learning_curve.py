@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from nlpbench.report.plot_data import LINESTYLES
+from nlpbench.report.plot_data import LINESTYLES, figure_legend
 from nlpbench.report.tables import record_name
 
 
@@ -38,7 +38,7 @@ def figure(runs: dict[str, list[dict]]):
         return None
     models = sorted({m for c in by_run.values() for task_models in c.values() for m in task_models})
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    fig, axes = plt.subplots(1, len(tasks), figsize=(6 * len(tasks), 4), squeeze=False)
+    fig, axes = plt.subplots(1, len(tasks), figsize=(6 * len(tasks) + 2, 4), squeeze=False, layout="constrained")
     for ax, task in zip(axes[0], tasks):
         for j, (label, by_task) in enumerate(by_run.items()):
             for model, hists in by_task.get(task, {}).items():
@@ -49,7 +49,7 @@ def figure(runs: dict[str, list[dict]]):
         ax.set_xlabel("training minutes (validation passes included)")
         ax.set_ylabel("validation score (selection metric)")
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
+    figure_legend(fig, axes[0])  # beside the panels: inside, it covers the curves
     return fig
 
 

@@ -126,12 +126,14 @@ def _x_label(pts: list[dict]) -> str:
     return f"{p['mode']} throughput, samples/s\n({_cells(pts)})"
 
 
-def _y_note(pts: list[dict]) -> str:
+def _note(pts: list[dict]) -> str:
+    """What a point and its bar are, said once under the panels."""
     n = max(len(p["seeds"]) for p in pts)
-    bars = "no interval recorded" if not any(p["has_ci"] for p in pts) else "bars: 95% CI"
-    if n > 1:
-        return f"mean of {n} seeds; {bars.replace('CI', 'CIs of the seeds')}; dots: seeds"
-    return bars
+    if not any(p["has_ci"] for p in pts):
+        bars = "no interval recorded"
+    else:
+        bars = "bar: from the lowest to the highest seed's 95% interval" if n > 1 else "bar: 95% interval"
+    return (f"point: mean over {n} seeds (dots: each seed); " if n > 1 else "") + bars
 
 
 def figure(runs: dict[str, list[dict]], perf: pd.DataFrame):
@@ -149,8 +151,9 @@ def figure(runs: dict[str, list[dict]], perf: pd.DataFrame):
     for ax, (task, label, pts) in zip(axes[0], panels):
         _draw_panel(ax, pts, style, several_runs=len(runs) > 1)
         split = f", {pts[0]['split']} split" if pts[0]["split"] else ""
-        ax.set(xlabel=_x_label(pts), ylabel=f"{label}{split}\n({_y_note(pts)})", title=task)
+        ax.set(xlabel=_x_label(pts), ylabel=f"{label}{split}", title=task)
     figure_legend(fig, axes[0])
+    fig.supxlabel(_note([p for _, _, pts in panels for p in pts]), fontsize=8)
     return fig
 
 

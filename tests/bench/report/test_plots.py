@@ -46,7 +46,8 @@ def test_pareto_survives_seeds_with_mean_interval_envelope_and_each_seed():
     assert lstm["y"] == pytest.approx(0.83)
     assert (lstm["lo"], lstm["hi"]) == (pytest.approx(0.79), pytest.approx(0.87))
     assert {p["model"] for p in points} == {"lstm", "bert", "bert-nomlm"}
-    assert "quality_vs_throughput" in plots.figures({"run": recs})
+    fig = plots.figures({"run": recs})["quality_vs_throughput"]
+    assert "mean over 2 seeds" in fig.get_supxlabel() and "highest seed's 95% interval" in fig.get_supxlabel()
 
 
 def test_translation_is_placed_at_decoding_throughput_and_says_so():
@@ -68,11 +69,12 @@ def test_translation_is_placed_at_decoding_throughput_and_says_so():
 
 def test_quality_points_carry_their_interval_as_a_bar():
     recs = fake_records()
-    ax = plots.figures({"run": recs})["quality_vs_throughput"].axes[0]
+    fig = plots.figures({"run": recs})["quality_vs_throughput"]
+    ax = fig.axes[0]
     bars = [c for c in ax.containers if c.has_yerr]
     spans = sorted(tuple(np.round(seg[:, 1], 3)) for c in bars for seg in c.lines[2][0].get_segments())
     assert (0.79, 0.83) in spans and (0.86, 0.9) in spans  # lstm 0.81 ± 0.02, bert 0.88 ± 0.02
-    assert "95% CI" in ax.get_ylabel()
+    assert "95% interval" in fig.get_supxlabel()
 
 
 def test_runs_side_by_side_are_read_at_the_same_cell():
@@ -148,7 +150,7 @@ def test_learning_curve_draws_every_run():
         return recs
 
     fig = learning_curve.figure({"a": trained(1), "b": trained(2)})
-    labels = [t.get_text() for ax in fig.axes for t in ax.get_legend().get_texts()]
+    labels = legend_texts(fig)
     assert "lstm (a) (n=1)" in labels and "lstm (b) (n=1)" in labels
     lines = {line.get_label(): line for line in fig.axes[0].get_lines()}
     assert lines["lstm (a) (n=1)"].get_color() == lines["lstm (b) (n=1)"].get_color()  # one colour per model
