@@ -123,9 +123,9 @@ def eval_suite(run_dir, overrides=(), *, out=None, data_dir=None, progress=False
     if suite.threads:
         torch.set_num_threads(suite.threads)
     new_dir = new_run_dir(f"{suite.name}-eval", out)
-    ctx = Context(suite, new_dir, device, suite.dtype, suite.seed, progress, RecordStore(new_dir))
+    ctx = Context(suite, new_dir, device, suite.dtype, suite.seed, progress, RecordStore(new_dir), data_dir=data_dir)
     try:
-        write_run_json(ctx, list(argv), {"command": "eval", "source_run": str(run_dir.resolve())})
+        write_run_json(ctx, list(argv), {"command": "eval", "source_run": str(run_dir.resolve())}, data)
         with run_log(new_dir):
             log(f"run folder: {new_dir} (eval of {run_dir}; no training)")
             sources = source_records(run_dir)

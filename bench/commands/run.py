@@ -139,7 +139,7 @@ def run_attempt(ctx: Context, data: list[TaskData], suite_arg: str, argv: list[s
     reason, or, for a resume that recorded nothing, as it was."""
     attempt = Attempt(ctx.run_dir)
     try:
-        write_run_json(ctx, argv, meta)
+        write_run_json(ctx, argv, meta, data)
         with run_log(ctx.run_dir):  # RUN_DIR/run.log (nlpbench.context)
             log(f"argv: {' '.join(map(str, argv))}", logging.DEBUG)
             return run_cells(ctx, data, suite_arg)

@@ -1,4 +1,3 @@
-# bench/data/identity.py
 """A split's identity: sha256 over its examples, so two records can say whether they measured the same data."""
 from __future__ import annotations
 

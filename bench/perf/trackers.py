@@ -65,6 +65,8 @@ class Latency:
     std: float
     iqr: float
     n: int
+    p25: float | None = None  # the quartiles behind `iqr`, so a plot can draw the real (skewed) interquartile bar
+    p75: float | None = None
     samples_ms: list[float] = field(default_factory=list, repr=False)
 
     @classmethod
@@ -74,7 +76,8 @@ class Latency:
             raise ValueError("no latency samples")
         p25, p50, p75, p90, p99 = np.percentile(x, [25, 50, 75, 90, 99])
         std = float(x.std(ddof=1)) if x.size > 1 else 0.0
-        return cls(float(x.mean()), float(p50), float(p90), float(p99), std, float(p75 - p25), int(x.size), x.tolist())
+        return cls(float(x.mean()), float(p50), float(p90), float(p99), std, float(p75 - p25), int(x.size),
+                   p25=float(p25), p75=float(p75), samples_ms=x.tolist())
 
     @property
     def noisy(self) -> bool:

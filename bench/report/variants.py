@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from nlpbench.report.plot_data import iqr_bars, latency_quartiles
 from nlpbench.report.tables import Spec, Table, lookup, record_name
 
 METRIC = {"classification": "accuracy", "translation": "bleu"}
@@ -75,7 +76,8 @@ def deployment_tables(records: list[dict]) -> list[Table]:
 
 def deployment_figure(runs: dict[str, list[dict]]):
     """Quality against p50 latency at the reference shape, one panel per task: a marker per
-    (model, variant), a line joining each model's variants (fp32 first); None without variants."""
+    (model, variant) with its quality interval and latency interquartile range as bars, a line joining
+    each model's variants (fp32 first); None without variants."""
     import matplotlib.pyplot as plt
 
     panels = []
@@ -83,7 +85,7 @@ def deployment_figure(runs: dict[str, list[dict]]):
         for t in deployment_tables(records):
             df = t.frame.dropna(subset=[c for c in ("quality", "p50_ms") if c in t.frame])
             if {"quality", "p50_ms"} <= set(df.columns) and len(df):
-                panels.append((t.spec.name.removeprefix("deployment_"), label, df))
+                panels.append((t.spec.name.removeprefix("deployment_"), label, _with_bars(df, records)))
     tasks = list(dict.fromkeys(task for task, _, _ in panels))
     if not tasks:
         return None
@@ -92,13 +94,30 @@ def deployment_figure(runs: dict[str, list[dict]]):
     for ax, task in zip(axes[0], tasks):
         for _, run, df in (p for p in panels if p[0] == task):
             for model, rows in df.groupby("model", sort=False):
-                line = ax.plot(rows["p50_ms"], rows["quality"], "-", alpha=0.6,
+                line = ax.plot(rows["p50_ms"], rows["quality"], ":", alpha=0.6,  # dotted: not to be read as a bar
                                label=model + (f" ({run})" if len(runs) > 1 else ""))[0]
                 for r in rows.itertuples():
-                    ax.scatter([r.p50_ms], [r.quality], marker=markers.get(r.variant, "o"), color=line.get_color(), s=45)
+                    ax.errorbar([r.p50_ms], [r.quality], xerr=[[r.x_below], [r.x_above]],
+                                yerr=[[r.quality - r.quality_lo], [r.quality_hi - r.quality]], capsize=3,
+                                marker=markers.get(r.variant, "o"), color=line.get_color(), markersize=7, alpha=0.9)
                     ax.annotate(r.variant, (r.p50_ms, r.quality), textcoords="offset points", xytext=(4, 3), fontsize=7)
-        ax.set(xlabel="p50 latency at the reference shape (ms)", ylabel=METRIC.get(task, "metric"), title=task)
+        ax.set(xlabel="p50 latency at the reference shape (ms; bars: interquartile range)",
+               ylabel=f"{METRIC.get(task, 'metric')} (bars: 95% CI where recorded)", title=task)
         ax.margins(0.15)
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize=8)
     return fig
+
+
+def _with_bars(df: pd.DataFrame, records: list[dict]) -> pd.DataFrame:
+    """The table rows plus what the figure's bars need: the latency quartiles from each variant's perf
+    record and the quality interval (the point itself where none was recorded, e.g. BLEU)."""
+    perf = {(str(r.get("base_name") or record_name(r)), r.get("variant")): latency_quartiles(r)
+            for r in records if r.get("kind") == "perf" and r.get("variant")}
+    lat = pd.DataFrame([perf.get((m, v), {}) for m, v in zip(df["model"], df["variant"])], index=df.index,
+                       columns=["p25_ms", "p75_ms", "iqr_ms"])
+    below, above = iqr_bars(pd.concat([df[["p50_ms"]], lat], axis=1))
+    out = df.assign(x_below=below, x_above=above)
+    for col in ("quality_lo", "quality_hi"):
+        out[col] = out[col].astype(float).fillna(out["quality"]) if col in out else out["quality"]
+    return out

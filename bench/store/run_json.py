@@ -32,7 +32,8 @@ def open_run(suite: Suite, out: Path | None, resume: Path | None) -> Path:
     return resume
 
 
-def write_run_json(ctx: Context, argv: list[str], extra: dict) -> None:
+def write_run_json(ctx: Context, argv: list[str], extra: dict, data=()) -> None:
+    """`data`: the TaskData of ctx.suite's tasks, whose splits' hashes go into `environment`."""
     path = ctx.run_dir / "run.json"
     old = json.loads(path.read_text()) if path.exists() else {}
     sha, dirty = env.git_state()
@@ -40,7 +41,8 @@ def write_run_json(ctx: Context, argv: list[str], extra: dict) -> None:
         "suite": ctx.suite.name, "config": ctx.suite.model_dump(mode="json"), "seed": ctx.seed,
         "git_sha": sha, "git_dirty": dirty, "nlpbench": env.nlpbench_source(), "versions": env.versions(),
         "device": ctx.device.type,
-        "machine": env.machine(ctx.device), "argv": argv,
+        "machine": env.machine(ctx.device), "environment": env.environment(ctx.data_dir, ctx.suite.tasks, data),
+        "argv": argv,
         "started_at": old.get("started_at", utc_now()), "resumed_at": old.get("resumed_at", []),
         "ended_at": None, "status": "running",
     }  # fmt: skip

@@ -17,6 +17,7 @@ def test_eval_rescores_without_training_into_a_new_folder(trained_run, sst_like,
     new = only_dir(out)
     meta = json.loads((new / "run.json").read_text())
     assert meta["source_run"] == str(src.resolve()) and meta["command"] == "eval" and meta["status"] == "ok"
+    assert meta["environment"]["data"]["classification"]["splits"]["test"]["n"] == 3  # the new file's identity
     assert not (new / "checkpoints").exists()
     recs = {r["split"]: r for r in read_records(new)}
     assert set(recs) == {"validation", "test"} and recs["test"]["n_eval"] == 3

@@ -17,7 +17,8 @@ def test_latency_stats_on_known_samples():
     assert lat.iqr == pytest.approx(75.25 - 25.75)
     assert lat.std == pytest.approx(np.std(np.arange(1, 101), ddof=1))
     assert lat.samples_ms[:3] == [1, 2, 3]
-    assert set(lat.summary()) == {"mean", "p50", "p90", "p99", "std", "iqr", "n"}
+    assert (lat.p25, lat.p75) == (pytest.approx(25.75), pytest.approx(75.25))  # iqr = p75 - p25
+    assert set(lat.summary()) == {"mean", "p50", "p90", "p99", "std", "iqr", "n", "p25", "p75"}
 
 
 def test_noisy_when_iqr_over_median_above_ten_percent():

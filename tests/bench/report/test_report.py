@@ -185,12 +185,12 @@ def test_machine_info_reads_run_json_and_baselines():
 
 
 def test_pareto_pairs_only_the_perf_cell_of_the_trained_model():
-    from nlpbench.report import plots
+    from nlpbench.report import pareto, plots
 
     recs = fake_records()
     for r in recs:  # lstm's perf cells timed another model (a config-sized vocabulary)
         if r["kind"] == "perf" and r["name"] == "lstm":
             r["n_params"] = 2_000_000
     perf = plots.perf_frame({"run": recs})
-    points = plots._pareto_points({"run": recs}, perf, "classification", "accuracy")
+    points = pareto.points({"run": recs}, perf, "classification", "accuracy")
     assert {p["series"] for p in points} == {"bert", "bert-nomlm"}
