@@ -32,7 +32,7 @@ from nlpbench.errors import BadInput, unknown_name
 from nlpbench.report.tables import lookup
 from nlpbench.report.write import load_records, machine_info, read_meta
 from nlpbench.store.records import PERF_GATED, utc_now
-from nlpbench.tasks import METRICS, get_metric
+from nlpbench import metrics as metric_entries
 
 FORMAT = "nlpbench-baseline/1"
 BASELINE_DROP = ("samples",)  # example predictions: bulk a committed baseline doesn't need
@@ -40,9 +40,9 @@ MAX_LISTED = 30  # cells printed per list (missing, new); the rest are counted
 MAX_ROWS = 60  # above this many gated deltas, perf rows within tolerance are not printed
 # Allowed change before a regression is called. Quality: absolute drop; perf: relative change.
 # None = compared and shown, never gated (turn on with --tolerance memory=0.2).
-# Quality tolerances and directions come from the task table (nlpbench.tasks.METRICS).
+# Quality tolerances and directions come from each metric's entry (nlpbench.metrics).
 DEFAULT_TOLERANCES: dict[str, float | None] = {
-    **{m.name: m.tolerance for m in METRICS.values()},
+    **{m.name: m.tolerance for m in metric_entries.registry().values()},
     "latency": 0.10, "throughput": 0.10, "memory": 0.10, "ttft": 0.10, "per_token": 0.10,
     # between-run drift of p50 on one machine (`python -m nlpbench.perf.check RUN_A RUN_B` measures it): a perf
     # change is noise unless the bootstrap interval of the ratio of medians clears 1 ± drift
@@ -273,7 +273,7 @@ def quality_limit(name: str, old_metrics: dict, tol: dict, explicit: set) -> tup
     lo, hi = _number(ci[0]), _number(ci[1])
     if lo is None or hi is None:
         return limit, ""
-    return (value - lo if get_metric(name).higher_is_better else hi - value), " (95% CI)"
+    return (value - lo if metric_entries.get(name).higher_is_better else hi - value), " (95% CI)"
 
 
 def _quality_deltas(cell: str, old: dict, new: dict, tol: dict, warnings: list[str], explicit: set = frozenset()) -> list[Delta]:
@@ -290,7 +290,7 @@ def _quality_deltas(cell: str, old: dict, new: dict, tol: dict, warnings: list[s
         d = Delta(cell, name, a, b)
         limit, how = quality_limit(name, m_old, tol, explicit)
         if limit is not None:
-            higher = get_metric(name).higher_is_better
+            higher = metric_entries.get(name).higher_is_better
             drop = (a - b) if higher else (b - a)
             d.tolerance = f"{'-' if higher else '+'}{limit:.3g}{how}"
             d.verdict = "regression" if drop > limit + 1e-12 else "improved" if -drop > limit else "ok"

@@ -13,7 +13,9 @@ Pure functions over per-example predictions (no I/O):
   examples, its percentile interval and a two-sided p (null-centred bootstrap);
 - `sacrebleu_paired`: sacreBLEU's paired bootstrap / approximate randomisation
   (`sacrebleu.significance.PairedTest`, what `sacrebleu --paired-bs/--paired-ar`
-  runs), plus a paired-bootstrap interval of Δ from the same sufficient statistics.
+  runs), plus a paired-bootstrap interval of Δ from the same sufficient statistics;
+- `seed_bootstrap`: Δ over seeds, seed by seed, by a two-level bootstrap (seeds, then examples);
+- `holm`: Holm–Bonferroni adjusted p-values of one family of tests.
 """
 from __future__ import annotations
 
@@ -57,9 +59,6 @@ def f1_macro(preds, refs) -> float:
 def accuracy(preds, refs) -> float:
     p, r = np.asarray(preds), np.asarray(refs)
     return float((p == r).mean()) if len(r) else math.nan
-
-
-CORPUS = {"accuracy": accuracy, "f1_macro": f1_macro}  # classification metrics a bootstrap can recompute
 
 
 def _indices(n: int, n_boot: int, seed: int) -> np.ndarray:
@@ -152,6 +151,7 @@ def sacrebleu_paired(name: str, hyps_a: Sequence[str], hyps_b: Sequence[str], re
     from sacrebleu.significance import PairedTest
 
     metric = sacre_metric(name)
+    same = list(hyps_a) == list(hyps_b)
     with _sacre_seed(seed):
         sigs, scores = PairedTest([("B", list(hyps_b)), ("A", list(hyps_a))], {name: metric}, [list(refs)],
                                   test_type=test, n_samples=n_samples)()
@@ -163,21 +163,77 @@ def sacrebleu_paired(name: str, hyps_a: Sequence[str], hyps_b: Sequence[str], re
                       - metric._compute_score_from_stats(stats_b[i].sum(0)).score
                       for i in _indices(len(refs), 1000, seed)])
     lo, hi = np.quantile(diffs, [(1 - level) / 2, (1 + level) / 2])
-    return {"delta": float(sys_.score - base.score), "ci95": [float(lo), float(hi)], "p": float(sys_.p_value),
+    # sacreBLEU's test gives p = 1/(n+1) for a system against itself (its statistic counts only strictly
+    # larger differences); identical outputs differ by nothing
+    return {"delta": float(sys_.score - base.score), "ci95": [float(lo), float(hi)],
+            "p": 1.0 if same else float(sys_.p_value),
             "a": float(sys_.score), "b": float(base.score), "signature": str(sigs[key])}
+
+
+def sacre_score(name: str, hyps: Sequence[str], refs: Sequence[str]) -> float:
+    return float(sacre_metric(name).corpus_score(list(hyps), [list(refs)]).score)
+
+
+def sacre_rows(name: str, hyps: Sequence[str], refs: Sequence[str]) -> np.ndarray:
+    """Per-sentence sufficient statistics of bleu|chrf: any subset of rows, summed, gives that subset's score."""
+    return np.array(sacre_metric(name)._extract_corpus_statistics(list(hyps), [list(refs)]), dtype="float32")
+
+
+def sacre_from_rows(name: str, rows: np.ndarray) -> float:
+    return float(sacre_metric(name)._compute_score_from_stats(rows.sum(0)).score)
+
+
+def seed_bootstrap(rescore: Callable, rows_a: Sequence[np.ndarray], rows_b: Sequence[np.ndarray], n_boot: int = 1000,
+                   seed: int = 0, level: float = 0.95) -> dict:
+    """Δ = mean over seeds of metric(A, seed s) − metric(B, seed s), paired seed by seed, with a two-level
+    bootstrap: each replicate draws seeds with replacement, then, within each drawn seed, examples with
+    replacement (the same examples for A and B), so both the training-seed and the test-set variance are in
+    Δ's interval and in the two-sided p (null-centred, as `paired_bootstrap`). `rows_*[s]`: per-example rows
+    of one seed (`Metric.rows`), `rescore` a subset's metric (`Metric.rescore`)."""
+    k, n = len(rows_a), len(rows_a[0])
+    delta = float(np.mean([rescore(a) - rescore(b) for a, b in zip(rows_a, rows_b)]))
+    rng = np.random.default_rng(seed)
+    diffs = np.empty(n_boot)
+    for i in range(n_boot):
+        per_seed = []
+        for s in rng.integers(0, k, size=k):
+            idx = rng.integers(0, n, size=n)
+            per_seed.append(rescore(rows_a[s][idx]) - rescore(rows_b[s][idx]))
+        diffs[i] = np.mean(per_seed)
+    return _delta_summary(delta, diffs, level)
+
+
+def holm(pvalues: Sequence[float]) -> list[float]:
+    """Holm–Bonferroni step-down adjusted p-values (as statsmodels' `multipletests(method="holm")`, not
+    installed here): the i-th smallest p times (m − i), made monotone, capped at 1; nan stays nan."""
+    p = np.asarray(pvalues, dtype=float)
+    ok = ~np.isnan(p)
+    out = np.full(len(p), np.nan)
+    q = p[ok]
+    order = np.argsort(q, kind="stable")
+    scaled = np.minimum(1.0, np.maximum.accumulate(q[order] * (len(q) - np.arange(len(q)))))
+    adjusted = np.empty(len(q))
+    adjusted[order] = scaled
+    out[ok] = adjusted
+    return out.tolist()
 
 
 def verdict(a: str, b: str, delta: float, p: float, alpha: float = 0.05) -> str:
     """'transformer < lstm, p = 0.003' or 'no detectable difference (p = 0.41)'."""
     if p is None or math.isnan(p) or p >= alpha or delta == 0:
-        return f"no detectable difference (p = {_p(p)})"
-    return f"{a} {'>' if delta > 0 else '<'} {b}, p = {_p(p)}"
+        return f"no detectable difference (p = {format_p(p)})"
+    shown = format_p(p)
+    return f"{a} {'>' if delta > 0 else '<'} {b}, p {shown if shown.startswith('<') else '= ' + shown}"
 
 
-def _p(p: float | None) -> str:
+def format_p(p: float | None) -> str:
+    """'0.041', '< 0.001', 'n/a'."""
     if p is None or math.isnan(p):
         return "n/a"
-    return f"{p:.2g}" if p < 0.001 else f"{p:.3f}"
+    return "< 0.001" if p < 0.001 else f"{p:.3f}"  # a bootstrap's floor is 1/(n+1): no more digits than that
+
+
+_p = format_p  # the older name, kept for callers outside this package
 
 
 def ratio_of_medians(base: Sequence[float], new: Sequence[float], n_boot: int = 2000, seed: int = 0,

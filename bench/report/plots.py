@@ -20,8 +20,9 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
+from nlpbench import metrics
 from nlpbench.report import learning_curve
-from nlpbench.tasks import METRICS, TASKS
+from nlpbench.tasks import TASKS
 
 TITLES = {
     "throughput_vs_batch": "Throughput vs batch size",
@@ -238,7 +239,7 @@ def _pareto(runs, perf):
     if perf.empty:
         return None
     metric_of = {t.name: t.select_metric for t in TASKS.values()}
-    panels = [(task, METRICS[metric].label, pts) for task, metric in metric_of.items()
+    panels = [(task, metrics.get(metric).label, pts) for task, metric in metric_of.items()
               if (pts := _pareto_points(runs, perf, task, metric))]
     if not panels:
         return None

@@ -13,17 +13,21 @@ from __future__ import annotations
 import pandas as pd
 
 from nlpbench.report.tables import Spec, Table, lookup, record_name
-
-METRIC = {"classification": "accuracy", "translation": "bleu"}
+from nlpbench.tasks import TASKS
 COLUMNS = ("quality", "quality_lo", "quality_hi", "delta", "delta_lo", "delta_hi", "p", "p50_ms", "speedup",
            "samples_per_s", "peak_memory_mb", "size_mb", "model_rss_mb", "noisy", "status", "reason")
 KEYS = ("model", "variant", "split")
 
 
 def _spec(task: str) -> Spec:
-    return Spec(f"deployment_{task}", f"Deployment variants: {task} ({METRIC.get(task, 'metric')}; "
+    return Spec(f"deployment_{task}", f"Deployment variants: {task} ({_metric(task)}; "
                 f"Δ vs fp32 on the same examples; p50 at the reference shape)", KEYS,
                 tuple((c, c) for c in COLUMNS), ("quality", "p50_ms", "speedup", "size_mb"))
+
+
+def _metric(task: str) -> str:
+    """The metric a variant is judged on: its task's selection metric (as `nlpbench.variants.paired`)."""
+    return TASKS[task].select_metric if task in TASKS else "accuracy"
 
 
 def _split_of(quality: list[dict]) -> str | None:
@@ -34,7 +38,7 @@ def _split_of(quality: list[dict]) -> str | None:
 def _rows(task: str, records: list[dict]) -> list[dict]:
     perf = [r for r in records if r.get("kind") == "perf" and r.get("variant") and r.get("task") == task]
     quality = {r["cell"]: r for r in records if r.get("kind") == "quality" and r.get("task") == task and "cell" in r}
-    metric = METRIC.get(task, "accuracy")
+    metric = _metric(task)
     fp32_p50 = {r.get("base_name"): lookup(r, "latency_ms.p50") for r in perf if r.get("variant") == "fp32"}
     rows = []
     for p in perf:

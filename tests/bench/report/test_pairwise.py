@@ -47,23 +47,29 @@ def test_a_real_gap_is_called_and_matches_mcnemar(tmp_path):
     acc = table.frame.query("metric == 'accuracy'").iloc[0]
     want = stats.mcnemar_exact(np.array(good) == refs, np.array(bad) == refs)["p"]
     assert acc["p"] == stats._p(want) and want < 0.001
-    assert acc["verdict"].startswith("lstm > bow, p = ") and acc["delta_lo"] > 0
+    assert acc["verdict"] == "lstm > bow, p < 0.001" and acc["delta_lo"] > 0  # Holm over 2 tests: still < 0.001
+    assert acc["p_holm"] == "< 0.001" and "seed" not in table.frame
     path = write_report([rd])
     text = path.read_text()
     assert "## Pairwise: classification, d, test" in text and "lstm > bow" in text
     assert (rd / "pairwise_classification_test.csv").exists()
 
 
-def test_identical_models_show_no_difference_and_seeds_are_averaged(tmp_path):
+def test_identical_models_show_no_difference_seed_by_seed(tmp_path):
     preds, refs = _labels(100, 0.8, 2)
     other, _ = _labels(100, 0.8, 3)
     cells = {("classification", "a", s): (preds, refs) for s in (0, 1)}
     cells |= {("classification", "b", s): (p, refs) for s, p in ((0, preds), (1, other))}
     rd = _write_run(tmp_path, cells)
     (table,) = pairwise.tables(rd, read_records(rd))
-    row = table.frame.iloc[0]
-    assert "seed-averaged predictions (2 seeds)" in row["test"]
-    assert row["verdict"].startswith("no detectable difference")
+    acc = table.frame.query("metric == 'accuracy'")
+    assert list(acc["seed"]) == ["all 2", "0", "1", "ensemble"]
+    head = acc.iloc[0]
+    assert head["test"] == "two-level bootstrap (seeds, then examples)"
+    assert head["verdict"].startswith("no detectable difference")
+    assert acc.iloc[1]["delta"] == 0 and acc.iloc[1]["p"] == "1.000"  # seed 0: the same predictions
+    assert acc.iloc[1:]["verdict"].isna().all() and acc.iloc[1:]["p_holm"].isna().all()  # descriptive rows
+    assert "ensemble" in acc.iloc[3]["test"]
 
 
 def test_translation_uses_sacrebleu_paired_bootstrap(tmp_path):
@@ -87,7 +93,7 @@ def test_compare_models_prints_the_pair_and_rejects_unknown_names(tmp_path, caps
                                ("classification", "bert", None): (bad, refs)})
     assert main(["compare", str(rd), "--models", "bert", "lstm"]) == 0
     out = capsys.readouterr().out
-    assert "Pairwise: classification, d, test" in out and "bert < lstm, p = " in out
+    assert "Pairwise: classification, d, test" in out and "bert < lstm, p " in out
     assert main(["compare", str(rd), "--models", "bert", "lstn"]) == 2
     assert "lstn" in capsys.readouterr().err
     assert main(["compare", str(rd)]) == 2
