@@ -23,6 +23,7 @@ from nlpbench.context import log
 from nlpbench.errors import BadInput
 from nlpbench.quality.targets import table as ttt_table
 from nlpbench.report import pairwise, plots
+from nlpbench.report.identity import check_same_data
 from nlpbench.report.tables import Table, build_tables, display, flat, side_by_side, to_markdown
 from nlpbench.serve.report import serve_tables
 from nlpbench.store.results import read_records
@@ -106,10 +107,12 @@ def summary_table(records: list[dict]) -> str:
 # ---------------------------------------------------------------- writing
 
 
-def write_report(run_dirs: list[Path], out_dir: Path | None = None) -> Path:
+def write_report(run_dirs: list[Path], out_dir: Path | None = None, force: bool = False) -> Path:
     """Writes report.md, one CSV per table, report.html and plots/*.png into
-    `out_dir` (default: the first run folder); returns the report.md path."""
+    `out_dir` (default: the first run folder); returns the report.md path. Several runs whose same cell was
+    scored on different data (`data_sha256`) are refused unless `force`."""
     runs = load_runs([Path(d) for d in run_dirs])
+    check_same_data({run.label: run.records for run in runs}, force)
     out = Path(out_dir) if out_dir is not None else runs[0].path
     out.mkdir(parents=True, exist_ok=True)
     if len(runs) == 1:
@@ -220,11 +223,12 @@ def register(subparsers) -> None:
     p = subparsers.add_parser("report", help="write tables and plots of run folders (several: side by side)")
     p.add_argument("run_dirs", nargs="+", type=Path, metavar="RUN_DIR")
     p.add_argument("--out", type=Path, default=None, metavar="DIR", help="where to write (default: the first RUN_DIR)")
+    p.add_argument("--force", action="store_true", help="pair cells even when their data (data_sha256) differ")
     p.set_defaults(func=main)
 
 
 def main(args: argparse.Namespace) -> int:
-    path = write_report(args.run_dirs, args.out)
+    path = write_report(args.run_dirs, args.out, force=args.force)
     print(f"report: {path} (and {path.with_suffix('.html').name}, CSV files, plots/ beside it)")
     return 0
 
