@@ -186,20 +186,17 @@ def sacre_from_rows(name: str, rows: np.ndarray) -> float:
 def seed_bootstrap(rescore: Callable, rows_a: Sequence[np.ndarray], rows_b: Sequence[np.ndarray], n_boot: int = 1000,
                    seed: int = 0, level: float = 0.95) -> dict:
     """Δ = mean over seeds of metric(A, seed s) − metric(B, seed s), paired seed by seed, with a two-level
-    bootstrap: each replicate draws seeds with replacement, then, within each drawn seed, examples with
-    replacement (the same examples for A and B), so both the training-seed and the test-set variance are in
-    Δ's interval and in the two-sided p (null-centred, as `paired_bootstrap`). `rows_*[s]`: per-example rows
-    of one seed (`Metric.rows`), `rescore` a subset's metric (`Metric.rescore`)."""
+    bootstrap: each replicate draws seeds with replacement (a new set of training runs), then examples with
+    replacement (a new test set, the same one for every drawn seed and both models), so Δ's interval and
+    its two-sided p (null-centred, as `paired_bootstrap`) hold both the training-seed and the test-set
+    variance. `rows_*[s]`: one seed's per-example rows (`Metric.rows`), `rescore` a subset's metric."""
     k, n = len(rows_a), len(rows_a[0])
     delta = float(np.mean([rescore(a) - rescore(b) for a, b in zip(rows_a, rows_b)]))
     rng = np.random.default_rng(seed)
     diffs = np.empty(n_boot)
     for i in range(n_boot):
-        per_seed = []
-        for s in rng.integers(0, k, size=k):
-            idx = rng.integers(0, n, size=n)
-            per_seed.append(rescore(rows_a[s][idx]) - rescore(rows_b[s][idx]))
-        diffs[i] = np.mean(per_seed)
+        seeds, idx = rng.integers(0, k, size=k), rng.integers(0, n, size=n)
+        diffs[i] = np.mean([rescore(rows_a[s][idx]) - rescore(rows_b[s][idx]) for s in seeds])
     return _delta_summary(delta, diffs, level)
 
 
