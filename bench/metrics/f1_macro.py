@@ -1,6 +1,8 @@
 """Macro-averaged F1: the unweighted mean of per-class F1 over the classes present.
 
-Interval: a seeded percentile bootstrap over examples; paired test: a paired bootstrap (interval and p).
+Interval: a seeded percentile bootstrap over examples, except where every resample scores the same (a
+perfect classifier: the bootstrap says [1, 1]), where it comes from a Jeffreys-Dirichlet posterior on the
+confusion matrix (`stats.dirichlet_f1_macro_ci`); paired test: a paired bootstrap (interval and p).
 """
 import numpy as np
 
@@ -36,7 +38,7 @@ def _module():
 
 
 def _interval(preds, refs, seed: int) -> dict:
-    return {"f1_macro_ci95": stats.bootstrap_ci(stats.f1_macro, preds, refs, seed=seed)}
+    return {"f1_macro_ci95": stats.f1_macro_ci(preds, refs, seed=seed)}
 
 
 def _paired(preds_a, preds_b, refs, seed: int = 0, n_boot: int = 1000) -> dict:
@@ -45,6 +47,7 @@ def _paired(preds_a, preds_b, refs, seed: int = 0, n_boot: int = 1000) -> dict:
 
 METRIC = Metric(
     "f1_macro", "macro-F1", tasks=("classification",), tolerance=0.005, module=_module, score=stats.f1_macro,
-    interval=_interval, interval_method="percentile bootstrap over examples", paired=_paired,
+    interval=_interval, interval_method="percentile bootstrap over examples; at a boundary (all right or all "
+    "wrong) a Jeffreys-Dirichlet posterior on the confusion matrix", paired=_paired,
     test="paired bootstrap",
 )

@@ -76,6 +76,32 @@ def bootstrap_ci(fn: Callable, preds: Sequence, refs: Sequence, n_boot: int = 10
     return [float(lo), float(hi)]
 
 
+def dirichlet_f1_macro_ci(preds: Sequence, refs: Sequence, n_draws: int = 1000, seed: int = 0,
+                          level: float = 0.95) -> list[float]:
+    """Macro-F1's interval from a Jeffreys posterior on the confusion matrix: cell probabilities drawn from
+    Dirichlet(counts + 1/2) over the K×K cells of the classes present, macro-F1 of each draw, the central
+    `level` quantiles widened to hold the observed score. Unlike a bootstrap, not a point at 1.0 when every
+    prediction is right (nor at 0 when every one is wrong)."""
+    p, r = np.asarray(preds), np.asarray(refs)
+    if not len(r):
+        return [math.nan, math.nan]
+    classes = np.union1d(p, r)
+    counts = np.array([[np.sum((r == a) & (p == b)) for b in classes] for a in classes], dtype=float)
+    draws = np.random.default_rng(seed).dirichlet(counts.ravel() + 0.5, size=n_draws).reshape(n_draws, *counts.shape)
+    diag = np.diagonal(draws, axis1=1, axis2=2)
+    f1 = (2 * diag / (draws.sum(axis=2) + draws.sum(axis=1))).mean(axis=1)
+    lo, hi = np.quantile(f1, [(1 - level) / 2, (1 + level) / 2])
+    observed = f1_macro(p, r)
+    return [float(min(lo, observed)), float(max(hi, observed))]
+
+
+def f1_macro_ci(preds: Sequence, refs: Sequence, seed: int = 0) -> list[float]:
+    """Macro-F1's 95% interval: the seeded percentile bootstrap over examples, or, where every resample scores
+    the same (all right, all wrong: the bootstrap says [1, 1]), `dirichlet_f1_macro_ci`."""
+    lo, hi = bootstrap_ci(f1_macro, preds, refs, seed=seed)
+    return dirichlet_f1_macro_ci(preds, refs, seed=seed) if lo == hi else [lo, hi]
+
+
 def mcnemar_exact(correct_a: Sequence[bool], correct_b: Sequence[bool]) -> dict:
     """McNemar's exact test: b = A right & B wrong, c = A wrong & B right; two-sided
     binomial p of min(b, c) under Binomial(b + c, 1/2) (1.0 when there are no discordant pairs)."""
