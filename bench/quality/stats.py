@@ -20,6 +20,7 @@ Pure functions over per-example predictions (no I/O):
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import os
 from collections.abc import Callable, Sequence
@@ -206,7 +207,13 @@ def sacre_rows(name: str, hyps: Sequence[str], refs: Sequence[str]) -> np.ndarra
 
 
 def sacre_from_rows(name: str, rows: np.ndarray) -> float:
-    return float(sacre_metric(name)._compute_score_from_stats(rows.sum(0)).score)
+    return float(_scorer(name)._compute_score_from_stats(rows.sum(0)).score)
+
+
+@functools.cache
+def _scorer(name: str):
+    """One sacreBLEU object per metric for rescoring summed statistics (a bootstrap calls it thousands of times)."""
+    return sacre_metric(name)
 
 
 def seed_bootstrap(rescore: Callable, rows_a: Sequence[np.ndarray], rows_b: Sequence[np.ndarray], n_boot: int = 1000,

@@ -164,3 +164,17 @@ def test_cost_columns_come_from_n_params_and_the_perf_records(tmp_path):
     assert (shown["params A"], shown["params B"], shown["p50 A/B"]) == ("2.59M", "74.6k", "6.00×")
     (plain,) = pairwise.tables(rd, read_records(rd))  # no perf records: no ratio column
     assert "p50_ratio" not in plain.frame
+
+
+def test_translation_with_seeds_pairs_seed_by_seed_without_an_ensemble(tmp_path):
+    rng = random.Random(1)
+    words = "a cat sat on the mat and a dog ran".split()
+    refs = [" ".join(rng.choice(words) for _ in range(8)) for _ in range(60)]
+    cells = {("translation", m, s): ([r if rng.random() < keep else "the the" for r in refs], refs)
+             for m, keep in (("s2s", 0.9), ("tf", 0.3)) for s in (0, 1)}
+    rd = _write_run(tmp_path, cells)
+    (table,) = pairwise.tables(rd, read_records(rd))
+    bleu = table.frame.query("metric == 'bleu'")
+    assert list(bleu["seed"]) == ["all 2", "0", "1"]
+    assert bleu.iloc[0]["verdict"].startswith("s2s > tf") and bleu.iloc[0]["delta_lo"] > 0
+    assert bleu.iloc[1]["test"] == "sacreBLEU paired bootstrap"
