@@ -44,9 +44,9 @@ at `config.vocab_size`), then `synthetic_batch` and `forward` / `loss` / `genera
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
 import torch

@@ -49,8 +49,8 @@ class Run:
     def frame(self, kind: str = "quality") -> pd.DataFrame:
         """One row per record of `kind` (quality, perf, serve, variant, ...), nested fields flattened to
         dotted columns (`metrics.accuracy`, `latency_ms.p50`); or `pairwise`: the paired-test rows of the
-        report's pairwise tables (model_a, model_b, metric, delta, interval, p, verdict; `table` names the task and
-        split)."""
+        report's pairwise tables (model_a, model_b, metric, seed, delta, interval, p, p_holm, verdict, cost
+        columns; `table` names the task and split)."""
         if kind == "pairwise":
             from nlpbench.report import pairwise
 

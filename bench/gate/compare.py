@@ -21,6 +21,7 @@ import argparse
 import math
 from pathlib import Path
 
+from nlpbench import metrics as metric_entries
 from nlpbench.errors import BadInput, unknown_name
 from nlpbench.gate import checks, output, perf
 from nlpbench.gate.checks import number
@@ -29,7 +30,7 @@ from nlpbench.gate.sides import COST_FIELDS, FORMAT, Side, by_cell, load_side, p
 from nlpbench.gate.verdict import CompareResult, Delta
 from nlpbench.report.tables import lookup
 from nlpbench.store.records import PERF_GATED
-from nlpbench.tasks import METRICS, get_metric
+from nlpbench.tasks import get_metric
 
 __all__ = ["FORMAT", "CompareResult", "Delta", "Side", "compare", "load_side", "parse_tolerances", "render",
            "write_baseline"]
@@ -37,9 +38,9 @@ _by_cell, _noise = by_cell, perf.noise  # the names older callers and tests use
 
 # Allowed change before a regression is called. Quality: absolute drop; perf: relative change.
 # None = compared and shown, never gated (turn on with --tolerance memory=0.2).
-# Quality tolerances and directions come from the task table (nlpbench.tasks.METRICS).
+# Quality tolerances and directions come from each metric's entry (nlpbench.metrics).
 DEFAULT_TOLERANCES: dict[str, float | None] = {
-    **{m.name: m.tolerance for m in METRICS.values()},
+    **{m.name: m.tolerance for m in metric_entries.registry().values()},
     "latency": 0.10, "throughput": 0.10, "memory": 0.10, "ttft": 0.10, "per_token": 0.10,
     # between-run drift of p50 on one machine (`python -m nlpbench.perf.check RUN_A RUN_B` measures it): a perf
     # change is noise unless the bootstrap interval of the ratio of medians clears 1 ± drift

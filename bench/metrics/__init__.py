@@ -1,39 +1,105 @@
-"""Metrics as local `evaluate` modules shipped in this package (no hub, no network).
+"""Metrics: one file per metric in this package, each declaring everything about it in one entry.
 
-Each metric is a folder `bench/metrics/<name>/<name>.py` holding an
-`evaluate.Metric`; `compute(name, predictions, references)` loads it from disk
-with `evaluate.load(<folder>)` and returns its dict. Confidence intervals come
-from `bootstrap_ci` (percentile bootstrap over examples, seeded).
+A file `bench/metrics/<name>.py` holds the `evaluate.Metric` that computes it (run locally: no hub,
+no network; the class is built on first use, since importing evaluate is slow) and a module-level `METRIC = Metric(...)`: its label, the tasks that may ask for it,
+direction, gate tolerance, display decimals, a fast score for bootstraps, its 95% interval and its
+paired test. Scoring, tables, seed tables, pairwise tests, plots and the regression gate ask the
+entry (`get(name)`) rather than testing the name, so a new metric is its file plus its name in a
+task's `metrics:` list. `compute(name, predictions, references)` returns the evaluate module's dict.
 """
 from __future__ import annotations
 
+import importlib
+import math
 import os
+import pkgutil
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 
 import numpy as np
 
 from nlpbench.errors import BadInput, unknown_name
 
-HERE = Path(__file__).parent
 
+@dataclass(frozen=True)
+class Metric:
+    name: str
+    label: str  # column title in tables and plots
+    tasks: tuple[str, ...] = ()  # task kinds whose suites may list it
+    higher_is_better: bool = True
+    tolerance: float | None = None  # the gate's allowed absolute worsening (None: shown, never gated)
+    decimals: int = 3  # rates in [0, 1] to 3 places; BLEU/chrF (0-100) to 1
+    module: Callable | None = None  # () -> the evaluate.Metric subclass that computes it (built on first use)
+    score: Callable | None = None  # (preds, refs) -> float, fast enough to run inside a bootstrap
+    interval: Callable | None = None  # (preds, refs, seed) -> {"<name>_ci95": [lo, hi], ...}
+    interval_method: str = ""
+    paired: Callable | None = None  # (preds_a, preds_b, refs) -> {"delta", "ci95": [lo, hi], "p"}
+    test: str = ""  # the paired test's name, shown in pairwise tables
+    sufficient: Callable | None = None  # (preds, refs) -> per-example rows a subset of which `from_rows` rescores
+    from_rows: Callable | None = None
+    shown: tuple[str, ...] = ()  # other keys of a record's `metrics` shown beside it (bleu_signature)
 
-def available() -> list[str]:
-    return sorted(p.name for p in HERE.iterdir() if (p / f"{p.name}.py").exists())
+    def compute(self, predictions: list, references: list, **kwargs) -> dict:
+        return _instance(self.module).compute(predictions=predictions, references=references, **kwargs)
+
+    def rows(self, preds, refs) -> np.ndarray:
+        """Per-example rows for resampling: the metric's own sufficient statistics, else (pred, ref) pairs."""
+        if self.sufficient:
+            return self.sufficient(preds, refs)
+        return np.stack([np.asarray(preds), np.asarray(refs)], axis=1)
+
+    def rescore(self, rows: np.ndarray) -> float:
+        """The metric of a (resampled) subset of `rows(...)`."""
+        return self.from_rows(rows) if self.from_rows else self.score(rows[:, 0], rows[:, 1])
+
+    def fmt(self, value) -> str:
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return ""
+        return f"{float(value):.{self.decimals}f}"
 
 
 @cache
-def load(name: str):
-    if name not in available():
-        raise BadInput(unknown_name("metric", name, available()))
+def _instance(module: Callable):
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a local module never needs the hub
-    import evaluate
+    return module()()
 
-    return evaluate.load(str(HERE / name))
+
+@cache
+def registry() -> dict[str, Metric]:
+    """Every `METRIC` entry of this package's modules, by name (read once, on first use)."""
+    found = {}
+    for info in pkgutil.iter_modules(__path__):
+        entry = getattr(importlib.import_module(f"{__name__}.{info.name}"), "METRIC", None)
+        if isinstance(entry, Metric):
+            found[entry.name] = entry
+    return found
+
+
+def available() -> list[str]:
+    return sorted(registry())
+
+
+def get(name: str) -> Metric:
+    """A metric's entry; an unknown name is a metric a plugin writes: higher is better, not gated."""
+    return registry().get(name) or Metric(name, name)
+
+
+def for_task(task: str) -> tuple[str, ...]:
+    """The metrics a suite's task of this kind may list."""
+    return tuple(n for n, m in registry().items() if task in m.tasks)
+
+
+def load(name: str):
+    """The evaluate.Metric that computes `name` (a one-line error for an unknown one)."""
+    if name not in registry():
+        raise BadInput(unknown_name("metric", name, available()))
+    return _instance(registry()[name].module)
 
 
 def compute(name: str, predictions: list, references: list, **kwargs) -> dict:
-    return load(name).compute(predictions=predictions, references=references, **kwargs)
+    load(name)
+    return registry()[name].compute(predictions, references, **kwargs)
 
 
 def bootstrap_ci(per_example: np.ndarray, n_boot: int = 1000, seed: int = 0, level: float = 0.95) -> list[float]:

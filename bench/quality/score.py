@@ -11,14 +11,13 @@ from __future__ import annotations
 import dataclasses
 import time
 
-import numpy as np
 import torch
 
 from nlpbench import metrics
 from nlpbench.adapter import TaskInfo, hook, n_params
 from nlpbench.data.identity import data_sha256
 from nlpbench.perf.pairing import trained_vocab_size
-from nlpbench.quality import predictions, stats, targets
+from nlpbench.quality import predictions, targets
 from nlpbench.quality.train import fit, predict_all, seed_everything
 from nlpbench.quality.trained import checkpoint_path
 from nlpbench.registry import get_adapter
@@ -46,19 +45,15 @@ def references(task: str, ds) -> list:
 
 
 def score(task: str, names: list[str], preds: list, refs: list, seed: int) -> dict:
-    """Metric values for one split, each with a 95% interval `<metric>_ci95`: Wilson for accuracy,
-    sacreBLEU's own bootstrap for BLEU/chrF (its signature in `<metric>_ci95_signature`), a seeded
-    bootstrap over examples for other corpus-level metrics."""
+    """Metric values for one split, each with the 95% interval its entry declares (`<metric>_ci95`:
+    Wilson for accuracy, sacreBLEU's own bootstrap for BLEU/chrF with its signature, a seeded bootstrap
+    over examples for macro-F1; see `nlpbench.metrics`)."""
     out: dict = {}
     for name in names:
         out.update(metrics.compute(name, preds, refs))
-        if name == "accuracy":
-            out["accuracy_ci95"] = stats.wilson(int(np.sum(np.asarray(preds) == np.asarray(refs))), len(refs))
-        elif name in ("bleu", "chrf"):
-            ci = stats.sacrebleu_ci(name, preds, refs)
-            out[f"{name}_ci95"], out[f"{name}_ci95_signature"] = ci["ci95"], ci["signature"]
-        elif name in stats.CORPUS:
-            out[f"{name}_ci95"] = stats.bootstrap_ci(stats.CORPUS[name], preds, refs, seed=seed)
+        entry = metrics.get(name)
+        if entry.interval:
+            out.update(entry.interval(preds, refs, seed))
     return out
 
 

@@ -13,11 +13,14 @@ Pure functions over per-example predictions (no I/O):
   examples, its percentile interval and a two-sided p (null-centred bootstrap);
 - `sacrebleu_paired`: sacreBLEU's paired bootstrap / approximate randomisation
   (`sacrebleu.significance.PairedTest`, what `sacrebleu --paired-bs/--paired-ar`
-  runs), plus a paired-bootstrap interval of Δ from the same sufficient statistics.
+  runs), plus a paired-bootstrap interval of Δ from the same sufficient statistics;
+- `seed_bootstrap`: Δ over seeds, seed by seed, by a two-level bootstrap (seeds, then examples);
+- `holm`: Holm–Bonferroni adjusted p-values of one family of tests.
 """
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import os
 from collections.abc import Callable, Sequence
@@ -59,9 +62,6 @@ def accuracy(preds, refs) -> float:
     return float((p == r).mean()) if len(r) else math.nan
 
 
-CORPUS = {"accuracy": accuracy, "f1_macro": f1_macro}  # classification metrics a bootstrap can recompute
-
-
 def _indices(n: int, n_boot: int, seed: int) -> np.ndarray:
     return np.random.default_rng(seed).integers(0, n, size=(n_boot, n))
 
@@ -75,6 +75,32 @@ def bootstrap_ci(fn: Callable, preds: Sequence, refs: Sequence, n_boot: int = 10
     scores = [fn(p[i], r[i]) for i in _indices(len(r), n_boot, seed)]
     lo, hi = np.quantile(scores, [(1 - level) / 2, (1 + level) / 2])
     return [float(lo), float(hi)]
+
+
+def dirichlet_f1_macro_ci(preds: Sequence, refs: Sequence, n_draws: int = 1000, seed: int = 0,
+                          level: float = 0.95) -> list[float]:
+    """Macro-F1's interval from a Jeffreys posterior on the confusion matrix: cell probabilities drawn from
+    Dirichlet(counts + 1/2) over the K×K cells of the classes present, macro-F1 of each draw, the central
+    `level` quantiles widened to hold the observed score. Unlike a bootstrap, not a point at 1.0 when every
+    prediction is right (nor at 0 when every one is wrong)."""
+    p, r = np.asarray(preds), np.asarray(refs)
+    if not len(r):
+        return [math.nan, math.nan]
+    classes = np.union1d(p, r)
+    counts = np.array([[np.sum((r == a) & (p == b)) for b in classes] for a in classes], dtype=float)
+    draws = np.random.default_rng(seed).dirichlet(counts.ravel() + 0.5, size=n_draws).reshape(n_draws, *counts.shape)
+    diag = np.diagonal(draws, axis1=1, axis2=2)
+    f1 = (2 * diag / (draws.sum(axis=2) + draws.sum(axis=1))).mean(axis=1)
+    lo, hi = np.quantile(f1, [(1 - level) / 2, (1 + level) / 2])
+    observed = f1_macro(p, r)
+    return [float(min(lo, observed)), float(max(hi, observed))]
+
+
+def f1_macro_ci(preds: Sequence, refs: Sequence, seed: int = 0) -> list[float]:
+    """Macro-F1's 95% interval: the seeded percentile bootstrap over examples, or, where every resample scores
+    the same (all right, all wrong: the bootstrap says [1, 1]), `dirichlet_f1_macro_ci`."""
+    lo, hi = bootstrap_ci(f1_macro, preds, refs, seed=seed)
+    return dirichlet_f1_macro_ci(preds, refs, seed=seed) if lo == hi else [lo, hi]
 
 
 def mcnemar_exact(correct_a: Sequence[bool], correct_b: Sequence[bool]) -> dict:
@@ -152,6 +178,7 @@ def sacrebleu_paired(name: str, hyps_a: Sequence[str], hyps_b: Sequence[str], re
     from sacrebleu.significance import PairedTest
 
     metric = sacre_metric(name)
+    same = list(hyps_a) == list(hyps_b)
     with _sacre_seed(seed):
         sigs, scores = PairedTest([("B", list(hyps_b)), ("A", list(hyps_a))], {name: metric}, [list(refs)],
                                   test_type=test, n_samples=n_samples)()
@@ -163,21 +190,80 @@ def sacrebleu_paired(name: str, hyps_a: Sequence[str], hyps_b: Sequence[str], re
                       - metric._compute_score_from_stats(stats_b[i].sum(0)).score
                       for i in _indices(len(refs), 1000, seed)])
     lo, hi = np.quantile(diffs, [(1 - level) / 2, (1 + level) / 2])
-    return {"delta": float(sys_.score - base.score), "ci95": [float(lo), float(hi)], "p": float(sys_.p_value),
+    # sacreBLEU's test gives p = 1/(n+1) for a system against itself (its statistic counts only strictly
+    # larger differences); identical outputs differ by nothing
+    return {"delta": float(sys_.score - base.score), "ci95": [float(lo), float(hi)],
+            "p": 1.0 if same else float(sys_.p_value),
             "a": float(sys_.score), "b": float(base.score), "signature": str(sigs[key])}
+
+
+def sacre_score(name: str, hyps: Sequence[str], refs: Sequence[str]) -> float:
+    return float(sacre_metric(name).corpus_score(list(hyps), [list(refs)]).score)
+
+
+def sacre_rows(name: str, hyps: Sequence[str], refs: Sequence[str]) -> np.ndarray:
+    """Per-sentence sufficient statistics of bleu|chrf: any subset of rows, summed, gives that subset's score."""
+    return np.array(sacre_metric(name)._extract_corpus_statistics(list(hyps), [list(refs)]), dtype="float32")
+
+
+def sacre_from_rows(name: str, rows: np.ndarray) -> float:
+    return float(_scorer(name)._compute_score_from_stats(rows.sum(0)).score)
+
+
+@functools.cache
+def _scorer(name: str):
+    """One sacreBLEU object per metric for rescoring summed statistics (a bootstrap calls it thousands of times)."""
+    return sacre_metric(name)
+
+
+def seed_bootstrap(rescore: Callable, rows_a: Sequence[np.ndarray], rows_b: Sequence[np.ndarray], n_boot: int = 1000,
+                   seed: int = 0, level: float = 0.95) -> dict:
+    """Δ = mean over seeds of metric(A, seed s) − metric(B, seed s), paired seed by seed, with a two-level
+    bootstrap: each replicate draws seeds with replacement (a new set of training runs), then examples with
+    replacement (a new test set, the same one for every drawn seed and both models), so Δ's interval and
+    its two-sided p (null-centred, as `paired_bootstrap`) hold both the training-seed and the test-set
+    variance. `rows_*[s]`: one seed's per-example rows (`Metric.rows`), `rescore` a subset's metric."""
+    k, n = len(rows_a), len(rows_a[0])
+    delta = float(np.mean([rescore(a) - rescore(b) for a, b in zip(rows_a, rows_b)]))
+    rng = np.random.default_rng(seed)
+    diffs = np.empty(n_boot)
+    for i in range(n_boot):
+        seeds, idx = rng.integers(0, k, size=k), rng.integers(0, n, size=n)
+        diffs[i] = np.mean([rescore(rows_a[s][idx]) - rescore(rows_b[s][idx]) for s in seeds])
+    return _delta_summary(delta, diffs, level)
+
+
+def holm(pvalues: Sequence[float]) -> list[float]:
+    """Holm–Bonferroni step-down adjusted p-values (as statsmodels' `multipletests(method="holm")`, not
+    installed here): the i-th smallest p times (m − i), made monotone, capped at 1; nan stays nan."""
+    p = np.asarray(pvalues, dtype=float)
+    ok = ~np.isnan(p)
+    out = np.full(len(p), np.nan)
+    q = p[ok]
+    order = np.argsort(q, kind="stable")
+    scaled = np.minimum(1.0, np.maximum.accumulate(q[order] * (len(q) - np.arange(len(q)))))
+    adjusted = np.empty(len(q))
+    adjusted[order] = scaled
+    out[ok] = adjusted
+    return out.tolist()
 
 
 def verdict(a: str, b: str, delta: float, p: float, alpha: float = 0.05) -> str:
     """'transformer < lstm, p = 0.003' or 'no detectable difference (p = 0.41)'."""
     if p is None or math.isnan(p) or p >= alpha or delta == 0:
-        return f"no detectable difference (p = {_p(p)})"
-    return f"{a} {'>' if delta > 0 else '<'} {b}, p = {_p(p)}"
+        return f"no detectable difference (p = {format_p(p)})"
+    shown = format_p(p)
+    return f"{a} {'>' if delta > 0 else '<'} {b}, p {shown if shown.startswith('<') else '= ' + shown}"
 
 
-def _p(p: float | None) -> str:
+def format_p(p: float | None) -> str:
+    """'0.041', '< 0.001', 'n/a'."""
     if p is None or math.isnan(p):
         return "n/a"
-    return f"{p:.2g}" if p < 0.001 else f"{p:.3f}"
+    return "< 0.001" if p < 0.001 else f"{p:.3f}"  # a bootstrap's floor is 1/(n+1): no more digits than that
+
+
+_p = format_p  # the older name, kept for callers outside this package
 
 
 def ratio_of_medians(base: Sequence[float], new: Sequence[float], n_boot: int = 2000, seed: int = 0,

@@ -16,8 +16,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from nlpbench import metrics
 from nlpbench.report.plot_data import figure_legend, log_axis, styles
-from nlpbench.tasks import METRICS, TASKS
+from nlpbench.tasks import TASKS
 
 MODE_PREFERENCE = {"translation": ("generate", "forward")}  # other tasks: forward first
 FRONT_STYLES = ("--", ":", "-.", (0, (5, 1, 1, 1, 1, 1)))  # one per run: two fronts must not look alike
@@ -141,7 +142,7 @@ def figure(runs: dict[str, list[dict]], perf: pd.DataFrame):
     if perf.empty:
         return None
     metric_of = {t.name: t.select_metric for t in TASKS.values()}
-    panels = [(task, METRICS[metric].label, pts) for task, metric in metric_of.items()
+    panels = [(task, metrics.get(metric).label, pts) for task, metric in metric_of.items()
               if (pts := points(runs, perf, task, metric))]
     if not panels:
         return None

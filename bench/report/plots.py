@@ -20,8 +20,16 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from nlpbench.report import learning_curve, pareto
-from nlpbench.report.plot_data import (figure_legend, grid_axis, iqr_bars, log_axis, perf_frame, perf_rows,
-                                       spans_decade, styles)
+from nlpbench.report.plot_data import (
+    figure_legend,
+    grid_axis,
+    iqr_bars,
+    log_axis,
+    perf_frame,
+    perf_rows,
+    spans_decade,
+    styles,
+)
 
 __all__ = ["TITLES", "figures", "perf_frame", "write_plots"]
 

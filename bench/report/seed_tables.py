@@ -11,6 +11,7 @@ import re
 
 import pandas as pd
 
+from nlpbench import metrics
 from nlpbench.quality import stats
 from nlpbench.report import table_base as T
 
@@ -57,6 +58,7 @@ def display_cells(df: pd.DataFrame, col: str) -> list[str] | None:
     base = col[: -len("_mean")]
     if not col.endswith("_mean") or f"{base}_sd" not in df:
         return None
-    fmt = ".3f" if base in ("accuracy", "f1_macro") else ".2f"
+    # a metric in its own decimals (BLEU/chrF one, on 0-100); other numbers (train s) to two
+    fmt = f".{metrics.get(base).decimals}f" if base in metrics.registry() else ".2f"
     return ["" if pd.isna(m) else f"{m:{fmt}}" if pd.isna(s) else f"{m:{fmt}} ± {s:{fmt}}"
             for m, s in zip(df[col], df[f"{base}_sd"])]

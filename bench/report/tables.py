@@ -12,30 +12,37 @@ import re
 
 import pandas as pd
 
+from nlpbench import metrics
 from nlpbench.report import seed_tables
 from nlpbench.report.table_base import Spec, Table, dtype_label, key_value, lookup, record_name  # noqa: F401  (re-exported)
+from nlpbench.tasks import TASKS
 
 RATIO = "ratio: "  # prefix of a ratio column group's label
 
 
 QUALITY_KEYS = ("model", "dataset", "split")  # a quality cell is scored on each evaluation split
 _QUALITY_TAIL = (("picks_checkpoint", "picks_checkpoint"), ("n_params", "n_params"), ("train_s", "train_s"))
-CLASSIFICATION = Spec(
-    "quality_classification", "Quality: classification", QUALITY_KEYS,
-    (("accuracy", "metrics.accuracy"), ("accuracy_lo", "metrics.accuracy_ci95.0"),
-     ("accuracy_hi", "metrics.accuracy_ci95.1"), ("f1_macro", "metrics.f1_macro"),
-     ("f1_macro_lo", "metrics.f1_macro_ci95.0"), ("f1_macro_hi", "metrics.f1_macro_ci95.1"), *_QUALITY_TAIL,
-     ("train_examples_per_s", "train_examples_per_s"), ("eval_examples_per_s", "eval_examples_per_s"),
-     ("init", "init"), ("status", "status")),
-    ("accuracy", "f1_macro", "train_s", "eval_examples_per_s"))
-TRANSLATION = Spec(
-    "quality_translation", "Quality: translation", QUALITY_KEYS,
-    (("bleu", "metrics.bleu"), ("bleu_lo", "metrics.bleu_ci95.0"), ("bleu_hi", "metrics.bleu_ci95.1"),
-     ("chrf", "metrics.chrf"), ("chrf_lo", "metrics.chrf_ci95.0"), ("chrf_hi", "metrics.chrf_ci95.1"),
-     ("bleu_signature", "metrics.bleu_signature"),
-     *_QUALITY_TAIL, ("decode_sentences_per_s", "eval_examples_per_s"), ("beam_size", "params.beam_size"),
-     ("init", "init"), ("status", "status")),
-    ("bleu", "chrf", "train_s", "decode_sentences_per_s"))
+
+
+def quality_spec(task: str, records: list[dict]) -> Spec:
+    """A task's quality table: each metric its records carry (registered ones with their interval ends and the
+    keys their entry shows beside them), then training cost; a decoding task shows decode speed and beam."""
+    names = dict.fromkeys(k for r in records for k, v in (r.get("metrics") or {}).items()
+                          if k in metrics.registry() or (isinstance(v, (int, float)) and not isinstance(v, bool)))
+    cols: list[tuple[str, str]] = []
+    for n in names:
+        cols.append((n, f"metrics.{n}"))
+        if n in metrics.registry():
+            cols += [(f"{n}_lo", f"metrics.{n}_ci95.0"), (f"{n}_hi", f"metrics.{n}_ci95.1")]
+    cols += [(k, f"metrics.{k}") for n in names for k in metrics.get(n).shown]
+    kind = TASKS.get(task)
+    speed = "decode_sentences_per_s" if kind and kind.generates else "eval_examples_per_s"
+    tail = ((("train_examples_per_s", "train_examples_per_s"),) if not (kind and kind.generates) else ()) + \
+        ((speed, "eval_examples_per_s"),) + ((("beam_size", "params.beam_size"),) if kind and kind.generates else ())
+    return Spec(f"quality_{task}", f"Quality: {task}", QUALITY_KEYS,
+                (*cols, *_QUALITY_TAIL, *tail, ("init", "init"), ("status", "status")), (*names, "train_s", speed))
+
+
 PERF = Spec(
     "perf", "Performance", ("model", "mode", "dtype", "batch_size", "seq_len"),
     (("p50_ms", "latency_ms.p50"), ("p90_ms", "latency_ms.p90"), ("samples_per_s", "throughput.samples_per_s"),
@@ -48,15 +55,6 @@ GENERATION = Spec(
     (("ttft_ms", "time_to_first_token_ms"), ("per_token_ms", "per_token_ms"),
      ("tokens_per_s", "throughput.tokens_per_s"), ("p50_ms", "latency_ms.p50"), ("status", "status")),
     ("ttft_ms", "per_token_ms", "tokens_per_s"))
-
-
-def _generic_quality_spec(task: str, records: list[dict]) -> Spec:
-    """A task without its own layout: every scalar metric its records carry."""
-    names = dict.fromkeys(k for r in records for k, v in (r.get("metrics") or {}).items()
-                          if isinstance(v, (int, float, str)))
-    cols = tuple((n, f"metrics.{n}") for n in names) + _QUALITY_TAIL + (("status", "status"),)
-    numeric = tuple(n for n in names if any(isinstance(lookup(r, f"metrics.{n}"), (int, float)) for r in records))
-    return Spec(f"quality_{task}", f"Quality: {task}", QUALITY_KEYS, cols, numeric)
 
 
 def frame(spec: Spec, records: list[dict]) -> pd.DataFrame:
@@ -95,8 +93,7 @@ def build_tables(records: list[dict], extra: tuple = ()) -> list[Table]:
     tables = []
     for task in dict.fromkeys(str(r.get("task")) for r in quality):
         of_task = [r for r in quality if str(r.get("task")) == task]
-        spec = {"classification": CLASSIFICATION, "translation": TRANSLATION}.get(task)
-        spec = spec or _generic_quality_spec(task, of_task)
+        spec = quality_spec(task, of_task)
         if seed_tables.seeded(of_task):  # one row per seed, then mean ± sd over seeds
             rows = seed_tables.per_seed(spec)
             tables += [Table(rows, frame(rows, of_task)), seed_tables.summary(spec, of_task)]
@@ -141,10 +138,9 @@ def side_by_side(runs: dict[str, list[dict]], extra: tuple = ()) -> list[Table]:
 # ---------------------------------------------------------------- display
 
 
-PRETTY = {
-    "accuracy": "accuracy [95% CI]", "f1_macro": "macro-F1 [95% CI]", "n_params": "params", "train_s": "train s",
-    "train_examples_per_s": "train ex/s", "eval_examples_per_s": "eval ex/s", "bleu": "BLEU [95% CI]",
-    "chrf": "chrF [95% CI]",
+PRETTY = {  # registered metrics add "<label> [95% CI]" (`_pretty`)
+    "n_params": "params", "train_s": "train s",
+    "train_examples_per_s": "train ex/s", "eval_examples_per_s": "eval ex/s",
     "bleu_signature": "signature", "decode_sentences_per_s": "decode sent/s", "beam_size": "beam",
     "batch_size": "batch", "seq_len": "seq", "p50_ms": "p50 ms", "p90_ms": "p90 ms", "samples_per_s": "samples/s",
     "tokens_per_s": "tokens/s", "peak_memory_mb": "peak MB", "memory_kind": "memory", "achieved_gflops": "GFLOP/s",
@@ -152,7 +148,15 @@ PRETTY = {
     "quality": "quality [95% CI]", "delta": "Δ [95% CI]", "speedup": "speed-up", "size_mb": "size MB",
     "model_rss_mb": "RSS MB",
     "picks_checkpoint": "selects checkpoint", "model_a": "A", "model_b": "B", "a": "value A", "b": "value B",
+    "p_holm": "p (Holm)", "params_a": "params A", "params_b": "params B", "p50_ratio": "p50 A/B",
 }
+
+
+def _pretty(col: str, ratio: bool = False) -> str:
+    """A column's title: a registered metric's label (with "[95% CI]" where its interval is shown)."""
+    if col in metrics.registry():
+        return metrics.get(col).label + ("" if ratio else " [95% CI]")
+    return PRETTY.get(col, col)
 
 
 def _num(x) -> str:
@@ -185,7 +189,7 @@ def _display_group(df: pd.DataFrame, ratio: bool) -> pd.DataFrame:
         values = df[col]
         if not ratio and (seed_cells := seed_tables.display_cells(df, col)) is not None:
             base = col[: -len("_mean")]
-            out[f"{PRETTY.get(base, base).replace(' [95% CI]', '')} (mean ± sd)"] = seed_cells
+            out[f"{_pretty(base, ratio=True)} (mean ± sd)"] = seed_cells
             continue
         if ratio:
             cells = values.map(lambda v: "" if pd.isna(v) else f"{v:.2f}×")
@@ -193,21 +197,28 @@ def _display_group(df: pd.DataFrame, ratio: bool) -> pd.DataFrame:
             cells = values.map(lambda v: "noisy" if v is True else "")
         elif col == "picks_checkpoint":  # the selection split's score is optimistic: say so where it is shown
             cells = values.map(lambda v: "yes" if v is True else "")
-        elif col == "n_params":
+        elif col in ("n_params", "params_a", "params_b"):
             cells = values.map(_human)
+        elif col == "p50_ratio":
+            cells = values.map(lambda v: "" if pd.isna(v) else f"{v:.2f}×")
+        elif "metric" in df and col in ("a", "b", "delta"):  # a pairwise table: each row in its metric's format
+            lo, hi = (df[f"{col}_lo"], df[f"{col}_hi"]) if f"{col}_lo" in df else ([math.nan] * len(df),) * 2
+            cells = [_with_ci(v, lo_, hi_, metrics.get(m)) for v, lo_, hi_, m in zip(values, lo, hi, df["metric"])]
         elif f"{col}_lo" in df and f"{col}_hi" in df:
-            cells = [_with_ci(a, lo, hi) for a, lo, hi in zip(values, df[f"{col}_lo"], df[f"{col}_hi"])]
+            cells = [_with_ci(a, lo, hi, metrics.get(col)) for a, lo, hi in zip(values, df[f"{col}_lo"], df[f"{col}_hi"])]
         else:
             cells = values.map(lambda v: "" if v is None or (isinstance(v, float) and pd.isna(v))
                                else v if isinstance(v, str) else _num(v))
-        out[col if ratio and col == "accuracy" else PRETTY.get(col, col)] = list(cells)
+        out[_pretty(col, ratio)] = list(cells)
     return out
 
 
-def _with_ci(value, lo, hi) -> str:
-    if pd.isna(value):
+def _with_ci(value, lo, hi, entry: metrics.Metric | None = None) -> str:
+    """'0.853 [0.831, 0.874]'; a metric's own decimals (rates 3, BLEU/chrF on 0-100 one), else by size."""
+    if value is None or pd.isna(value):
         return ""
-    fmt = ".3f" if abs(value) <= 1 else ".1f"  # rates to 3 places, BLEU/chrF (0-100) to 1
+    places = entry.decimals if entry is not None and entry.name in metrics.registry() else 3 if abs(value) <= 1 else 1
+    fmt = f".{places}f"
     return f"{value:{fmt}}" if pd.isna(lo) or pd.isna(hi) else f"{value:{fmt}} [{lo:{fmt}}, {hi:{fmt}}]"
 
 
@@ -220,7 +231,7 @@ def display(table: Table) -> pd.DataFrame:
     for group in dict.fromkeys(df.columns.get_level_values(0)):
         sub = df[group]
         parts[group] = _display_group(sub, group.startswith(RATIO)) if group else \
-            sub.astype(str).rename(columns=lambda c: PRETTY.get(c, c))
+            sub.astype(str).rename(columns=_pretty)
     return pd.concat(parts, axis=1)
 
 

@@ -14,17 +14,22 @@ import pandas as pd
 
 from nlpbench.report.plot_data import iqr_bars, latency_quartiles
 from nlpbench.report.tables import Spec, Table, lookup, record_name
+from nlpbench.tasks import TASKS
 
-METRIC = {"classification": "accuracy", "translation": "bleu"}
 COLUMNS = ("quality", "quality_lo", "quality_hi", "delta", "delta_lo", "delta_hi", "p", "p50_ms", "speedup",
            "samples_per_s", "peak_memory_mb", "size_mb", "model_rss_mb", "noisy", "status", "reason")
 KEYS = ("model", "variant", "split")
 
 
 def _spec(task: str) -> Spec:
-    return Spec(f"deployment_{task}", f"Deployment variants: {task} ({METRIC.get(task, 'metric')}; "
+    return Spec(f"deployment_{task}", f"Deployment variants: {task} ({_metric(task)}; "
                 f"Δ vs fp32 on the same examples; p50 at the reference shape)", KEYS,
                 tuple((c, c) for c in COLUMNS), ("quality", "p50_ms", "speedup", "size_mb"))
+
+
+def _metric(task: str) -> str:
+    """The metric a variant is judged on: its task's selection metric (as `nlpbench.variants.paired`)."""
+    return TASKS[task].select_metric if task in TASKS else "accuracy"
 
 
 def _split_of(quality: list[dict]) -> str | None:
@@ -35,7 +40,7 @@ def _split_of(quality: list[dict]) -> str | None:
 def _rows(task: str, records: list[dict]) -> list[dict]:
     perf = [r for r in records if r.get("kind") == "perf" and r.get("variant") and r.get("task") == task]
     quality = {r["cell"]: r for r in records if r.get("kind") == "quality" and r.get("task") == task and "cell" in r}
-    metric = METRIC.get(task, "accuracy")
+    metric = _metric(task)
     fp32_p50 = {r.get("base_name"): lookup(r, "latency_ms.p50") for r in perf if r.get("variant") == "fp32"}
     rows = []
     for p in perf:
@@ -102,7 +107,7 @@ def deployment_figure(runs: dict[str, list[dict]]):
                                 marker=markers.get(r.variant, "o"), color=line.get_color(), markersize=7, alpha=0.9)
                     ax.annotate(r.variant, (r.p50_ms, r.quality), textcoords="offset points", xytext=(4, 3), fontsize=7)
         ax.set(xlabel="p50 latency at the reference shape (ms; bars: interquartile range)",
-               ylabel=f"{METRIC.get(task, 'metric')} (bars: 95% CI where recorded)", title=task)
+               ylabel=f"{_metric(task)} (bars: 95% CI where recorded)", title=task)
         ax.margins(0.15)
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize=8)

@@ -23,6 +23,7 @@ from nlpbench.context import log
 from nlpbench.errors import BadInput
 from nlpbench.extras import missing_extra
 from nlpbench.report import console, pairwise, plots
+from nlpbench.report.identity import check_same_data
 from nlpbench.report.tables import Table, build_tables, display, flat, side_by_side, to_markdown
 from nlpbench.report.targets import table as ttt_table
 from nlpbench.stages import STAGES
@@ -103,11 +104,13 @@ def summary_table(records: list[dict]) -> str:
 # ---------------------------------------------------------------- writing
 
 
-def write_report(run_dirs: list[Path], out_dir: Path | None = None, latex: bool = False) -> Path:
+def write_report(run_dirs: list[Path], out_dir: Path | None = None, latex: bool = False, force: bool = False) -> Path:
     """Writes report.md, one CSV per table, report.html and plots/*.png into
     `out_dir` (default: the first run folder), and with `latex` one latex/<table>.tex per table;
-    returns the report.md path."""
+    returns the report.md path. Several runs whose same cell was scored on different data (`data_sha256`)
+    are refused unless `force`."""
     runs = load_runs([Path(d) for d in run_dirs])
+    check_same_data({run.label: run.records for run in runs}, force)
     out = Path(out_dir) if out_dir is not None else runs[0].path
     out.mkdir(parents=True, exist_ok=True)
     if len(runs) == 1:
@@ -248,6 +251,7 @@ def register(subparsers) -> None:
     p.add_argument("--out", type=Path, default=None, metavar="DIR", help="where to write (default: the first RUN_DIR)")
     p.add_argument("--latex", action="store_true", help="also latex/<table>.tex, one per table (needs jinja2)")
     p.add_argument("--to", metavar="SINK[,SINK]", help="also send each RUN_DIR to mlflow, wandb and/or tensorboard")
+    p.add_argument("--force", action="store_true", help="pair cells even when their data (data_sha256) differ")
     p.set_defaults(func=main)
 
 
@@ -258,7 +262,7 @@ def main(args: argparse.Namespace) -> int:
     problems = sinks.problems(to, at="--to") + (missing_extra("jinja2", "latex", "--latex") if args.latex else [])
     if problems:  # before anything is written
         raise BadInput(problems)
-    path = write_report(args.run_dirs, args.out, latex=args.latex)
+    path = write_report(args.run_dirs, args.out, latex=args.latex, force=args.force)
     print(f"report: {path} (and {path.with_suffix('.html').name}, CSV files, plots/{', latex/' if args.latex else ''} beside it)")
     for run_dir in args.run_dirs if to else []:
         sinks.send(run_dir, to)

@@ -60,6 +60,39 @@ def test_paired_bootstrap_separates_a_real_gap_and_not_noise():
 def test_verdict_words():
     assert stats.verdict("transformer", "lstm", -0.05, 0.003) == "transformer < lstm, p = 0.003"
     assert stats.verdict("a", "b", 0.01, 0.4).startswith("no detectable difference")
+    assert stats.verdict("a", "b", 0.2, 1 / 1001) == "a > b, p < 0.001"  # the bootstrap's floor, no false digits
+    assert stats.format_p(0.0004) == "< 0.001" and stats.format_p(0.001) == "0.001"
+
+
+def test_f1_macro_interval_is_not_a_point_at_a_perfect_score():
+    refs = [i % 2 for i in range(300)]
+    lo, hi = stats.f1_macro_ci(refs, refs)
+    assert stats.bootstrap_ci(stats.f1_macro, refs, refs) == [1.0, 1.0]  # what the bootstrap alone says
+    assert hi == 1.0 and 0.98 < lo < 0.995  # close to Wilson's [0.987, 1] for accuracy at 300/300
+    wrong = [1 - r for r in refs]
+    assert stats.f1_macro_ci(wrong, refs)[0] == 0.0 and 0 < stats.f1_macro_ci(wrong, refs)[1] < 0.05
+    some = [r if i % 10 else 1 - r for i, r in enumerate(refs)]  # off the boundary: the bootstrap, as before
+    assert stats.f1_macro_ci(some, refs, seed=3) == stats.bootstrap_ci(stats.f1_macro, some, refs, seed=3)
+
+
+def test_holm_matches_the_step_down_procedure():
+    raw = [0.01, 0.04, 0.03, 0.005, float("nan")]
+    assert stats.holm(raw)[:4] == pytest.approx([0.03, 0.06, 0.06, 0.02])  # 4·0.005, 3·0.01, 2·0.03, max(·, 0.04)
+    assert np.isnan(stats.holm(raw)[4]) and stats.holm([0.5, 0.9]) == [1.0, 1.0]
+    multitest = pytest.importorskip("statsmodels.stats.multitest")
+    assert stats.holm(raw[:4]) == pytest.approx(list(multitest.multipletests(raw[:4], method="holm")[1]))
+
+
+def test_seed_bootstrap_pairs_seed_by_seed():
+    rng = np.random.default_rng(0)
+    refs = rng.integers(0, 2, 400)
+    entry = metrics.get("accuracy")
+    good = [entry.rows(np.where(rng.random(400) < 0.9, refs, 1 - refs), refs) for _ in range(3)]
+    bad = [entry.rows(np.where(rng.random(400) < 0.7, refs, 1 - refs), refs) for _ in range(3)]
+    out = stats.seed_bootstrap(entry.rescore, good, bad, n_boot=300)
+    assert 0.15 < out["delta"] < 0.25 and out["ci95"][0] > 0 and out["p"] < 0.01
+    same = stats.seed_bootstrap(entry.rescore, good, good, n_boot=300)
+    assert same["delta"] == 0 and same["p"] == 1.0
 
 
 @pytest.fixture(scope="module")
