@@ -97,7 +97,8 @@ def alternate(spec: PerfCellSpec, workers: list[Worker]) -> list[dict]:
         if a is not None and w.alive():
             _close(w, spec.cell)
     wall = time.perf_counter() - t0
-    return [_record(spec, side, samples[i], opened[i], failed, i, started, wall) for i, side in enumerate(("base", "head"))]
+    sides_ = enumerate(("base", "head"))
+    return [_record(spec, side, samples[i], opened[i], failed, i, started, wall) for i, side in sides_]
 
 
 def _close(worker: Worker, cell: str) -> None:
@@ -119,8 +120,8 @@ def _record(spec: PerfCellSpec, side: str, samples, opened, failed, i: int, star
         return failed_record("perf", spec.cell, "skipped", f"not timed: the other side failed ({other})", **common)
     lat = Latency.from_samples(samples)
     fields = timing_fields(spec.batch_size, tokens_per_row(spec), lat, None, spec.max_new_tokens, None, None)
-    rec = perf_record(cell=spec.cell, **common, **fields, latency_samples_ms=compact(samples), timed_s=sum(samples) / 1e3,
-                      n_params=opened["n_params"], tokens_per_sample=tokens_per_row(spec))  # fmt: skip
+    rec = perf_record(cell=spec.cell, **common, **fields, latency_samples_ms=compact(samples),
+                      timed_s=sum(samples) / 1e3, n_params=opened["n_params"], tokens_per_sample=tokens_per_row(spec))
     return {**rec, "_samples_ms": samples}  # every sample for the verdict; the stored record keeps `compact`
 
 

@@ -34,7 +34,8 @@ class Side:
 def git(repo: Path, *args: str, check: bool = True) -> str:
     proc = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, check=False)
     if check and proc.returncode != 0:
-        raise BadInput(f"git {' '.join(args)}: {proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else proc.returncode}")
+        why = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else f"exit {proc.returncode}"
+        raise BadInput(f"git {' '.join(args)}: {why}")
     return proc.stdout.strip()
 
 
@@ -45,7 +46,7 @@ def repo_root(where: Path) -> Path:
         raise BadInput(f"ab: {where} is not inside a git repository (run it in an nlpbench checkout)")
     root = Path(proc.stdout.strip())
     if not (root / "bench" / "__init__.py").is_file():
-        raise BadInput(f"ab: {root} is not an nlpbench checkout (no bench/__init__.py): ab compares revisions of nlpbench")
+        raise BadInput(f"ab: {root} is not an nlpbench checkout (no bench/__init__.py); ab compares nlpbench revisions")
     return root
 
 

@@ -69,14 +69,20 @@ def write_outputs(run_dir: Path, rows: list[dict], tolerance: float, json_path: 
     """ab.csv, ab.md, plots/ab.png in the run folder; `json_path`: {"ok", "cells": [...]} for CI."""
     df = table(rows)
     df.to_csv(run_dir / "ab.csv", index=False)
-    shown = df.map(lambda v: f"{v:.4g}" if isinstance(v, float) and not math.isnan(v) else ("" if v is None or v != v else v))
-    (run_dir / "ab.md").write_text(f"# nlpbench ab\n\ntolerance +{tolerance:.0%}, {LEVEL:.0%} bootstrap interval of "
-                                   f"median(head) / median(base)\n\n{to_markdown(shown.astype(str))}\n\n{summary(rows)}\n")  # fmt: skip
+    shown = df.map(_cell_text).astype(str)
+    head = f"tolerance +{tolerance:.0%}, {LEVEL:.0%} bootstrap interval of median(head) / median(base)"
+    (run_dir / "ab.md").write_text(f"# nlpbench ab\n\n{head}\n\n{to_markdown(shown)}\n\n{summary(rows)}\n")
     plot(rows, tolerance, run_dir / "plots" / "ab.png")
     verdicts = {"ok": ok(rows), "cells": [{k: r[k] for k in ("cell", "ratio", "ci99", "verdict")} for r in rows]}
     (run_dir / "ab.json").write_text(json.dumps(verdicts, indent=2) + "\n")
     if json_path is not None:
         Path(json_path).write_text(json.dumps(verdicts, indent=2) + "\n")
+
+
+def _cell_text(v) -> str:
+    if isinstance(v, float):
+        return "" if math.isnan(v) else f"{v:.4g}"
+    return "" if v is None else str(v)
 
 
 COLORS = {"regression": "tab:red", "faster": "tab:green", "same": "tab:blue"}

@@ -82,7 +82,8 @@ class Cell:
         info = {"task": msg["task"], "num_labels": msg.get("num_labels"), "device": self.device,
                 "dtype": msg.get("dtype", "fp32"), "seed": msg.get("seed", 0), "progress": False}  # fmt: skip
         torch.manual_seed(msg.get("seed", 0))
-        self.adapter = cls(cls.Config(**msg.get("params", {})), TaskInfo(**{k: v for k, v in info.items() if k in fields}))
+        info = TaskInfo(**{k: v for k, v in info.items() if k in fields})  # fields an older TaskInfo lacks: left out
+        self.adapter = cls(cls.Config(**msg.get("params", {})), info)
         self.adapter.setup(None)
         gen = torch.Generator().manual_seed(msg.get("seed", 0))
         self.batch = self.adapter.synthetic_batch(msg["batch_size"], msg["seq_len"], gen)
@@ -103,7 +104,8 @@ class Cell:
             return lambda: _under(torch.inference_mode, autocast, lambda: ad.forward(batch))
         if mode == "generate":
             ad.model.eval()
-            return lambda: _under(torch.inference_mode, autocast, lambda: ad.generate(batch, max_new_tokens, fixed_length=True))
+            return lambda: _under(torch.inference_mode, autocast,
+                                  lambda: ad.generate(batch, max_new_tokens, fixed_length=True))  # fmt: skip
         if mode == "train_step":
             ad.model.train()
             opt = torch.optim.AdamW(ad.model.parameters(), lr=1e-5)

@@ -29,7 +29,9 @@ def _plant(repo: Path, seconds: float) -> None:
     at = next(i for i, ln in enumerate(lines) if ln.startswith("    def forward(")) + 1
     lines.insert(at, SLEEP.format(s=seconds))
     text = "".join(lines)
-    path.write_text(text if "\nimport time\n" in text else text.replace("\nimport torch\n", "\nimport time\n\nimport torch\n", 1))
+    if "\nimport time\n" not in text:
+        text = text.replace("\nimport torch\n", "\nimport time\n\nimport torch\n", 1)
+    path.write_text(text)
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +63,8 @@ def repo(tmp_path_factory):
 def test_a_a_run_passes_and_each_worker_imports_its_own_side(repo, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(repo)
     out = tmp_path / "v.json"
-    assert main(["ab", "ab.yaml", "--base", "a", "--head", "a", "--out", str(tmp_path / "runs"), "--json", str(out)]) == 0
+    runs = str(tmp_path / "runs")
+    assert main(["ab", "ab.yaml", "--base", "a", "--head", "a", "--out", runs, "--json", str(out)]) == 0
     verdicts = json.loads(out.read_text())
     assert verdicts["ok"] is True and [c["verdict"] for c in verdicts["cells"]] == ["same"]
     cell = verdicts["cells"][0]
@@ -85,7 +88,7 @@ def test_a_planted_slowdown_in_the_working_tree_is_a_regression(repo, tmp_path, 
     monkeypatch.chdir(repo)
     _plant(repo, 0.005)  # uncommitted: the default --head is the working tree as it is
     try:
-        code = main(["ab", "ab.yaml", "--base", "a", "--out", str(tmp_path / "runs"), "--json", str(tmp_path / "v.json")])
+        code = main(["ab", "ab.yaml", "--base", "a", "--out", f"{tmp_path}/runs", "--json", str(tmp_path / "v.json")])
     finally:
         _git(repo, "checkout", "-q", "--", "models/dummy.py")
     verdicts = json.loads((tmp_path / "v.json").read_text())
@@ -110,15 +113,16 @@ def test_the_finder_maps_the_repo_folders_and_refuses_what_the_side_lacks(repo):
     finder = SideFinder(repo)
     assert finder.find_spec("nlpbench").origin == str(repo / "bench" / "__init__.py")
     assert finder.find_spec("nlpbench.models").origin == str(repo / "models" / "__init__.py")
-    assert finder.find_spec("nlpbench.perf.cell", [str(repo / "bench" / "perf")]).origin == str(repo / "bench/perf/cell.py")
+    cell = finder.find_spec("nlpbench.perf.cell", [str(repo / "bench" / "perf")])
+    assert cell.origin == str(repo / "bench" / "perf" / "cell.py")
     with pytest.raises(ModuleNotFoundError):  # never filled in from an installed copy
         finder.find_spec("nlpbench.not_in_this_revision", [str(repo / "bench")])
     assert finder.find_spec("numpy") is None  # everything else: the usual finders
 
 
 def _rec(samples, status="ok"):
-    return {"status": status, "_samples_ms": samples, "latency_ms": {"p50": float(np.median(samples)) if samples else None},
-            "error": "boom"}  # fmt: skip
+    p50 = float(np.median(samples)) if samples else None
+    return {"status": status, "_samples_ms": samples, "latency_ms": {"p50": p50}, "error": "boom"}
 
 
 def test_verdict_needs_the_whole_interval_beyond_the_tolerance():
