@@ -67,10 +67,9 @@ def ab_specs(suite, data) -> list[PerfCellSpec]:
     return specs
 
 
-def turn_iters(warm_ms: list[float]) -> int:
-    """Iterations per turn from the slower side's warm-up median: about TURN_S of work, at least one."""
-    est = sorted(warm_ms)[len(warm_ms) // 2] if warm_ms else 1.0
-    return max(1, min(MAX_TURN_ITERS, math.ceil(TURN_S * 1e3 / max(est, 1e-3))))
+def turn_iters(step_ms: list[float]) -> int:
+    """Iterations per turn from the slower side's last warm-up step: about TURN_S of work, at least one."""
+    return max(1, min(MAX_TURN_ITERS, math.ceil(TURN_S * 1e3 / max(max(step_ms, default=1.0), 1e-3))))
 
 
 def alternate(spec: PerfCellSpec, workers: list[Worker]) -> list[dict]:
@@ -86,7 +85,7 @@ def alternate(spec: PerfCellSpec, workers: list[Worker]) -> list[dict]:
             failed[i] = e
     samples: list[list[float]] = [[], []]
     if not any(failed):
-        k = turn_iters([max(a["warm_ms"][-1], 1e-3) for a in opened])
+        k = turn_iters([a["warm_ms"][-1] for a in opened])
         try:
             while not all(len(s) >= spec.min_iters and sum(s) / 1e3 >= spec.min_seconds for s in samples):
                 for i in (0, 1, 1, 0):  # ABBA: each side first after a switch as often as the other
@@ -168,7 +167,7 @@ def compare_sides(run_dir: Path, pair: tuple[Side, Side], workers: list[Worker],
     rows: list[dict] = []
     try:
         for s, w in zip(pair, workers):
-            info[s.name] = {**s.as_json(), "nlpbench": w.start()["nlpbench"]}  # which code the worker imported
+            info[s.name] = {**s.as_json(), "nlpbench": _hello(s, w)["nlpbench"]}  # which code the worker imported
         write_json(run_dir / "run.json", info)
         for spec in specs:
             recs = alternate(spec, workers)
@@ -177,12 +176,22 @@ def compare_sides(run_dir: Path, pair: tuple[Side, Side], workers: list[Worker],
             rows.append(judge(spec.cell, *recs, tolerance))
             print(_line(rows[-1]), flush=True)
         info["status"] = "finished"
+    except BaseException as e:
+        info["status"] = "interrupted" if isinstance(e, KeyboardInterrupt) else "failed"
+        raise
     finally:
-        info.update(ended_at=utc_now(), status=info["status"] if info["status"] == "finished" else "interrupted")
+        info["ended_at"] = utc_now()
         write_json(run_dir / "run.json", info)
         if info["status"] != "finished" and rows:
             write_outputs(run_dir, rows, tolerance)  # what finished is kept
     return rows
+
+
+def _hello(side: Side, worker: Worker) -> dict:
+    try:
+        return worker.start()
+    except WorkerError as e:  # e.g. a revision older than the `nlpbench` import name: nothing to compare
+        raise BadInput(f"ab: the {side.name} worker ({side.rev or 'working tree'}) could not start: {e}") from None
 
 
 def _mkdir(path: Path) -> Path:
