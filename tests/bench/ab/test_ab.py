@@ -37,14 +37,14 @@ def _plant(repo: Path, seconds: float) -> None:
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory):
     """A git repo holding this checkout's package folders: commit `a` (forward sleeps 2 ms), commit `b`
-    (5 ms: 2.5 times slower), and a suite of one dummy cell."""
+    (10 ms: 5 times slower), and a suite of one dummy cell."""
     repo = tmp_path_factory.mktemp("abrepo")
     for folder in ("bench", "models", "suites"):
         shutil.copytree(ROOT / folder, repo / folder, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(ROOT / "setup.py", repo / "setup.py")
     (repo / "ab.yaml").write_text(
         "name: ab-test\nseed: 0\ndevice: cpu\nperf:\n  modes: [forward]\n  batch_sizes: [1]\n  seq_lens: [8]\n"
-        "  warmup: 2\n  min_iters: 40\n  min_seconds: 0.2\n  models:\n    - {adapter: dummy, task: classification}\n"
+        "  warmup: 2\n  min_iters: 40\n  min_seconds: 0.4\n  models:\n    - {adapter: dummy, task: classification}\n"
     )  # fmt: skip
     _git(repo, "init", "-q")
     _git(repo, "config", "user.email", "t@t")
@@ -53,8 +53,8 @@ def repo(tmp_path_factory):
     _git(repo, "add", "-A")
     _git(repo, "commit", "-qm", "a")
     _git(repo, "tag", "a")
-    _plant(repo, 0.005)
-    _git(repo, "commit", "-qam", "b: dummy's forward 2.5 times slower")
+    _plant(repo, 0.010)
+    _git(repo, "commit", "-qam", "b: dummy's forward 5 times slower")
     _git(repo, "tag", "b")
     (repo / "bench" / "__init__.py").write_text("raise ImportError('an old layout')\n")
     _git(repo, "commit", "-qam", "c: a revision whose nlpbench can't be imported")
@@ -89,7 +89,7 @@ def test_a_a_run_passes_and_each_worker_imports_its_own_side(repo, tmp_path, mon
 
 def test_a_planted_slowdown_in_the_working_tree_is_a_regression(repo, tmp_path, monkeypatch):
     monkeypatch.chdir(repo)
-    _plant(repo, 0.005)  # uncommitted: the default --head is the working tree as it is
+    _plant(repo, 0.010)  # uncommitted: the default --head is the working tree as it is
     try:
         code = main(["ab", "ab.yaml", "--base", "a", "--out", f"{tmp_path}/runs", "--json", str(tmp_path / "v.json")])
     finally:
@@ -97,7 +97,7 @@ def test_a_planted_slowdown_in_the_working_tree_is_a_regression(repo, tmp_path, 
     verdicts = json.loads((tmp_path / "v.json").read_text())
     assert code == 1 and verdicts["ok"] is False
     (cell,) = verdicts["cells"]
-    assert cell["verdict"] == "regression" and cell["ci99"][0] > 1.05  # 2 -> 5 ms of sleep per call
+    assert cell["verdict"] == "regression" and cell["ci99"][0] > 1.05  # 2 -> 10 ms of sleep per call
     info = json.loads(next((tmp_path / "runs").iterdir()).joinpath("run.json").read_text())
     assert info["head"]["root"] == str(repo) and info["head"]["dirty"] is True
 
