@@ -10,8 +10,10 @@ copies, as an A/B run has.
 from __future__ import annotations
 
 import shutil
+import signal
 import subprocess
 import tempfile
+import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,6 +60,10 @@ def resolve(repo: Path, flag: str, rev: str) -> str:
     return proc.stdout.strip()
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 @contextmanager
 def sides(base: str, head: str | None, where: Path | None = None):
     """(base Side, head Side) for the run; their worktrees are removed on the way out."""
@@ -67,6 +73,9 @@ def sides(base: str, head: str | None, where: Path | None = None):
         shas["--head"] = resolve(repo, "--head", head)
     tmp = Path(tempfile.mkdtemp(prefix="nlpbench-ab-"))
     made: list[Path] = []
+    # SIGTERM (a cancelled CI job, `timeout`) unwinds like Ctrl-C, so no worktree is left in the repo
+    main = threading.current_thread() is threading.main_thread()  # only the main thread may set handlers
+    previous = signal.signal(signal.SIGTERM, _interrupt) if main else None
     try:
         out = []
         for name, flag in (("base", "--base"), ("head", "--head")):
@@ -80,6 +89,8 @@ def sides(base: str, head: str | None, where: Path | None = None):
             out.append(Side(name, base if name == "base" else head, shas[flag], path))
         yield out[0], out[1]
     finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
         for path in made:
             git(repo, "worktree", "remove", "--force", str(path), check=False)
         shutil.rmtree(tmp, ignore_errors=True)

@@ -183,3 +183,20 @@ def test_turns_pass_every_few_iterations_in_abba_order():
     assert len(turns) % 4 == 0  # whole ABBA blocks: neither side gets the last word
     assert base["latency_ms"]["n"] >= 30 and sum(base["_samples_ms"]) >= 300  # both rules, on each side
     assert head["latency_ms"]["p50"] == 12.0 and head["side"] == "head" and head["status"] == "ok"
+
+
+def test_sigterm_unwinds_and_removes_the_worktrees(repo, monkeypatch):
+    import os
+    import signal
+
+    from nlpbench.ab.sides import sides
+
+    monkeypatch.chdir(repo)
+    before = signal.getsignal(signal.SIGTERM)
+    with pytest.raises(KeyboardInterrupt):
+        with sides("a", "b") as (base, head):
+            assert base.root.is_dir() and head.root.is_dir() and base.sha != head.sha
+            os.kill(os.getpid(), signal.SIGTERM)  # as a cancelled CI job or `timeout` sends it
+    assert not base.root.exists() and not head.root.exists()
+    assert _git(repo, "worktree", "list").count("\n") == 0
+    assert signal.getsignal(signal.SIGTERM) == before  # the handler is put back
