@@ -1,4 +1,4 @@
-"""The `nlpbench` command line: run, validate, list, report, compare, profile.
+"""The `nlpbench` command line: run, validate, list, report, compare, profile, ab.
 
 Exit codes: 0 success; 1 a regression (compare) or a failed required cell;
 2 bad input — every problem on its own line, no traceback — and failed writes (a full
@@ -206,6 +206,7 @@ def parser() -> argparse.ArgumentParser:
     _add_validate(sub)
     _add_eval(sub)
     _add_list(sub)
+    from nlpbench.ab import command as ab
     from nlpbench.gate import compare
     from nlpbench.perf import profile
     from nlpbench.report import write as report
@@ -213,6 +214,7 @@ def parser() -> argparse.ArgumentParser:
     report.register(sub)
     compare.register(sub)
     profile.register(sub)
+    ab.register(sub)
     for command in sub.choices.values():
         _add_verbosity(command)
     return ap

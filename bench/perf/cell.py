@@ -29,6 +29,7 @@ import json
 import os
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import import_module
 from pathlib import Path
@@ -203,6 +204,17 @@ def measure(spec: PerfCellSpec, adapter, work, warm: bool = True) -> dict:
     """Warm step, memory and FLOP passes, warm-up, timed loops; `timed_s` is the seconds spent running steps.
 
     `warm=False`: the caller already ran steps (compiling does; torchrun sizes its loop).
+    """
+    out = prepare(spec, adapter, work, warm)
+    loops = time_loops(spec, work, spec.min_iters, spec.min_seconds)
+    out["timed_s"] += loops.pop("timed_s")
+    return {**out, **loops}
+
+
+def prepare(spec: PerfCellSpec, adapter, work, warm: bool = True) -> dict:
+    """Everything before the timed loops, once per cell (rounds reuse it: nlpbench.perf.warm):
+    warm step, memory and FLOP passes, the rest of the warm-up. {"memory", "flops", "timed_s"}.
+
     The warm step, the memory pass and (without compile) the FLOP pass run the
     real step, so they are the first warm-up steps: `warmup` counts them.
     """
@@ -224,34 +236,56 @@ def measure(spec: PerfCellSpec, adapter, work, warm: bool = True) -> dict:
             work.first_token()  # warms the 1-token length too
         sync(spec.device)
         timed += time.perf_counter() - t0
-        out["latency"], wall = measure_latency(work.step, spec.device, spec.min_iters, spec.min_seconds)
-        timed += wall
-        if work.first_token is not None:
-            out["first"], wall = measure_latency(work.first_token, spec.device, spec.min_iters, spec.min_seconds)
-            timed += wall
     out["timed_s"] = timed
     return out
+
+
+def time_loops(spec: PerfCellSpec, work, min_iters: int, min_seconds: float) -> dict:
+    """The timed loop until both rules hold (generate: then the 1-token loop); {"latency", "first"?, "timed_s"}."""
+    out = {}
+    with work.context():
+        out["latency"], out["timed_s"] = measure_latency(work.step, spec.device, min_iters, min_seconds)
+        if work.first_token is not None:
+            out["first"], wall = measure_latency(work.first_token, spec.device, min_iters, min_seconds)
+            out["timed_s"] += wall
+    return out
+
+
+@contextmanager
+def cell_threads(spec: PerfCellSpec):
+    """The cell's torch thread count while inside (`spec.threads`; None: the process's), restored on exit."""
+    threads = torch.get_num_threads()
+    if spec.threads:
+        torch.set_num_threads(spec.threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+def open_cell(spec: PerfCellSpec) -> tuple:
+    """Builds, compiles (when asked) and prepares a cell: (adapter, work, measurements so far)."""
+    adapter_class(spec)  # imports (transformers, ...) happen first, so they never count
+    settle_gc()
+    adapter, batch = build_adapter(spec)
+    work = make_workload(adapter, batch, spec.mode, spec.dtype, spec.max_new_tokens, spec.train)
+    compile_s = compile_cell(adapter, work, spec.mode, spec.compile_backend) if spec.compile else None
+    m = prepare(spec, adapter, work, warm=not spec.compile)
+    m["compile_s"] = compile_s
+    m["compiled_frames"] = compiled_frames() if spec.compile else None
+    m["weights"], m["state"] = weight_bytes(adapter.model), work.state_bytes()
+    return adapter, work, m
 
 
 def run_perf_cell(spec: PerfCellSpec) -> dict:
     """Runs one cell; returns its record fields (status ok). Raises on failure (see `run_cell_safely`)."""
     started, t_start = utc_now(), time.perf_counter()
-    threads = torch.get_num_threads()
-    if spec.threads:
-        torch.set_num_threads(spec.threads)
-    try:
-        adapter_class(spec)  # imports (transformers, ...) happen first, so they never count
-        settle_gc()
-        adapter, batch = build_adapter(spec)
-        work = make_workload(adapter, batch, spec.mode, spec.dtype, spec.max_new_tokens, spec.train)
-        compile_s = compile_cell(adapter, work, spec.mode, spec.compile_backend) if spec.compile else None
-        m = measure(spec, adapter, work, warm=not spec.compile)
-        m["compiled_frames"] = compiled_frames() if spec.compile else None
-        m["weights"], m["state"] = weight_bytes(adapter.model), work.state_bytes()
-        rec = cell_record(spec, m, n_params(adapter.model))
-    finally:
-        torch.set_num_threads(threads)
-    rec.update(compile_s=compile_s, started_at=started, wall_s=time.perf_counter() - t_start)
+    with cell_threads(spec):
+        adapter, work, m = open_cell(spec)
+        loops = time_loops(spec, work, spec.min_iters, spec.min_seconds)
+        m["timed_s"] += loops.pop("timed_s")
+        rec = cell_record(spec, {**m, **loops}, n_params(adapter.model))
+    rec.update(compile_s=m["compile_s"], started_at=started, wall_s=time.perf_counter() - t_start)
     return rec
 
 

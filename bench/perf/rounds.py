@@ -7,11 +7,18 @@ back-to-back runs disagree by more than any cell's own spread (Why 7 of issue
 1 of every cell, then round 2 of every cell, and so on; each round times
 `min_iters / rounds` iterations for `min_seconds / rounds` (never below
 `ROUND_MIN_SECONDS`, so sub-millisecond cells still get thousands of samples
-per round). A cell's record pools every round's samples (p50 of all), keeps
-each round's median (`round_p50_ms`) and is `noisy` also when those medians
-spread by more than 10% (`round_spread`): the speed moved while it was measured.
+per round). A cell's record pools every round's samples (p50 of all, and all of
+them in `latency_samples_ms`, the gate's bootstrap input), keeps each round's
+median (`round_p50_ms`) and their spread (`round_spread`: how far the speed
+moved while it was measured; information, not a flag — `noisy` is the pooled
+median's own rule, nlpbench.perf.trackers.Latency.noisy).
 
-Memory and FLOPs come from the first round (they do not depend on speed).
+Set-up is paid once per cell, not per round (issue 21: rounds had made a 3 × 3
+grid 1.6 times slower): `WarmCell` builds the model, warms it and runs the
+memory and FLOP passes once, then stays alive for its later rounds, which run
+one untimed step (caches other cells used meanwhile) and the timed loop only.
+The inline sweep keeps the cells of one model warm together (at most
+`MAX_WARM` at once, so memory stays bounded) and interleaves rounds among them.
 Compiled cells run in one round: every round would compile again.
 """
 
@@ -20,11 +27,19 @@ from __future__ import annotations
 import dataclasses
 import math
 import statistics
+import time
 
+from nlpbench.adapter import n_params
+from nlpbench.errors import error_message, is_oom
+from nlpbench.perf.cell import (PerfCellSpec, base_record, cell_record, cell_threads, open_cell, release, sync,
+                              time_loops)  # fmt: skip
 from nlpbench.perf.timing import timing_fields
-from nlpbench.perf.trackers import NOISY_IQR_OVER_MEDIAN, Latency
+from nlpbench.perf.trackers import Latency
+from nlpbench.quality.stats import compact
+from nlpbench.store.records import utc_now
 
 ROUND_MIN_SECONDS = 0.1
+MAX_WARM = 12  # cells kept warm at once by the inline sweep (each holds its model and batch)
 
 
 def cell_rounds(spec, rounds: int) -> int:
@@ -43,23 +58,106 @@ def round_spec(spec, rounds: int):
 
 
 def merge(recs: list[dict]) -> dict:
-    """One record from the rounds of a cell (all status ok): pooled latency, per-round medians, summed times."""
+    """One record from the rounds of a cell (all status ok): pooled latency, per-round medians, summed times.
+
+    `recs[0]` is a whole record; later ones need only `_samples_ms` (`_first_samples_ms`), `timed_s`, `wall_s`."""
     first = recs[0]
     rounds_ms = [r.pop("_samples_ms") for r in recs]
     firsts = [r.pop("_first_samples_ms", None) for r in recs]
-    lat = Latency.from_samples([x for xs in rounds_ms for x in xs])
+    pooled = [x for xs in rounds_ms for x in xs]
+    lat = Latency.from_samples(pooled)
     one = Latency.from_samples([x for xs in firsts for x in xs]) if firsts[0] is not None else None
     rec = dict(first)
     rec.update(timing_fields(first["batch_size"], first["tokens_per_sample"], lat, one,
                              first.get("max_new_tokens", 2), first.get("flops"), first.get("peak_gflops")))  # fmt: skip
     medians = [statistics.median(xs) for xs in rounds_ms]
-    spread = max(medians) / min(medians) - 1 if min(medians) > 0 else math.inf
     rec.update(
         rounds=len(recs),
         round_p50_ms=medians,
-        round_spread=spread,
-        noisy=rec["noisy"] or spread > NOISY_IQR_OVER_MEDIAN,
+        round_spread=max(medians) / min(medians) - 1 if min(medians) > 0 else math.inf,
+        latency_samples_ms=compact(pooled),  # every round's samples, not round 1's
         timed_s=sum(r.get("timed_s") or 0.0 for r in recs),
         wall_s=sum(r.get("wall_s") or 0.0 for r in recs),
     )
     return rec
+
+
+def failed_record(spec: PerfCellSpec, e: Exception, started: str, t0: float) -> dict:
+    rec = base_record(spec, "oom" if is_oom(e) else "error", error_message(e))
+    rec.update(started_at=started, wall_s=time.perf_counter() - t0)
+    return rec
+
+
+class WarmCell:
+    """One cell built, warmed and measured for memory and FLOPs once, then timed round by round.
+
+    `WarmCell.open(spec, rounds)` returns the cell, or the failure record when building it failed."""
+
+    def __init__(self, spec: PerfCellSpec, rounds: int):
+        self.spec = round_spec(spec, rounds)  # each round's share of min_iters and min_seconds, samples kept
+        self.parts: list[dict] = []
+        self.started, t0 = utc_now(), time.perf_counter()
+        with cell_threads(self.spec):
+            self.adapter, self.work, self.m = open_cell(self.spec)
+        self.open_s = time.perf_counter() - t0
+
+    @classmethod
+    def open(cls, spec: PerfCellSpec, rounds: int):
+        started, t0 = utc_now(), time.perf_counter()
+        try:
+            return cls(spec, rounds)
+        except Exception as e:  # noqa: BLE001  (a failed cell must never end the sweep)
+            release(spec)
+            return failed_record(spec, e, started, t0)
+
+    def time_round(self) -> dict | None:
+        """Times one round; None, or the failure record (the cell is then closed)."""
+        t0 = time.perf_counter()
+        try:
+            with cell_threads(self.spec):
+                rewarm = self._rewarm() if self.parts else 0.0
+                loops = time_loops(self.spec, self.work, self.spec.min_iters, self.spec.min_seconds)
+        except Exception as e:  # noqa: BLE001
+            self.close()
+            return failed_record(self.spec, e, self.started, t0)
+        wall = time.perf_counter() - t0
+        if not self.parts:  # round 1 carries the whole record: memory, FLOPs, set-up time
+            m = {**self.m, **loops, "timed_s": self.m["timed_s"] + loops["timed_s"]}
+            rec = cell_record(self.spec, m, n_params(self.adapter.model))
+            rec.update(compile_s=self.m["compile_s"], started_at=self.started, wall_s=self.open_s + wall)
+            self.parts.append(rec)
+        else:
+            first = loops.get("first")
+            self.parts.append({"_samples_ms": loops["latency"].samples_ms, "timed_s": rewarm + loops["timed_s"],
+                               "_first_samples_ms": first.samples_ms if first else None, "wall_s": wall})  # fmt: skip
+        return None
+
+    def _rewarm(self) -> float:
+        """One untimed step: other cells ran since this one's last round (cold caches, not a cold model)."""
+        t0 = time.perf_counter()
+        with self.work.context():
+            self.work.step()
+        sync(self.spec.device)
+        return time.perf_counter() - t0
+
+    def record(self) -> dict:
+        """The cell's record from every round so far (closes the cell)."""
+        rec = merge(self.parts) if len(self.parts) > 1 else {k: v for k, v in self.parts[0].items() if k[0] != "_"}
+        self.close()
+        return rec
+
+    def close(self) -> None:
+        self.adapter = self.work = None
+        release(self.spec)
+
+
+def warm_windows(specs: list[PerfCellSpec]) -> list[list[PerfCellSpec]]:
+    """Consecutive cells of one model, at most `MAX_WARM` each: the cells kept warm together."""
+    out: list[list[PerfCellSpec]] = []
+    for spec in specs:
+        last = out[-1] if out else None
+        if last and len(last) < MAX_WARM and (last[0].task, last[0].name) == (spec.task, spec.name):
+            last.append(spec)
+        else:
+            out.append([spec])
+    return out

@@ -45,7 +45,8 @@ import torch
 from nlpbench.perf.flops import Work, track_flops  # noqa: F401  (re-exported: FLOP counting lives there)
 from nlpbench.perf.footprint import cpu_allocations
 
-NOISY_IQR_OVER_MEDIAN = 0.10
+NOISY_CI_OVER_MEDIAN = 0.10  # noisy: the median's 95% interval is wider than 10% of it (about ±5%)
+MEDIAN_Z95 = 1.959964  # the normal quantile for a 95% interval
 MIN_SAMPLES = {"p90": 10, "p99": 100}  # a percentile is published only from this many samples
 MAX_IN_FLIGHT = 4  # CUDA: timed iterations the host may run ahead of the GPU
 MB = 2**20
@@ -81,8 +82,25 @@ class Latency:
 
     @property
     def noisy(self) -> bool:
-        """True when the spread is too wide to trust one number (IQR/median > 10%)."""
-        return self.p50 <= 0 or self.iqr / self.p50 > NOISY_IQR_OVER_MEDIAN
+        """True when a reader should distrust the p50: its 95% interval is wider than 10% of it.
+
+        A wide spread alone is not enough (a shared machine's latencies are long-tailed, yet thousands
+        of samples pin their median down): the interval narrows as samples accrue, so the flag marks
+        the cells whose median could still move by more than about ±5% (issue 21: the old IQR/median
+        rule flagged 8 of 9 cells of a grid, which told a reader nothing)."""
+        lo, hi = self.median_ci95()
+        return self.p50 <= 0 or (hi - lo) / self.p50 > NOISY_CI_OVER_MEDIAN
+
+    def median_ci95(self) -> tuple[float, float]:
+        """Distribution-free 95% interval of the median: the order statistics n/2 ± z·√n/2 (the normal
+        approximation to the binomial count below the median); [min, max] for a handful of samples."""
+        x = np.sort(np.asarray(self.samples_ms, dtype=np.float64))
+        if x.size == 0:
+            return self.p50, self.p50
+        half = MEDIAN_Z95 * np.sqrt(x.size) / 2
+        lo = max(int(np.floor(x.size / 2 - half)) - 1, 0)  # 1-based order statistics -> 0-based
+        hi = min(int(np.ceil(x.size / 2 + half)), x.size - 1)
+        return float(x[lo]), float(x[hi])
 
     def summary(self) -> dict:
         """The record's `latency_ms` dict (no raw samples). A tail percentile needs enough samples to

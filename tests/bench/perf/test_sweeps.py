@@ -1,4 +1,6 @@
-"""sweep(): order, immediate writes, OOM -> skipped larger batches, resume via `done`."""
+"""sweep(): order, immediate writes, OOM -> skipped larger batches, resume via `done`, warm rounds."""
+
+import numpy as np
 
 from nlpbench.perf import sweep
 
@@ -60,7 +62,7 @@ def test_an_error_cell_does_not_stop_the_sweep(make_spec):
     assert [r["status"] for r in written] == ["error", "ok"]
 
 
-def test_rounds_interleave_cells_and_pool_their_samples(make_spec, monkeypatch):
+def test_fresh_rounds_interleave_cells_and_pool_their_samples(make_spec, monkeypatch):
     from nlpbench.launch.cells import run_inline
     from nlpbench.perf import sweep
 
@@ -73,27 +75,71 @@ def test_rounds_interleave_cells_and_pool_their_samples(make_spec, monkeypatch):
         return run_inline(spec, timeout_s)
 
     monkeypatch.setattr("nlpbench.perf.sweeps.get_launcher", lambda name, **o: spy)
-    sweep(specs, "inline", written.append, progress=False, rounds=3)
+    sweep(specs, "process", written.append, progress=False, rounds=3)  # the process launcher, spied on
     assert order == [s.cell for s in specs] * 3  # round 1 of every cell, then round 2, ...
     assert [r["cell"] for r in written] == [s.cell for s in specs]
     for r in written:
         assert r["rounds"] == 3 and len(r["round_p50_ms"]) == 3 and r["latency_ms"]["n"] == 6
+        assert len(r["latency_samples_ms"]) == 6  # every round's samples, not round 1's two
         assert "_samples_ms" not in r
 
 
-def test_a_p50_that_moves_between_rounds_is_noisy():
+def test_inline_rounds_set_each_cell_up_once_and_interleave(make_spec, monkeypatch):
+    import nlpbench.perf.rounds as rounds
+
+    specs = [make_spec(batch_size=b, min_iters=6, min_seconds=0.0) for b in (1, 2)]
+    specs.append(make_spec(name="other", adapter="dummy", min_iters=6, min_seconds=0.0))
+    opened, timed, written = [], [], []
+    real_open, real_loops = rounds.open_cell, rounds.time_loops
+    monkeypatch.setattr(rounds, "open_cell", lambda spec: opened.append(spec.cell) or real_open(spec))
+    monkeypatch.setattr(rounds, "time_loops", lambda spec, *a: timed.append(spec.cell) or real_loops(spec, *a))
+    sweep(specs, "inline", written.append, progress=False, rounds=3)
+    assert opened == [s.cell for s in specs]  # built, warmed, memory and FLOPs: once per cell
+    two = [s.cell for s in specs[:2]]  # one model's cells interleave; the next model's after them
+    assert timed == two * 3 + [specs[2].cell] * 3
+    assert [r["cell"] for r in written] == [s.cell for s in specs]
+    for r in written:
+        assert r["status"] == "ok" and r["launcher"] == "inline" and r["rounds"] == 3
+        assert r["latency_ms"]["n"] == 6 and len(r["latency_samples_ms"]) == 6 and len(r["round_p50_ms"]) == 3
+        assert r["peak_memory_mb"] is not None and r["flops"] and "_samples_ms" not in r
+        assert r["wall_s"] >= r["timed_s"] > 0
+
+
+def test_inline_rounds_still_skip_batches_above_an_oom(make_spec):
+    specs = [make_spec(batch_size=b, seq_len=8, min_iters=2, min_seconds=0.0, params={"fail_above": 100})
+             for b in (4, 16, 64)]  # fmt: skip
+    written = []
+    sweep(specs, "inline", written.append, progress=False, rounds=2)
+    assert [(r["batch_size"], r["status"]) for r in written] == [(16, "oom"), (64, "skipped"), (4, "ok")]
+    assert written[2]["rounds"] == 2
+
+
+def test_warm_windows_hold_one_model_at_most_max_warm(make_spec):
+    from nlpbench.perf.rounds import MAX_WARM, warm_windows
+
+    a = [make_spec(batch_size=b) for b in range(1, MAX_WARM + 3)]
+    b = [make_spec(name="b", batch_size=1)]
+    assert [len(w) for w in warm_windows(a + b)] == [MAX_WARM, 2, 1]
+
+
+def test_the_flag_is_the_pooled_medians_interval_not_the_round_spread():
     from nlpbench.perf.rounds import merge
 
     def part(samples):
         return {"cell": "c", "status": "ok", "batch_size": 1, "tokens_per_sample": 4, "flops": None,
-                "noisy": False, "timed_s": 1.0, "wall_s": 2.0, "_samples_ms": samples}
+                "noisy": False, "timed_s": 1.0, "wall_s": 2.0, "_samples_ms": samples,
+                "latency_samples_ms": samples}  # fmt: skip
 
     steady = merge([part([10.0, 10.1, 9.9]) for _ in range(5)])
-    moved = merge([part([10.0, 10.1, 9.9]) for _ in range(4)] + [part([11.5, 11.6, 11.4])])
     assert not steady["noisy"] and steady["latency_ms"]["n"] == 15 and steady["timed_s"] == 5.0
-    lat = moved["latency_ms"]
-    assert lat["iqr"] / lat["p50"] < 0.10  # the pooled spread alone would not say so ...
-    assert moved["noisy"] and moved["round_spread"] > 0.10  # ... the move between rounds does
+    assert len(steady["latency_samples_ms"]) == 15
+    # one round 4% slower among many samples: the spread is reported, the median is still sure
+    many = [part(list(np.linspace(9.9, 10.1, 50))) for _ in range(4)] + [part(list(np.linspace(10.3, 10.5, 50)))]
+    moved = merge(many)
+    assert moved["round_spread"] > 0.03 and not moved["noisy"]
+    # few samples spread over 30%: the median could be anywhere in there
+    wide = merge([part([10.0, 13.0]), part([11.0, 12.5])])
+    assert wide["noisy"]
 
 
 def test_compiled_cells_run_one_round(make_spec):

@@ -21,10 +21,17 @@ def test_latency_stats_on_known_samples():
     assert set(lat.summary()) == {"mean", "p50", "p90", "p99", "std", "iqr", "n", "p25", "p75"}
 
 
-def test_noisy_when_iqr_over_median_above_ten_percent():
+def test_noisy_when_the_medians_interval_is_wider_than_ten_percent():
     assert not Latency.from_samples([10.0, 10.1, 9.9, 10.0, 10.2]).noisy
-    assert Latency.from_samples([8.0, 9.0, 10.0, 11.0, 12.0]).noisy  # IQR 2 / median 10 = 0.2
-    assert not Latency.from_samples([9.5, 10.0, 10.0, 10.0, 10.5]).noisy  # 0.0 IQR
+    assert Latency.from_samples([8.0, 9.0, 10.0, 11.0, 12.0]).noisy  # 5 samples: [8, 12], 40% of 10
+    rng = np.random.default_rng(0)
+    tailed = 10.0 + rng.exponential(2.0, size=2000)  # IQR/median ~ 0.2: the old rule flagged it
+    lat = Latency.from_samples(tailed)
+    assert lat.iqr / lat.p50 > 0.10 and not lat.noisy  # ... but 2000 samples pin the median down
+    lo, hi = lat.median_ci95()
+    assert lo < lat.p50 < hi and (hi - lo) / lat.p50 < 0.03
+    few = Latency.from_samples(tailed[:8])  # the same spread from 8 samples: the median could be far off
+    assert few.noisy
     with pytest.raises(ValueError):
         Latency.from_samples([])
 

@@ -1,0 +1,32 @@
+"""The `nlpbench ab` subcommand's arguments (nlpbench.ab.run does the work, imported only when it runs)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+
+def register(sub) -> None:
+    p = sub.add_parser("ab", help="a suite's perf cells for two revisions side by side: exit 1 on a regression")
+    p.add_argument("suite")
+    p.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="e.g. perf.batch_sizes=[1,8] perf.min_seconds=0.5")
+    p.add_argument("--base", required=True, metavar="REV", help="the revision to compare against (of this repo)")
+    p.add_argument("--head", metavar="REV", help="the revision under test (default: this directory's working tree)")
+    p.add_argument("--tolerance", type=float, default=0.05, metavar="X",
+                   help="a regression needs the 99%% interval of head/base wholly above 1 + X (default 0.05)")
+    p.add_argument("--json", type=Path, metavar="FILE",
+                   help='write {"ok", "cells": [{"cell", "ratio", "ci99", "verdict"}]}')
+    p.add_argument("--out", type=Path, help="parent folder for the run folder (default results/runs)")
+    p.add_argument("--data-dir", help="base of relative data paths (default $NLPBENCH_DATA)")
+    p.add_argument("--models", metavar="NAME[,NAME]", help="only these models (labels, as in the tables)")
+    p.add_argument("--tasks", metavar="NAME[,NAME]", help="only these tasks (labels, as in the tables)")
+    p.set_defaults(func=cmd_ab)
+
+
+def cmd_ab(args) -> int:
+    from nlpbench.ab.run import run_ab
+    from nlpbench.suite.selection import names
+
+    return run_ab(args.suite, args.base, args.head, args.overrides, out=args.out, tolerance=args.tolerance,
+                  json_path=args.json, data_dir=args.data_dir, models=names(args.models), tasks=names(args.tasks),
+                  argv=sys.argv)  # fmt: skip

@@ -1,0 +1,208 @@
+"""`nlpbench ab SUITE --base REV [--head REV]`: a suite's perf cells for two revisions, side by side.
+
+Two runs of the same code on one machine, minutes apart, differ by more than
+most real changes (issue 21: A/A ratios off by up to 14%, every cell at once),
+because the machine's speed moves. So both revisions run in one job, each in
+its own worker process importing that revision's code (nlpbench.ab.worker,
+from a git worktree per side: nlpbench.ab.sides), both warm and alive, and the
+turn passes every few iterations (about `TURN_S` of work per turn, at least one
+iteration), in ABBA order so neither side is always first after a switch. A
+cell goes on until each side has `perf.min_iters` samples and
+`perf.min_seconds` of timed work; its verdict comes from every sample of both
+(nlpbench.ab.verdict). The run folder holds run.json, each side's records
+(`base/records.jsonl`, `head/records.jsonl`, written as each cell ends), the
+ratio table (`ab.csv`, `ab.md`), `ab.json` and `plots/ab.png`.
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+from nlpbench.ab.client import Worker, WorkerError
+from nlpbench.ab.sides import Side, sides
+from nlpbench.ab.verdict import TOLERANCE, judge, ok, summary, write_outputs
+from nlpbench.env import machine, resolve_device
+from nlpbench.errors import BadInput
+from nlpbench.perf.cell import PerfCellSpec, tokens_per_row
+from nlpbench.perf.plan import perf_models
+from nlpbench.perf.timing import timing_fields
+from nlpbench.perf.trackers import Latency
+from nlpbench.quality.stats import compact
+from nlpbench.store.records import failed_record, perf_record, utc_now
+from nlpbench.store.results import RecordStore, new_run_dir, write_json
+from nlpbench.tasks import get_task
+
+TURN_S = 0.05  # seconds of work per turn: the turn passes every few iterations
+MAX_TURN_ITERS = 64  # sub-millisecond cells: still a switch at least every 64 iterations
+OPEN_KEYS = ("cell", "adapter", "params", "task", "num_labels", "mode", "batch_size", "seq_len", "dtype",
+             "max_new_tokens", "device", "seed", "warmup")  # fmt: skip
+
+
+def ab_specs(suite, data) -> list[PerfCellSpec]:
+    """The suite's perf grid (compile off) with the models' params as the suite gives them: each side
+    fills in its own adapter defaults."""
+    p = suite.perf
+    if p is None:
+        raise BadInput(f"ab: suite '{suite.name}' has no perf section: ab compares perf cells")
+    if False not in p.compiles:
+        raise BadInput("ab: perf.compile: allowed false (ab times eager cells); given true")
+    device = resolve_device(suite.device).type
+    specs = []
+    for model, name, task, num_labels, _ in perf_models(suite, data):
+        for mode in p.modes:
+            if mode == "generate" and not get_task(task).generates:
+                continue
+            batch_sizes, seq_lens = p.grid(mode)
+            specs += [PerfCellSpec.make(adapter=model.adapter, name=name, params=dict(model.params), task=task,
+                                        num_labels=num_labels, mode=mode, batch_size=b, seq_len=s, dtype=dtype,
+                                        warmup=p.warmup, min_iters=p.min_iters, min_seconds=p.min_seconds,
+                                        max_new_tokens=p.max_new_tokens, device=device, seed=suite.seed)
+                      for dtype in p.dtypes for s in seq_lens for b in batch_sizes]  # fmt: skip
+    return specs
+
+
+def turn_iters(step_ms: list[float]) -> int:
+    """Iterations per turn from the slower side's last warm-up step: about TURN_S of work, at least one."""
+    return max(1, min(MAX_TURN_ITERS, math.ceil(TURN_S * 1e3 / max(max(step_ms, default=1.0), 1e-3))))
+
+
+def alternate(spec: PerfCellSpec, workers: list[Worker]) -> list[dict]:
+    """Opens the cell on both sides, times it in ABBA turns, closes it: [base record, head record]."""
+    started, t0 = utc_now(), time.perf_counter()
+    msg = {"op": "open", **{k: getattr(spec, k) for k in OPEN_KEYS}}
+    opened, failed = [], [None, None]
+    for i, w in enumerate(workers):
+        try:
+            opened.append(w.ask(msg))
+        except WorkerError as e:
+            opened.append(None)
+            failed[i] = e
+    samples: list[list[float]] = [[], []]
+    if not any(failed):
+        k = turn_iters([a["warm_ms"][-1] for a in opened])
+        try:
+            while not all(len(s) >= spec.min_iters and sum(s) / 1e3 >= spec.min_seconds for s in samples):
+                for i in (0, 1, 1, 0):  # ABBA: each side first after a switch as often as the other
+                    samples[i] += workers[i].ask({"op": "time", "cell": spec.cell, "iters": k})["samples_ms"]
+        except WorkerError as e:
+            failed[i] = e
+    for w, a in zip(workers, opened):
+        if a is not None and w.alive():
+            _close(w, spec.cell)
+    wall = time.perf_counter() - t0
+    sides_ = enumerate(("base", "head"))
+    return [_record(spec, side, samples[i], opened[i], failed, i, started, wall) for i, side in sides_]
+
+
+def _close(worker: Worker, cell: str) -> None:
+    try:
+        worker.ask({"op": "close", "cell": cell})
+    except WorkerError:
+        pass  # a dead worker starts again for the next cell
+
+
+def _record(spec: PerfCellSpec, side: str, samples, opened, failed, i: int, started: str, wall: float) -> dict:
+    common = {"suite": None, "task": spec.task, "dataset": "synthetic-ids", "model": spec.adapter, "name": spec.name,
+              "params": spec.params, "device": spec.device, "dtype": spec.dtype, "seed": spec.seed, "mode": spec.mode,
+              "batch_size": spec.batch_size, "seq_len": spec.seq_len, "compile": False, "launcher": "ab", "side": side,
+              "started_at": started, "wall_s": wall}  # fmt: skip
+    mine, other = failed[i], failed[1 - i]
+    if mine is not None:
+        return failed_record("perf", spec.cell, "oom" if mine.oom else "error", str(mine), **common)
+    if other is not None:
+        return failed_record("perf", spec.cell, "skipped", f"not timed: the other side failed ({other})", **common)
+    lat = Latency.from_samples(samples)
+    fields = timing_fields(spec.batch_size, tokens_per_row(spec), lat, None, spec.max_new_tokens, None, None)
+    rec = perf_record(cell=spec.cell, **common, **fields, latency_samples_ms=compact(samples),
+                      timed_s=sum(samples) / 1e3, n_params=opened["n_params"], tokens_per_sample=tokens_per_row(spec))
+    return {**rec, "_samples_ms": samples}  # every sample for the verdict; the stored record keeps `compact`
+
+
+def run_ab(suite_arg: str, base: str, head: str | None = None, overrides=(), out: Path | None = None,
+           tolerance: float = TOLERANCE, json_path: Path | None = None, data_dir: str | None = None,
+           models=None, tasks=None, argv=None) -> int:  # fmt: skip
+    """Runs the comparison; 1 when a cell regressed (or failed on head), else 0."""
+    if not (math.isfinite(tolerance) and tolerance >= 0):
+        raise BadInput(f"--tolerance: allowed a finite number >= 0; given {tolerance}")
+    with sides(base, head) as pair, tempfile.TemporaryDirectory(prefix="nlpbench-ab-logs-") as logs:
+        workers = [Worker(s.root, Path(logs) / f"{s.name}.log", torch.get_num_threads()) for s in pair]
+        for w in workers:
+            w.spawn()  # their imports overlap with the suite's validation below
+        run_dir = None
+        try:
+            suite, specs = _grid(suite_arg, overrides, data_dir, models, tasks)
+            run_dir = new_run_dir(f"ab-{suite.name}", out)
+            rows = compare_sides(run_dir, pair, workers, specs, suite, tolerance, argv)
+        finally:
+            for w in workers:
+                w.stop()
+            if run_dir is not None:
+                shutil.copytree(logs, run_dir / "logs")
+    write_outputs(run_dir, rows, tolerance, json_path)
+    print(f"{summary(rows)}\nrun folder: {run_dir}")
+    if not rows:
+        raise BadInput("ab: nothing compared (the suite's perf grid is empty)")
+    return 0 if ok(rows) else 1
+
+
+def _grid(suite_arg: str, overrides, data_dir, models, tasks) -> tuple:
+    from nlpbench.data import load_all_data
+    from nlpbench.suite.selection import load_selected
+
+    _, suite = load_selected(suite_arg, list(overrides), data_dir, tasks=tasks, models=models)
+    return suite, ab_specs(suite, load_all_data(suite, data_dir) if suite.tasks else [])
+
+
+def compare_sides(run_dir: Path, pair: tuple[Side, Side], workers: list[Worker], specs, suite, tolerance: float,
+                  argv) -> list[dict]:  # fmt: skip
+    info = {"command": "ab", "suite": suite.name, "argv": argv, "tolerance": tolerance, "started_at": utc_now(),
+            "machine": machine(resolve_device(suite.device)), "status": "running"}  # fmt: skip
+    stores = {s.name: RecordStore(_mkdir(run_dir / s.name)) for s in pair}
+    rows: list[dict] = []
+    try:
+        for s, w in zip(pair, workers):
+            info[s.name] = {**s.as_json(), "nlpbench": _hello(s, w)["nlpbench"]}  # which code the worker imported
+        write_json(run_dir / "run.json", info)
+        for spec in specs:
+            recs = alternate(spec, workers)
+            for rec in recs:
+                stores[rec["side"]].append({**{k: v for k, v in rec.items() if k[0] != "_"}, "suite": suite.name})
+            rows.append(judge(spec.cell, *recs, tolerance))
+            print(_line(rows[-1]), flush=True)
+        info["status"] = "finished"
+    except BaseException as e:
+        info["status"] = "interrupted" if isinstance(e, KeyboardInterrupt) else "failed"
+        raise
+    finally:
+        info["ended_at"] = utc_now()
+        write_json(run_dir / "run.json", info)
+        if info["status"] != "finished" and rows:
+            write_outputs(run_dir, rows, tolerance)  # what finished is kept
+    return rows
+
+
+def _hello(side: Side, worker: Worker) -> dict:
+    try:
+        return worker.start()
+    except WorkerError as e:  # e.g. a revision older than the `nlpbench` import name: nothing to compare
+        raise BadInput(f"ab: the {side.name} worker ({side.rev or 'working tree'}) could not start: {e}") from None
+
+
+def _mkdir(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _line(row: dict) -> str:
+    if row["ratio"] is None:
+        return f"{row['cell']}: {row['verdict']} ({row.get('error')})"
+    lo, hi = row["ci99"]
+    return (f"{row['cell']}: base {row['base_p50_ms']:.3g} ms, head {row['head_p50_ms']:.3g} ms, "
+            f"ratio {row['ratio']:.3f} [{lo:.3f}, {hi:.3f}] {row['verdict']}")  # fmt: skip
+

@@ -1,0 +1,108 @@
+"""Per cell: head/base ratio of medians, its 99% bootstrap interval, a verdict; the table, plot and JSON.
+
+A cell is a `regression` only when the whole interval lies beyond the
+tolerance (default +5% latency): inside it, the difference can't be told from
+the floor an A/A run shows. `faster` is the mirror image; `same` otherwise. A
+cell that failed on head is `error` and fails the run like a regression (a
+crash is never a silent pass); one that failed on base only is `no-base`
+(nothing to compare it with: listed, not failed).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from nlpbench.quality.stats import ratio_of_medians  # noqa: E402
+from nlpbench.report.tables import to_markdown  # noqa: E402
+
+TOLERANCE = 0.05  # head may be this much slower before a cell can fail
+LEVEL = 0.99
+FAILING = ("regression", "error")
+
+
+def judge(cell: str, base: dict, head: dict, tolerance: float = TOLERANCE) -> dict:
+    """One row: cell, ratio, ci99, verdict, and each side's p50 (from the two sides' records)."""
+    row = {"cell": cell, "ratio": None, "ci99": None, "base_p50_ms": _p50(base), "head_p50_ms": _p50(head)}
+    if head.get("status") in ("error", "oom") or (head.get("status") != "ok" and base.get("status") == "ok"):
+        return {**row, "verdict": "error", "error": head.get("error")}
+    if base.get("status") != "ok":  # head was not timed: nothing to compare it with
+        return {**row, "verdict": "no-base", "error": base.get("error")}
+    r = ratio_of_medians(base["_samples_ms"], head["_samples_ms"], level=LEVEL)
+    lo, hi = r["ci"]
+    verdict = "regression" if lo > 1 + tolerance else "faster" if hi < 1 - tolerance else "same"
+    return {**row, "ratio": r["ratio"], "ci99": [lo, hi], "verdict": verdict}
+
+
+def _p50(rec: dict) -> float | None:
+    return (rec.get("latency_ms") or {}).get("p50")
+
+
+def ok(rows: list[dict]) -> bool:
+    return not any(r["verdict"] in FAILING for r in rows)
+
+
+def summary(rows: list[dict]) -> str:
+    """The console's last line: how many cells of each verdict, and the A/A-style floor (median |ratio − 1|)."""
+    counts = pd.Series([r["verdict"] for r in rows]).value_counts().to_dict()
+    ratios = [abs(r["ratio"] - 1) for r in rows if r["ratio"] is not None]
+    floor = f"; median |ratio - 1| {pd.Series(ratios).median():.2%}" if ratios else ""
+    parts = ", ".join(f"{n} {v}" for v, n in sorted(counts.items()))
+    return f"{'OK' if ok(rows) else 'REGRESSION'}: {len(rows)} cells ({parts}){floor}"
+
+
+def table(rows: list[dict]) -> pd.DataFrame:
+    df = pd.DataFrame([{**r, "ci99_lo": (r["ci99"] or [None])[0], "ci99_hi": (r["ci99"] or [None, None])[1]}
+                       for r in rows])  # fmt: skip
+    cols = ["cell", "base_p50_ms", "head_p50_ms", "ratio", "ci99_lo", "ci99_hi", "verdict"]
+    return df.reindex(columns=cols + (["error"] if "error" in df else []))
+
+
+def write_outputs(run_dir: Path, rows: list[dict], tolerance: float, json_path: Path | None = None) -> None:
+    """ab.csv, ab.md, plots/ab.png in the run folder; `json_path`: {"ok", "cells": [...]} for CI."""
+    df = table(rows)
+    df.to_csv(run_dir / "ab.csv", index=False)
+    shown = df.map(_cell_text).astype(str)
+    head = f"tolerance +{tolerance:.0%}, {LEVEL:.0%} bootstrap interval of median(head) / median(base)"
+    (run_dir / "ab.md").write_text(f"# nlpbench ab\n\n{head}\n\n{to_markdown(shown)}\n\n{summary(rows)}\n")
+    plot(rows, tolerance, run_dir / "plots" / "ab.png")
+    verdicts = {"ok": ok(rows), "cells": [{k: r[k] for k in ("cell", "ratio", "ci99", "verdict")} for r in rows]}
+    (run_dir / "ab.json").write_text(json.dumps(verdicts, indent=2) + "\n")
+    if json_path is not None:
+        Path(json_path).write_text(json.dumps(verdicts, indent=2) + "\n")
+
+
+def _cell_text(v) -> str:
+    if isinstance(v, float):
+        return "" if math.isnan(v) else f"{v:.4g}"
+    return "" if v is None else str(v)
+
+
+COLORS = {"regression": "tab:red", "faster": "tab:green", "same": "tab:blue"}
+
+
+def plot(rows: list[dict], tolerance: float, path: Path) -> None:
+    """Each cell's ratio with its interval; the shaded band is the tolerance around 1."""
+    shown = [r for r in rows if r["ratio"] is not None]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig, ax = plt.subplots(figsize=(8, 1.2 + 0.3 * max(len(shown), 1)))
+    ax.axvspan(1 - tolerance, 1 + tolerance, color="0.9")
+    ax.axvline(1.0, color="0.5", lw=0.8)
+    for i, r in enumerate(shown):
+        lo, hi = r["ci99"]
+        ax.errorbar(r["ratio"], i, xerr=[[r["ratio"] - lo], [hi - r["ratio"]]], fmt="o", ms=4, capsize=3,
+                    color=COLORS[r["verdict"]])  # fmt: skip
+    ax.set_yticks(range(len(shown)), [r["cell"].removeprefix("perf/") for r in shown], fontsize=7)
+    ax.invert_yaxis()
+    ax.set_xlabel(f"median(head) / median(base), {LEVEL:.0%} interval")
+    ax.set_title(f"nlpbench ab: head vs base latency per cell (grey: ±{tolerance:.0%}; red: regression)", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

@@ -1,0 +1,202 @@
+"""`nlpbench ab` end to end on a temporary git repo: an A/A run passes, a planted slowdown fails,
+each worker imports its own side's code; plus the verdict rule and the ABBA turns, without processes."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from nlpbench.cli import main
+from nlpbench.store.results import read_records
+
+ROOT = Path(__file__).resolve().parents[3]
+SLEEP = "        time.sleep({s})  # planted: dummy's forward made sleep-bound, so its time is known\n"
+
+
+def _git(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, text=True).stdout.strip()
+
+
+def _plant(repo: Path, seconds: float) -> None:
+    """dummy's forward sleeps `seconds` (a one-line change to models/dummy.py)."""
+    path = repo / "models" / "dummy.py"
+    lines = [ln for ln in path.read_text().splitlines(keepends=True) if "# planted" not in ln]
+    at = next(i for i, ln in enumerate(lines) if ln.startswith("    def forward(")) + 1
+    lines.insert(at, SLEEP.format(s=seconds))
+    text = "".join(lines)
+    if "\nimport time\n" not in text:
+        text = text.replace("\nimport torch\n", "\nimport time\n\nimport torch\n", 1)
+    path.write_text(text)
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory):
+    """A git repo holding this checkout's package folders: commit `a` (forward sleeps 2 ms), commit `b`
+    (10 ms: 5 times slower), and a suite of one dummy cell."""
+    repo = tmp_path_factory.mktemp("abrepo")
+    for folder in ("bench", "models", "suites"):
+        shutil.copytree(ROOT / folder, repo / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "setup.py", repo / "setup.py")
+    (repo / "ab.yaml").write_text(
+        "name: ab-test\nseed: 0\ndevice: cpu\nperf:\n  modes: [forward]\n  batch_sizes: [1]\n  seq_lens: [8]\n"
+        "  warmup: 2\n  min_iters: 40\n  min_seconds: 0.4\n  models:\n    - {adapter: dummy, task: classification}\n"
+    )  # fmt: skip
+    _git(repo, "init", "-q")
+    _git(repo, "config", "user.email", "t@t")
+    _git(repo, "config", "user.name", "t")
+    _plant(repo, 0.002)
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-qm", "a")
+    _git(repo, "tag", "a")
+    _plant(repo, 0.010)
+    _git(repo, "commit", "-qam", "b: dummy's forward 5 times slower")
+    _git(repo, "tag", "b")
+    (repo / "bench" / "__init__.py").write_text("raise ImportError('an old layout')\n")
+    _git(repo, "commit", "-qam", "c: a revision whose nlpbench can't be imported")
+    _git(repo, "tag", "c")
+    _git(repo, "checkout", "-q", "a")
+    return repo
+
+
+def test_a_a_run_passes_and_each_worker_imports_its_own_side(repo, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(repo)
+    out = tmp_path / "v.json"
+    runs = str(tmp_path / "runs")
+    assert main(["ab", "ab.yaml", "--base", "a", "--head", "a", "--out", runs, "--json", str(out)]) == 0
+    verdicts = json.loads(out.read_text())
+    assert verdicts["ok"] is True and [c["verdict"] for c in verdicts["cells"]] == ["same"]
+    cell = verdicts["cells"][0]
+    assert set(cell) == {"cell", "ratio", "ci99", "verdict"} and cell["ci99"][0] <= cell["ratio"] <= cell["ci99"][1]
+    run = next((tmp_path / "runs").iterdir())
+    info = json.loads((run / "run.json").read_text())
+    for side in ("base", "head"):  # a worktree per side, and the worker's nlpbench came from it
+        assert info[side]["sha"] == _git(repo, "rev-parse", "a")
+        assert info[side]["nlpbench"] == str(Path(info[side]["root"]) / "bench" / "__init__.py")
+        assert not info[side]["nlpbench"].startswith(str(ROOT)) and not Path(info[side]["root"]).exists()  # removed
+        recs = read_records(run / side)
+        assert [r["status"] for r in recs] == ["ok"] and recs[0]["side"] == side
+        assert recs[0]["latency_ms"]["p50"] > 2.0 and len(recs[0]["latency_samples_ms"]) >= 20
+    assert info["base"]["root"] != info["head"]["root"]
+    for name in ("ab.csv", "ab.md", "ab.json", "plots/ab.png"):
+        assert (run / name).stat().st_size > 0
+    assert "OK: 1 cells" in capsys.readouterr().out
+
+
+def test_a_planted_slowdown_in_the_working_tree_is_a_regression(repo, tmp_path, monkeypatch):
+    monkeypatch.chdir(repo)
+    _plant(repo, 0.010)  # uncommitted: the default --head is the working tree as it is
+    try:
+        code = main(["ab", "ab.yaml", "--base", "a", "--out", f"{tmp_path}/runs", "--json", str(tmp_path / "v.json")])
+    finally:
+        _git(repo, "checkout", "-q", "--", "models/dummy.py")
+    verdicts = json.loads((tmp_path / "v.json").read_text())
+    assert code == 1 and verdicts["ok"] is False
+    (cell,) = verdicts["cells"]
+    assert cell["verdict"] == "regression" and cell["ci99"][0] > 1.05  # 2 -> 10 ms of sleep per call
+    info = json.loads(next((tmp_path / "runs").iterdir()).joinpath("run.json").read_text())
+    assert info["head"]["root"] == str(repo) and info["head"]["dirty"] is True
+
+
+def test_a_revision_that_does_not_exist_is_bad_input(repo, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(repo)
+    assert main(["ab", "ab.yaml", "--base", "no-such-rev", "--out", str(tmp_path)]) == 2
+    assert capsys.readouterr().err.strip() == f"nlpbench: --base: 'no-such-rev' is not a revision of {repo}"
+    assert main(["ab", "ab.yaml", "--base", "a", "--tolerance", "nan", "--out", str(tmp_path)]) == 2
+    assert main(["ab", "nope.yaml", "--base", "a", "--out", str(tmp_path)]) == 2
+    assert not list(tmp_path.iterdir())  # nothing written
+    capsys.readouterr()
+    assert main(["ab", "ab.yaml", "--base", "c", "--out", str(tmp_path / "runs")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("nlpbench: ab: the base worker (c) could not start:") and "an old layout" in err
+    assert "\n" not in err and _git(repo, "worktree", "list").count("\n") == 0  # one line; worktrees removed
+    run = next((tmp_path / "runs").iterdir())
+    assert json.loads((run / "run.json").read_text())["status"] == "failed" and (run / "logs" / "base.log").exists()
+
+
+def test_the_finder_maps_the_repo_folders_and_refuses_what_the_side_lacks(repo):
+    from nlpbench.ab.worker import SideFinder
+
+    finder = SideFinder(repo)
+    assert finder.find_spec("nlpbench").origin == str(repo / "bench" / "__init__.py")
+    assert finder.find_spec("nlpbench.models").origin == str(repo / "models" / "__init__.py")
+    cell = finder.find_spec("nlpbench.perf.cell", [str(repo / "bench" / "perf")])
+    assert cell.origin == str(repo / "bench" / "perf" / "cell.py")
+    with pytest.raises(ModuleNotFoundError):  # never filled in from an installed copy
+        finder.find_spec("nlpbench.not_in_this_revision", [str(repo / "bench")])
+    assert finder.find_spec("numpy") is None  # everything else: the usual finders
+
+
+def _rec(samples, status="ok"):
+    p50 = float(np.median(samples)) if samples else None
+    return {"status": status, "_samples_ms": samples, "latency_ms": {"p50": p50}, "error": "boom"}
+
+
+def test_verdict_needs_the_whole_interval_beyond_the_tolerance():
+    from nlpbench.ab.verdict import judge, ok
+
+    rng = np.random.default_rng(0)
+    base = list(10 + rng.normal(0, 0.2, 400))
+    assert judge("c", _rec(base), _rec(list(np.array(base) * 1.10)))["verdict"] == "regression"
+    assert judge("c", _rec(base), _rec(list(np.array(base) * 1.02)))["verdict"] == "same"  # inside the tolerance
+    assert judge("c", _rec(base), _rec(list(np.array(base) * 0.8)))["verdict"] == "faster"
+    few = judge("c", _rec([10.0, 11.0, 12.0]), _rec([12.0, 13.0, 14.0]), tolerance=0.05)
+    assert few["verdict"] == "same" and few["ci99"][0] < 1.05 < few["ratio"]  # a big ratio, but not shown beyond noise
+    assert judge("c", _rec(base), _rec([], "error"))["verdict"] == "error"  # head crashed: fails, never a silent pass
+    assert judge("c", _rec([], "error"), _rec([], "skipped"))["verdict"] == "no-base"
+    rows = [judge("c", _rec(base), _rec(base)), judge("d", _rec([], "error"), _rec([], "skipped"))]
+    assert ok(rows) and not ok(rows + [judge("e", _rec(base), _rec([], "oom"))])
+
+
+class FakeWorker:
+    """Answers like a worker: each `time` gives `iters` samples of `ms`; records the turns."""
+
+    def __init__(self, side: int, ms: float, turns: list):
+        self.side, self.ms, self.turns = side, ms, turns
+
+    def ask(self, msg):
+        if msg["op"] == "open":
+            return {"n_params": 1, "warm_ms": [self.ms]}
+        if msg["op"] == "time":
+            self.turns.append((self.side, msg["iters"]))
+            return {"samples_ms": [self.ms] * msg["iters"]}
+        return {}
+
+    def alive(self):
+        return True
+
+
+def test_turns_pass_every_few_iterations_in_abba_order():
+    from nlpbench.ab.run import TURN_S, alternate
+    from nlpbench.perf.cell import PerfCellSpec
+
+    turns = []
+    spec = PerfCellSpec.make(adapter="dummy", params={}, task="classification", mode="forward", batch_size=1,
+                             seq_len=8, min_iters=10, min_seconds=0.3)  # fmt: skip
+    base, head = alternate(spec, [FakeWorker(0, 10.0, turns), FakeWorker(1, 12.0, turns)])
+    k = int(TURN_S * 1e3 / 12.0) + 1  # about TURN_S of the slower side per turn
+    assert [s for s, _ in turns[:8]] == [0, 1, 1, 0, 0, 1, 1, 0] and {n for _, n in turns} == {k}
+    assert len(turns) % 4 == 0  # whole ABBA blocks: neither side gets the last word
+    assert base["latency_ms"]["n"] >= 30 and sum(base["_samples_ms"]) >= 300  # both rules, on each side
+    assert head["latency_ms"]["p50"] == 12.0 and head["side"] == "head" and head["status"] == "ok"
+
+
+def test_sigterm_unwinds_and_removes_the_worktrees(repo, monkeypatch):
+    import os
+    import signal
+
+    from nlpbench.ab.sides import sides
+
+    monkeypatch.chdir(repo)
+    before = signal.getsignal(signal.SIGTERM)
+    with pytest.raises(KeyboardInterrupt):
+        with sides("a", "b") as (base, head):
+            assert base.root.is_dir() and head.root.is_dir() and base.sha != head.sha
+            os.kill(os.getpid(), signal.SIGTERM)  # as a cancelled CI job or `timeout` sends it
+    assert not base.root.exists() and not head.root.exists()
+    assert _git(repo, "worktree", "list").count("\n") == 0
+    assert signal.getsignal(signal.SIGTERM) == before  # the handler is put back
