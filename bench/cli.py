@@ -121,7 +121,7 @@ def cmd_validate(args) -> int:
         sizes = ", ".join(f"{s} {len(ds)}" for s, ds in td.splits.items())
         print(f"{task.label}: {td.dataset} ({sizes}); models: {', '.join(m.label for m in task.models)}")
     if suite.tasks:
-        from nlpbench.commands.run import quality_launcher
+        from nlpbench.launch.units import quality_launcher
         from nlpbench.launch.process import worker_count, worker_threads
         from nlpbench.quality.units import plan
 

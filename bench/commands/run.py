@@ -1,11 +1,11 @@
 """`nlpbench run`: expand a suite into cells, run the missing ones, keep every finished one.
 
 Order: validate the suite and load every task's data first (so bad input
-fails before anything is measured), then quality cells (training units,
-bench/quality/units.py: inline here, or side by side in a process pool, bench/launch/process.py,
-or as Ray tasks, bench/launch/ray_units.py, by the suite's `launcher`), then
-serve cells (bench/serve: the trained models under MLPerf LoadGen), then the
-perf sweep, then the report. Each finished cell is appended to
+fails before anything is measured), then the stages of nlpbench.stages, each as
+jobs through one executor family (nlpbench.launch): training units (inline, a
+process pool or Ray tasks, by the suite's `launcher`), deployment variants,
+serve cells (the trained models under MLPerf LoadGen), the perf sweep; then the
+report and the tracker sinks. Each finished cell is appended to
 `records.jsonl` at once; `--resume RUN_DIR` skips cells already there;
 Ctrl-C, SIGTERM and SIGHUP keep what finished and exit 130 (nlpbench.launch.lifecycle).
 One run writes a folder at a time (`RUN_DIR/.lock`, nlpbench.store.lock). A failure
@@ -15,7 +15,6 @@ recorded nothing, run.json as it was.
 """
 from __future__ import annotations
 
-import json
 import logging
 from contextlib import contextmanager
 from pathlib import Path
@@ -28,70 +27,13 @@ from nlpbench.data import TaskData, load_all_data
 from nlpbench.errors import BadInput, error_message
 from nlpbench.launch.lifecycle import interrupt_on_signals, interrupted_by
 from nlpbench.report.write import report_and_summary
+from nlpbench.stages import STAGES
 from nlpbench.store.disk import disk_error, is_disk_error, sweep_tmp
 from nlpbench.store.lock import RunLock
-from nlpbench.store.results import RecordStore, read_records, write_json
+from nlpbench.store.results import RecordStore, read_records
 from nlpbench.store.run_json import Attempt, finish_run_json, open_run, write_run_json
-from nlpbench.suite.schema import Suite
 
 __all__ = ["Context", "load_all_data", "log", "run", "run_suite"]  # Context and log live in nlpbench.context; imported from here by older code
-
-
-def run_quality(ctx: Context, data: list[TaskData]) -> list[str]:
-    """Runs the missing training units (once per seed when the suite lists `seeds`) where the suite's
-    `launcher` says; returns the labels of required models that failed."""
-    from nlpbench.quality.units import plan
-
-    units = plan(ctx.suite, data, ctx.store.done())
-    launcher = quality_launcher(ctx.suite)
-    if launcher == "inline" or not units:
-        return run_units_inline(ctx, data, units)
-    if launcher == "process":
-        from nlpbench.launch.process import run_pool
-
-        failed = run_pool(ctx, data, units)
-    else:
-        from nlpbench.launch.ray_units import run_ray_units
-
-        failed = run_ray_units(ctx, data, units)
-    if ctx.suite.variants != ["fp32"]:  # deployment variants, from the checkpoints the workers wrote
-        from nlpbench.variants.run import run_variants
-
-        for u in units:
-            task = ctx.suite.tasks[u.task_index]
-            run_variants(ctx.with_seed(u.seed), task, task.models[u.model_index], data[u.task_index])
-    return list(dict.fromkeys(failed))
-
-
-def quality_launcher(suite: Suite) -> str:
-    """Where training units run: the suite's `launcher`; `workers` > 1 alone means a process pool."""
-    if suite.launcher == "inline" and (suite.workers or 1) > 1:
-        return "process"
-    return suite.launcher
-
-
-def run_units_inline(ctx: Context, data: list[TaskData], units) -> list[str]:
-    from nlpbench.quality.units import unit_records
-
-    failed = []
-    for u in sorted(units, key=lambda u: (u.seed if ctx.suite.seeds else 0, u.task_index, u.model_index)):
-        task, td = ctx.suite.tasks[u.task_index], data[u.task_index]
-        model = task.models[u.model_index]
-        at_seed = "" if u.seed_tag is None else f", seed {u.seed}"
-        log(f"[{task.label}] training {model.label} ({model.adapter}) on {td.dataset}{at_seed}")
-        c = ctx.with_seed(u.seed)
-        records, bad = unit_records(c, u, data)
-        for rec in records:
-            ctx.store.append(rec)
-        if bad:
-            log(f"[{task.label}] {model.label} failed: {records[0]['error']}")
-            if model.required:
-                failed.append(model.label)
-        if ctx.suite.variants != ["fp32"]:  # deployment variants of the model just trained
-            from nlpbench.variants.run import run_variants
-
-            run_variants(c, task, model, td)
-    return list(dict.fromkeys(failed))
 
 
 def run(suite_arg: str, overrides: list[str] = (), **kw) -> int:
@@ -165,16 +107,14 @@ def swept(run_dir: Path):
 
 
 def run_cells(ctx: Context, data: list[TaskData], suite_arg: str) -> int:
-    """Quality, serve and perf cells, then the report; the exit code."""
+    """Every stage of the suite (nlpbench.stages: training, variants, serve, perf), then the report and the
+    sinks; the exit code."""
     log(f"run folder: {ctx.run_dir}")
+    stages = [stage for stage in STAGES if stage.active(ctx.suite)]
+    failed: list[str] = []
     try:
-        failed = run_quality(ctx, data)
-        if ctx.suite.serve is not None:
-            from nlpbench.serve.cells import run_serve
-
-            failed += run_serve(ctx, data)
-        if ctx.suite.perf is not None:
-            failed += run_perf(ctx, data)
+        for stage in stages:
+            failed += stage.call("run", ctx, data)
     except KeyboardInterrupt as e:
         finish_run_json(ctx, "interrupted", interrupted_by=interrupted_by(e))
         log(f"interrupted ({interrupted_by(e)}): {len(read_records(ctx.run_dir))} finished cells kept in {ctx.run_dir}; "
@@ -182,23 +122,9 @@ def run_cells(ctx: Context, data: list[TaskData], suite_arg: str) -> int:
         return 130
     finish_run_json(ctx, "failed" if failed else "ok")
     report_and_summary(ctx.run_dir)
-    if ctx.suite.log_to:
-        from nlpbench.sinks import send
-
-        send(ctx.run_dir, ctx.suite.log_to)  # after the report: its files go too; a failing sink only warns
+    for stage in stages:
+        stage.call("publish", ctx.run_dir, ctx.suite)
     if failed:
-        log(f"required model(s) failed: {', '.join(failed)}")
+        log(f"required model(s) failed: {', '.join(dict.fromkeys(failed))}")
         return 1
     return 0
-
-
-def run_perf(ctx: Context, data: list[TaskData]) -> list[str]:
-    from nlpbench.perf import probe_peak_gflops
-    from nlpbench.perf.plan import run_perf_cells
-
-    probe = probe_peak_gflops(ctx.device.type)
-    ctx.peak_gflops = probe.get("gflops")
-    meta = json.loads((ctx.run_dir / "run.json").read_text())
-    write_json(ctx.run_dir / "run.json", {**meta, "matmul_probe": probe})
-    log(f"matmul probe: {probe.get('gflops', 0):.1f} GFLOP/s peak ({probe.get('dtype')}, n={probe.get('n')})")
-    return run_perf_cells(ctx, data)

@@ -43,7 +43,7 @@ from torch import nn
 
 from nlpbench.adapter import n_params
 from nlpbench.errors import error_message, is_oom
-from nlpbench.launch.cell_process import child_env, exit_reason, run_in_process
+from nlpbench.launch.process import child_env, exit_reason
 from nlpbench.perf.cell import (
     PerfCellSpec,
     adapter_class,
@@ -62,8 +62,9 @@ from nlpbench.perf.trackers import settle_gc
 from nlpbench.store.records import utc_now
 
 
-def run_torchrun(spec: PerfCellSpec, timeout_s: float | None = None, nproc: int = 2) -> dict:
-    """One cell: train_step under DDP on `nproc` processes plus its 1-process reference; others inline."""
+def run_torchrun(spec: PerfCellSpec, run_in_process, timeout_s: float | None = None, nproc: int = 2) -> dict:
+    """One cell: train_step under DDP on `nproc` processes plus its 1-process reference (`run_in_process`:
+    (spec, timeout_s) -> record, the process launcher's); others inline."""
     if spec.mode != "train_step":
         return {**run_cell_safely(spec), "launcher": "inline"}
     t0 = time.perf_counter()

@@ -1,4 +1,4 @@
-"""One training unit in a worker: `python -m nlpbench.launch.worker SPEC.json OUT.json`, or a Ray task.
+"""One training unit in a child interpreter or a Ray task (`run_unit`, the entry of its job: nlpbench.launch.units).
 
 The spec (`unit_spec`) carries the validated suite, the unit, the run folder
 and the data dir, so the worker needs nothing from the driver's memory: it
@@ -15,14 +15,11 @@ from __future__ import annotations
 
 import dataclasses
 import io
-import json
 import os
 import shutil
 import socket
-import sys
 import tarfile
 import tempfile
-import time
 from importlib import import_module
 from pathlib import Path
 
@@ -119,19 +116,3 @@ def unpack(data: bytes, run_dir: Path) -> None:
                     f.write(text)
             else:
                 tar.extract(member, run_dir, filter="data")
-
-
-def main(argv: list[str] | None = None) -> int:
-    spec_path, out_path = (argv if argv is not None else sys.argv[1:])[:2]
-    spec = json.loads(Path(spec_path).read_text())
-    t0 = time.perf_counter()
-    out = run_unit(spec)
-    print(f"unit finished in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
-    tmp = Path(out_path).with_suffix(".tmp")
-    tmp.write_text(json.dumps(out, default=str))
-    tmp.replace(out_path)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -2,7 +2,6 @@
 
     spec = PerfCellSpec(...)                 # nlpbench.perf.cell: everything a fresh process needs
     record = run_perf_cell(spec)             # one cell in this process (raises on failure)
-    sweep(specs, "inline", write)            # many cells; failures become records, OOM skips larger batches
     probe_peak_gflops("cpu")                 # this machine's matmul peak, for peak_fraction
     profile_cell(spec, out_dir)              # torch.profiler trace for TensorBoard
 
@@ -18,8 +17,6 @@ _EXPORTS = {
     "PerfCellSpec": "nlpbench.perf.cell",
     "run_perf_cell": "nlpbench.perf.cell",
     "run_cell_safely": "nlpbench.perf.cell",
-    "sweep": "nlpbench.perf.sweeps",
-    "get_launcher": "nlpbench.launch.cells",
     "probe_peak_gflops": "nlpbench.perf.probe",
     "profile_cell": "nlpbench.perf.profile",
     "Latency": "nlpbench.perf.trackers",

@@ -13,7 +13,6 @@ import dataclasses
 from nlpbench.perf.cell import perf_cell_id  # noqa: F401  (re-exported: the cell ids of a suite's perf grid)
 from nlpbench.perf.pairing import pair, paired_params
 from nlpbench.registry import get_adapter
-from nlpbench.store.records import perf_record, utc_now
 from nlpbench.suite.schema import adapter_config, train_config
 from nlpbench.tasks import get_task
 
@@ -84,35 +83,3 @@ def perf_specs(ctx, data) -> list:
                                 train=train,
                             ))  # fmt: skip
     return specs
-
-
-def launcher_options(p) -> dict:
-    """The suite's settings for its launcher (nlpbench.perf.sweep's `options`)."""
-    if p.launcher == "ray":
-        return {"address": p.ray_address, "num_cpus": p.num_cpus}
-    return {"nproc": p.nproc} if p.launcher == "torchrun" else {}
-
-
-def run_perf_cells(ctx, data) -> list[str]:
-    """Runs the missing perf cells; returns labels of required models with a failed cell."""
-    from nlpbench.perf import sweep
-
-    specs = perf_specs(ctx, data)
-    by_id = {s.cell: s for s in specs}
-    models = {name: m for m, name, *_ in perf_models(ctx.suite, data)}
-    failed: set[str] = set()
-
-    def write(rec: dict) -> None:
-        spec = by_id[rec["cell"]]
-        model = models[spec.name]
-        base = ctx.common(spec.task, "synthetic-ids", model, None, "perf")
-        base.update(name=spec.name, dtype=spec.dtype, compile=spec.compile, params=spec.params)
-        rec = perf_record(**{**base, "started_at": rec.get("started_at") or utc_now(), **rec})
-        ctx.store.append(rec)
-        if rec.get("status") in ("error", "oom") and model.required:
-            failed.add(model.label)
-
-    p = ctx.suite.perf
-    sweep(specs, p.launcher, write, done=ctx.store.done(), progress=ctx.progress, rounds=p.rounds,
-          **launcher_options(p))
-    return sorted(failed)

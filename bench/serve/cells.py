@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from functools import partial
 
 import numpy as np
 
@@ -34,34 +35,65 @@ def cell_id(task_label: str, model_label: str, scenario: str) -> str:
 
 
 def run_serve(ctx, data) -> list[str]:
-    """Runs the missing serve cells; returns labels of required models whose serve cells failed."""
+    """The serve stage: the missing serve cells, one job per model through the inline executor; returns
+    labels of required models whose serve cells failed."""
+    from nlpbench.launch.jobs import execute, inline
+
+    require_loadgen()
+    failed: list[str] = []
+
+    def on_records(job, records: list[dict]) -> None:
+        for rec in records:
+            ctx.store.append(rec)
+            if rec["status"] != "ok" and job.required:
+                failed.append(f"{rec['name']} ({rec['scenario']})")
+
+    execute(serve_jobs(ctx, data), inline, on_records, done=ctx.store.done())
+    return failed
+
+
+def serve_jobs(ctx, data) -> list:
+    """One job per served model (nlpbench.launch.jobs), run inline: it needs the trained model in memory."""
+    from nlpbench.launch.jobs import Job
+
     spec = ctx.suite.serve
-    lg = require_loadgen()
-    done, failed = ctx.store.done(), []
     scenarios = [s for s in ORDER if s in spec.scenarios]
+    jobs = []
     for task, td in zip(ctx.suite.tasks, data):
         for model in task.models:
             if spec.models and model.label not in spec.models:
                 continue
-            todo = [s for s in scenarios if cell_id(task.label, model.label, s) not in done]
-            if not todo:
-                continue
+            ids = tuple(cell_id(task.label, model.label, s) for s in scenarios)
             split = spec.split if spec.split in td.splits else eval_splits(task, td)[0]
-            base = {**ctx.common(task.task, td.dataset, model, split, "serve"), "started_at": utc_now()}
-            adapter = trained_adapter(ctx, task, model, td)  # in memory, or rebuilt from its checkpoint (--resume)
-            if adapter is None:
-                why = "no trained model to serve (its training failed or left no checkpoint)"
-                for s in todo:
-                    ctx.store.append(failed_record(**{**base, "cell": cell_id(task.label, model.label, s), "scenario": s,
-                                                      "status": "skipped", "error": why, "wall_s": 0.0}))
-                continue
-            log(f"[{task.label}] serving {model.label} under LoadGen: {', '.join(todo)}")
-            for rec in serve_model(lg, ctx, task, model, td, split, adapter, todo):
-                fields = {**base, **rec}
-                ctx.store.append(record(**fields) if fields.get("status", "ok") == "ok" else failed_record(**fields))
-                if rec["status"] != "ok" and model.required:
-                    failed.append(f"{model.label} ({rec['scenario']})")
-    return failed
+            base = ctx.common(task.task, td.dataset, model, split, "serve")
+
+            def lost(status, why, started, wall_s, base=base, model=model, task=task, scenarios=scenarios):
+                return [failed_record(**{**base, "cell": cell_id(task.label, model.label, s), "scenario": s,
+                                         "status": status, "error": why, "started_at": started, "wall_s": wall_s})
+                        for s in scenarios]  # fmt: skip
+
+            run = partial(serve_cells, ctx, task, model, td, split, base, scenarios)
+            jobs.append(Job(key=f"serve/{task.label}/{model.label}", cells=ids, run=run, lost=lost,
+                            required=model.required))
+    return jobs
+
+
+def serve_cells(ctx, task, model, td, split: str, base: dict, scenarios: list[str]) -> list[dict]:
+    """The records of one model's missing serve cells (`skipped` ones when it has no trained model)."""
+    done = ctx.store.done()
+    todo = [s for s in scenarios if cell_id(task.label, model.label, s) not in done]
+    base = {**base, "started_at": utc_now()}
+    adapter = trained_adapter(ctx, task, model, td)  # in memory, or rebuilt from its checkpoint (--resume)
+    if adapter is None:
+        why = "no trained model to serve (its training failed or left no checkpoint)"
+        return [failed_record(**{**base, "cell": cell_id(task.label, model.label, s), "scenario": s,
+                                 "status": "skipped", "error": why, "wall_s": 0.0}) for s in todo]  # fmt: skip
+    log(f"[{task.label}] serving {model.label} under LoadGen: {', '.join(todo)}")
+    out = []
+    for rec in serve_model(require_loadgen(), ctx, task, model, td, split, adapter, todo):
+        fields = {**base, **rec}
+        out.append(record(**fields) if fields.get("status", "ok") == "ok" else failed_record(**fields))
+    return out
 
 
 def knobs_for(spec, model_label: str, dtype: str) -> Knobs:

@@ -83,6 +83,11 @@ def load(run_dir: Path) -> RunFolder:
     return RunFolder(run_dir, meta if isinstance(meta, dict) else {}, read_records(run_dir))
 
 
+def publish(run_dir: Path, suite) -> None:
+    """The log_to stage (nlpbench.stages): after the report, so its files go too; a failing sink only warns."""
+    send(run_dir, suite.log_to)
+
+
 def send(run_dir: Path, names, strict: bool = False) -> dict[str, str]:
     """Sends a run folder to each sink; {sink: where it went}. BadInput for an unknown or missing sink.
     A sink that fails is logged as a warning (strict: raised), so that nothing measured is lost."""

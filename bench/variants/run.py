@@ -1,6 +1,6 @@
 """The runner's hook: after a model trains, build, score and time each deployment variant.
 
-Called by `nlpbench.commands.run.run_quality` with the trained adapter in
+The run's variants stage (`run_stage`, after training), with the trained adapter in
 `ctx.trained[(task label, model label)]` (best weights restored). For each
 variant: build it (`nlpbench.variants.build`), score every evaluation split
 through `predict_all` and the adapter's own `predict` inside the variant's
@@ -16,6 +16,7 @@ import dataclasses
 import gc
 import time
 import traceback
+from functools import partial
 
 import psutil
 
@@ -73,6 +74,31 @@ class Unit:
         rec.update(name=f"{self.model.label}@{variant}" if variant != "fp32" or kind == "perf" else self.model.label,
                    base_name=self.model.label, variant=variant, params=dataclasses.asdict(self.adapter.cfg))
         return rec
+
+
+def run_stage(ctx, data) -> list[str]:
+    """The variants stage: one job per trained model (nlpbench.launch.jobs), run inline — it needs the
+    model in memory — after every unit trained; each job appends its records as its variants finish."""
+    from nlpbench.launch.jobs import Job, execute, inline
+
+    c = ctx.with_seed((ctx.suite.seeds or [ctx.suite.seed])[0])  # the first seed's model is the one measured
+    jobs = []
+    for task, td in zip(ctx.suite.tasks, data):
+        for model in task.models:
+            ids = tuple(i for v in ctx.suite.variants for i in _ids(c, task, model, td, v))
+            run = partial(_run_job, c, task, model, td)
+            jobs.append(Job(key=f"variants/{task.label}/{model.label}", cells=ids, run=run, lost=_nothing_lost))
+    execute(jobs, inline, lambda job, records: None, done=ctx.store.done())
+    return []
+
+
+def _run_job(ctx, task, model, data) -> list[dict]:
+    run_variants(ctx, task, model, data)
+    return []  # appended as each finished
+
+
+def _nothing_lost(status: str, why: str, started: str, wall_s: float) -> list[dict]:
+    return []  # inline only: a variant that fails writes its own `error`/`unsupported` records
 
 
 def run_variants(ctx, task, model, data) -> None:

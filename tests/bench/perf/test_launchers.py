@@ -4,8 +4,7 @@ import pytest
 import torch
 
 from nlpbench.errors import BadInput
-from nlpbench.launch.cells import get_launcher
-from nlpbench.perf import sweep
+from nlpbench.launch.cells import executor_for, sweep
 
 
 def test_process_launcher_survives_a_crashing_child_and_returns_child_records(make_spec, child_path):
@@ -24,4 +23,4 @@ def test_process_launcher_survives_a_crashing_child_and_returns_child_records(ma
 
 def test_unknown_launcher_is_bad_input():
     with pytest.raises(BadInput, match="perf.launcher"):
-        get_launcher("threads")
+        executor_for("threads")

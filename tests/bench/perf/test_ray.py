@@ -13,7 +13,7 @@ import yaml
 
 from nlpbench.commands import run as runner
 from nlpbench.errors import BadInput
-from nlpbench.perf import sweep
+from nlpbench.launch.cells import sweep
 from nlpbench.store.results import read_records
 from nlpbench.suite.schema import validate
 

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from nlpbench.perf import sweep
+from nlpbench.launch.cells import sweep
 
 
 def _grid(make_spec, **over):
@@ -63,18 +63,20 @@ def test_an_error_cell_does_not_stop_the_sweep(make_spec):
 
 
 def test_fresh_rounds_interleave_cells_and_pool_their_samples(make_spec, monkeypatch):
-    from nlpbench.launch.cells import run_inline
-    from nlpbench.perf import sweep
+    from nlpbench.launch import cells
+    from nlpbench.launch.child import run_child
 
     specs = [make_spec(batch_size=b, min_iters=6, min_seconds=0.0) for b in (1, 2)]
     order, written = [], []
 
-    def spy(spec, timeout_s=None):
-        order.append(spec.cell)
-        assert spec.min_iters == 2 and spec.keep_samples
-        return run_inline(spec, timeout_s)
+    def spy(queue):  # the process executor minus the processes: each job's child spec, run here
+        while queue:
+            job = queue.next()
+            order.append(job.child["spec"]["cell"])
+            assert job.child["spec"]["min_iters"] == 2 and job.child["spec"]["keep_samples"]
+            queue.finish(job, job.accept(run_child(job.child)))
 
-    monkeypatch.setattr("nlpbench.perf.sweeps.get_launcher", lambda name, **o: spy)
+    monkeypatch.setattr(cells, "get_executor", lambda name, **o: spy)
     sweep(specs, "process", written.append, progress=False, rounds=3)  # the process launcher, spied on
     assert order == [s.cell for s in specs] * 3  # round 1 of every cell, then round 2, ...
     assert [r["cell"] for r in written] == [s.cell for s in specs]
