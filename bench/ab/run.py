@@ -8,14 +8,19 @@ from a git worktree per side: nlpbench.ab.sides), both warm and alive, and the
 turn passes every few iterations (about `TURN_S` of work per turn, at least one
 iteration), in ABBA order so neither side is always first after a switch. A
 cell goes on until each side has `perf.min_iters` samples and
-`perf.min_seconds` of timed work; its verdict comes from every sample of both
-(nlpbench.ab.verdict). The run folder holds run.json, each side's records
+`perf.min_seconds` of timed work, in `LEGS` legs: each leg opens the cell afresh
+(a new model) on one of `PAIRS` worker pairs in turn, because one process's or
+one build's luck (where its memory landed) can move a cell by 10-70% for as
+long as it lives — A/A runs with one worker per side flagged such cells with
+tight intervals. The verdict (nlpbench.ab.verdict) pairs the two sides within
+each leg and bootstraps over legs, then samples. The run folder holds run.json, each side's records
 (`base/records.jsonl`, `head/records.jsonl`, written as each cell ends), the
 ratio table (`ab.csv`, `ab.md`), `ab.json` and `plots/ab.png`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import shutil
 import tempfile
@@ -39,6 +44,8 @@ from nlpbench.store.results import RecordStore, new_run_dir, write_json
 from nlpbench.tasks import get_task
 
 TURN_S = 0.05  # seconds of work per turn: the turn passes every few iterations
+LEGS = 4  # a cell is opened afresh this many times per side, alternating between the worker pairs
+PAIRS = 2  # worker processes per side: one process's luck (memory placement) must not decide a verdict
 MAX_TURN_ITERS = 64  # sub-millisecond cells: still a switch at least every 64 iterations
 OPEN_KEYS = ("cell", "adapter", "params", "task", "num_labels", "mode", "batch_size", "seq_len", "dtype",
              "max_new_tokens", "device", "seed", "warmup")  # fmt: skip
@@ -72,9 +79,31 @@ def turn_iters(step_ms: list[float]) -> int:
     return max(1, min(MAX_TURN_ITERS, math.ceil(TURN_S * 1e3 / max(max(step_ms, default=1.0), 1e-3))))
 
 
-def alternate(spec: PerfCellSpec, workers: list[Worker]) -> list[dict]:
-    """Opens the cell on both sides, times it in ABBA turns, closes it: [base record, head record]."""
+def alternate(spec: PerfCellSpec, pairs: list[list[Worker]], legs: int = LEGS) -> list[dict]:
+    """The cell in `legs` legs, leg l on worker pair l mod len(pairs): both sides open it (a fresh model),
+    time it in ABBA turns for 1/legs of `min_iters` and `min_seconds`, close it. [base record, head record],
+    each with its samples per leg (`_legs`) for the verdict."""
     started, t0 = utc_now(), time.perf_counter()
+    per_leg = dataclasses.replace(spec, min_iters=math.ceil(spec.min_iters / legs), min_seconds=spec.min_seconds / legs)
+    opened: list = [None, None]
+    failed: list = [None, None]
+    leg_samples: list[list[list[float]]] = []
+    for leg in range(legs):
+        workers = pairs[leg % len(pairs)]
+        samples, opened, failed = _leg(per_leg, workers)
+        if any(failed):
+            break
+        leg_samples.append(samples)
+    wall = time.perf_counter() - t0
+    recs = []
+    for i, side in enumerate(("base", "head")):
+        rec = _record(spec, side, [x for ls in leg_samples for x in ls[i]], opened[i], failed, i, started, wall)
+        recs.append({**rec, "_legs": [ls[i] for ls in leg_samples]})
+    return recs
+
+
+def _leg(spec: PerfCellSpec, workers: list[Worker]) -> tuple[list, list, list]:
+    """One leg on one worker pair: (samples per side, open answers, failures)."""
     msg = {"op": "open", **{k: getattr(spec, k) for k in OPEN_KEYS}}
     opened, failed = [], [None, None]
     for i, w in enumerate(workers):
@@ -95,9 +124,7 @@ def alternate(spec: PerfCellSpec, workers: list[Worker]) -> list[dict]:
     for w, a in zip(workers, opened):
         if a is not None and w.alive():
             _close(w, spec.cell)
-    wall = time.perf_counter() - t0
-    sides_ = enumerate(("base", "head"))
-    return [_record(spec, side, samples[i], opened[i], failed, i, started, wall) for i, side in sides_]
+    return samples, opened, failed
 
 
 def _close(worker: Worker, cell: str) -> None:
@@ -131,14 +158,16 @@ def run_ab(suite_arg: str, base: str, head: str | None = None, overrides=(), out
     if not (math.isfinite(tolerance) and tolerance >= 0):
         raise BadInput(f"--tolerance: allowed a finite number >= 0; given {tolerance}")
     with sides(base, head) as pair, tempfile.TemporaryDirectory(prefix="nlpbench-ab-logs-") as logs:
-        workers = [Worker(s.root, Path(logs) / f"{s.name}.log", torch.get_num_threads()) for s in pair]
+        pairs = [[Worker(s.root, Path(logs) / f"{s.name}{j or ''}.log", torch.get_num_threads()) for s in pair]
+                 for j in range(PAIRS)]  # fmt: skip
+        workers = [w for p in pairs for w in p]
         for w in workers:
             w.spawn()  # their imports overlap with the suite's validation below
         run_dir = None
         try:
             suite, specs = _grid(suite_arg, overrides, data_dir, models, tasks)
             run_dir = new_run_dir(f"ab-{suite.name}", out)
-            rows = compare_sides(run_dir, pair, workers, specs, suite, tolerance, argv)
+            rows = compare_sides(run_dir, pair, pairs, specs, suite, tolerance, argv)
         finally:
             for w in workers:
                 w.stop()
@@ -159,18 +188,19 @@ def _grid(suite_arg: str, overrides, data_dir, models, tasks) -> tuple:
     return suite, ab_specs(suite, load_all_data(suite, data_dir) if suite.tasks else [])
 
 
-def compare_sides(run_dir: Path, pair: tuple[Side, Side], workers: list[Worker], specs, suite, tolerance: float,
-                  argv) -> list[dict]:  # fmt: skip
+def compare_sides(run_dir: Path, pair: tuple[Side, Side], pairs: list[list[Worker]], specs, suite,
+                  tolerance: float, argv) -> list[dict]:  # fmt: skip
     info = {"command": "ab", "suite": suite.name, "argv": argv, "tolerance": tolerance, "started_at": utc_now(),
             "machine": machine(resolve_device(suite.device)), "status": "running"}  # fmt: skip
     stores = {s.name: RecordStore(_mkdir(run_dir / s.name)) for s in pair}
     rows: list[dict] = []
     try:
-        for s, w in zip(pair, workers):
-            info[s.name] = {**s.as_json(), "nlpbench": _hello(s, w)["nlpbench"]}  # which code the worker imported
+        for workers in pairs:
+            for s, w in zip(pair, workers):
+                info[s.name] = {**s.as_json(), "nlpbench": _hello(s, w)["nlpbench"]}  # which code it imported
         write_json(run_dir / "run.json", info)
         for spec in specs:
-            recs = alternate(spec, workers)
+            recs = alternate(spec, pairs)
             for rec in recs:
                 stores[rec["side"]].append({**{k: v for k, v in rec.items() if k[0] != "_"}, "suite": suite.name})
             rows.append(judge(spec.cell, *recs, tolerance))
