@@ -156,7 +156,7 @@ class Rounds:
         n = cell_rounds(spec, self.rounds)
         if n == 1:
             return cell_job(spec, self.launcher, self.timeout_s)
-        job = cell_job(round_spec(spec, n), self.launcher, self.timeout_s)
+        job = cell_job(round_spec(spec, n, r), self.launcher, self.timeout_s)
         last = r == n - 1
         if self.launcher == "inline":
             job.run = partial(self.warm_round, spec, n, last)

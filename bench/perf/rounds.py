@@ -16,7 +16,9 @@ median's own rule, nlpbench.perf.trackers.Latency.noisy).
 Set-up is paid once per cell, not per round (issue 21: rounds had made a 3 × 3
 grid 1.6 times slower): `WarmCell` builds the model, warms it and runs the
 memory and FLOP passes once, then stays alive for its later rounds, which run
-one untimed step (caches other cells used meanwhile) and the timed loop only.
+the timed loop only, after one untimed step when the cell is fast enough for
+cold caches to matter (other cells ran meanwhile). The rounds' shares of
+`min_iters` add up to it: rounds add no steps to a slow cell.
 The inline sweep keeps the cells of one model warm together (at most
 `MAX_WARM` at once, so memory stays bounded) and interleaves rounds among them.
 Compiled cells run in one round: every round would compile again.
@@ -40,6 +42,7 @@ from nlpbench.store.records import utc_now
 
 ROUND_MIN_SECONDS = 0.1
 MAX_WARM = 12  # cells kept warm at once by the inline sweep (each holds its model and batch)
+REWARM_BELOW_MS = 50.0  # later rounds of cells faster than this run one untimed step first
 
 
 def cell_rounds(spec, rounds: int) -> int:
@@ -47,12 +50,18 @@ def cell_rounds(spec, rounds: int) -> int:
     return 1 if spec.compile else rounds
 
 
-def round_spec(spec, rounds: int):
-    """The spec for one of `rounds` rounds of `spec` (raw samples kept for pooling)."""
+def round_iters(min_iters: int, rounds: int, r: int) -> int:
+    """Round r's share of `min_iters`: the shares add up to it (10 in 3 rounds: 4, 3, 3), at least 1 each.
+    Rounding each share up instead made a slow cell time 12 steps for 10 (issue 21: the sweep's own cost)."""
+    return max(1, min_iters // rounds + (1 if r < min_iters % rounds else 0))
+
+
+def round_spec(spec, rounds: int, r: int = 0):
+    """The spec for round `r` of `rounds` rounds of `spec` (raw samples kept for pooling)."""
     if rounds <= 1:
         return spec
     return dataclasses.replace(
-        spec, min_iters=math.ceil(spec.min_iters / rounds), keep_samples=True,
+        spec, min_iters=round_iters(spec.min_iters, rounds, r), keep_samples=True,
         min_seconds=max(spec.min_seconds / rounds, ROUND_MIN_SECONDS if spec.min_seconds > 0 else 0.0),
     )  # fmt: skip
 
@@ -95,6 +104,7 @@ class WarmCell:
 
     def __init__(self, spec: PerfCellSpec, rounds: int):
         self.spec = round_spec(spec, rounds)  # each round's share of min_iters and min_seconds, samples kept
+        self.min_iters, self.rounds = spec.min_iters, rounds
         self.parts: list[dict] = []
         self.started, t0 = utc_now(), time.perf_counter()
         with cell_threads(self.spec):
@@ -115,8 +125,9 @@ class WarmCell:
         t0 = time.perf_counter()
         try:
             with cell_threads(self.spec):
-                rewarm = self._rewarm() if self.parts else 0.0
-                loops = time_loops(self.spec, self.work, self.spec.min_iters, self.spec.min_seconds)
+                rewarm = self._rewarm() if self._cold() else 0.0
+                iters = round_iters(self.min_iters, self.rounds, len(self.parts))
+                loops = time_loops(self.spec, self.work, iters, self.spec.min_seconds)
         except Exception as e:  # noqa: BLE001
             self.close()
             return failed_record(self.spec, e, self.started, t0)
@@ -131,6 +142,11 @@ class WarmCell:
             self.parts.append({"_samples_ms": loops["latency"].samples_ms, "timed_s": rewarm + loops["timed_s"],
                                "_first_samples_ms": first.samples_ms if first else None, "wall_s": wall})  # fmt: skip
         return None
+
+    def _cold(self) -> bool:
+        """A later round of a fast cell: other cells ran since its last round and left its caches cold. A step
+        of REWARM_BELOW_MS or more streams far more than the caches hold: one untimed step would only cost."""
+        return bool(self.parts) and self.parts[0]["latency_ms"]["p50"] < REWARM_BELOW_MS
 
     def _rewarm(self) -> float:
         """One untimed step: other cells ran since this one's last round (cold caches, not a cold model)."""

@@ -150,3 +150,20 @@ def test_compiled_cells_run_one_round(make_spec):
     assert cell_rounds(make_spec(compile=True), 3) == 1 and cell_rounds(make_spec(), 3) == 3
     spec = round_spec(make_spec(min_iters=10, min_seconds=0.9), 3)
     assert (spec.min_iters, spec.min_seconds, spec.keep_samples) == (4, 0.3, True)
+    from nlpbench.perf.rounds import round_iters
+
+    assert [round_iters(10, 3, r) for r in range(3)] == [4, 3, 3] and [round_iters(2, 3, r) for r in range(3)] == [1, 1, 1]
+
+
+def test_slow_cells_skip_the_rewarm_step_fast_ones_keep_it(make_spec, monkeypatch):
+    import nlpbench.perf.rounds as rounds
+
+    cell = rounds.WarmCell(make_spec(min_iters=6, min_seconds=0.0), 3)
+    rewarmed = []
+    monkeypatch.setattr(cell, "_rewarm", lambda: rewarmed.append(1) or 0.0)
+    cell.time_round()
+    cell.time_round()
+    assert rewarmed == [1]  # the dummy's step is far under REWARM_BELOW_MS: round 2 is rewarmed
+    monkeypatch.setattr(rounds, "REWARM_BELOW_MS", 0.0)
+    cell.time_round()
+    assert rewarmed == [1] and cell.record()["latency_ms"]["n"] == 6  # 2 + 2 + 2 steps, none added
