@@ -12,8 +12,8 @@ cell goes on until each side has `perf.min_iters` samples and
 (a new model) on one of `PAIRS` worker pairs in turn, because one process's or
 one build's luck (where its memory landed) can move a cell by 10-70% for as
 long as it lives — A/A runs with one worker per side flagged such cells with
-tight intervals. The verdict (nlpbench.ab.verdict) pairs the two sides within
-each leg and bootstraps over legs, then samples. The run folder holds run.json, each side's records
+tight intervals. A pair's later legs warm up with one step (it built the shape
+before). The verdict (nlpbench.ab.verdict) pools each side's legs. The run folder holds run.json, each side's records
 (`base/records.jsonl`, `head/records.jsonl`, written as each cell ends), the
 ratio table (`ab.csv`, `ab.md`), `ab.json` and `plots/ab.png`.
 """
@@ -82,7 +82,7 @@ def turn_iters(step_ms: list[float]) -> int:
 def alternate(spec: PerfCellSpec, pairs: list[list[Worker]], legs: int = LEGS) -> list[dict]:
     """The cell in `legs` legs, leg l on worker pair l mod len(pairs): both sides open it (a fresh model),
     time it in ABBA turns for 1/legs of `min_iters` and `min_seconds`, close it. [base record, head record],
-    each with its samples per leg (`_legs`) for the verdict."""
+    each with every leg's samples (`_samples_ms`) and each leg's (`_legs`)."""
     started, t0 = utc_now(), time.perf_counter()
     per_leg = dataclasses.replace(spec, min_iters=math.ceil(spec.min_iters / legs), min_seconds=spec.min_seconds / legs)
     opened: list = [None, None]
@@ -90,7 +90,8 @@ def alternate(spec: PerfCellSpec, pairs: list[list[Worker]], legs: int = LEGS) -
     leg_samples: list[list[list[float]]] = []
     for leg in range(legs):
         workers = pairs[leg % len(pairs)]
-        samples, opened, failed = _leg(per_leg, workers)
+        warm = per_leg if leg < len(pairs) else dataclasses.replace(per_leg, warmup=1)  # this pair warmed it before
+        samples, opened, failed = _leg(warm, workers)
         if any(failed):
             break
         leg_samples.append(samples)
