@@ -5,8 +5,7 @@ prediction), sacreBLEU's default 13a tokenisation, cased — unless the caller
 passes `tokenize` / `lowercase`. The signature string records exactly that, so
 a score can be reproduced elsewhere.
 """
-from nlpbench.metrics import Metric
-from nlpbench.quality import stats
+from nlpbench.metrics import Metric, stats
 
 
 def _module():

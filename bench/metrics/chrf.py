@@ -4,8 +4,7 @@ Character n-gram F-score (n <= 6, beta = 2) of detokenised predictions against
 raw references (one per prediction), cased unless `lowercase` is passed;
 `word_order=2` gives chrF++.
 """
-from nlpbench.metrics import Metric
-from nlpbench.quality import stats
+from nlpbench.metrics import Metric, stats
 
 
 def _module():
