@@ -52,8 +52,7 @@ from typing import Any, Protocol, runtime_checkable
 import torch
 from pydantic import TypeAdapter, ValidationError
 
-from nlpbench.errors import BadInput, unknown_name
-from nlpbench.suite.errors import format_errors
+from nlpbench.errors import BadInput, format_errors, unknown_name
 
 
 @dataclass
