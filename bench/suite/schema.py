@@ -14,6 +14,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, ValidationError
 
+from nlpbench import metrics as metric_entries
 from nlpbench.adapter import adapter_config, hook  # re-exported: suites and plugins import it from here
 from nlpbench.errors import BadInput, missing, shown, unknown_name
 from nlpbench.extras import missing_extra
@@ -258,7 +259,7 @@ def _semantic_problems(suite: Suite, data_dir: str | None, check_files: bool) ->
     problems: list[str] = []
     for ti, task in enumerate(suite.tasks):
         at = f"tasks.{ti}"
-        allowed = get_task(task.task).metrics
+        allowed = metric_entries.for_task(task.task)  # every metric entry that names this task
         for mi, m in enumerate(task.metrics or []):
             if m not in allowed:
                 problems.append(f"{at}.metrics.{mi}: " + unknown_name(f"{task.task} metric", m, allowed))
