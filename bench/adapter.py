@@ -131,7 +131,8 @@ class Hooks(Protocol):
     def export_onnx(self, example: dict, session: Callable[[bytes], Any]) -> OnnxExport:
         """The `onnx` deployment variant (nlpbench.variants.onnx_rt): graphs traced on `example` and a copy of
         the adapter running them through `session(graph_bytes)` (an ONNX Runtime session). Without it a
-        classifier's `forward` is exported as one graph; any other adapter's variant is `unsupported`."""
+        classifier's `forward` is exported as one graph; any other adapter's variant is `unsupported`.
+        `nlpbench.export` holds what a hook builds with (graph export, stand-in model, the check)."""
 
 
 # Hook name -> what the contract allows, in its one-line error ("<name>: <allowed>; given ...").
