@@ -47,13 +47,12 @@ import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 import torch
-from pydantic import TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, TypeAdapter, ValidationError
 
-from nlpbench.errors import BadInput, unknown_name
-from nlpbench.suite.errors import format_errors
+from nlpbench.errors import BadInput, format_errors, unknown_name
 
 
 @dataclass
@@ -71,6 +70,35 @@ class TaskInfo:
     # build the same vocabulary and architecture, but skip stages that only produce initial
     # weights (bert's masked-LM pretraining). Adapters without such stages ignore it.
     restore: bool = False
+    # The harness's training loop (`nlpbench.quality.train.fit(stage, examples, TrainConfig, seed=, dtype=,
+    # progress=)`), for an adapter with a training stage of its own (bert's masked-LM pretraining): handed
+    # in by the quality cell, since the plugin API sits below the quality layer. None where nothing trains.
+    trainer: Callable | None = None
+
+
+class TrainConfig(BaseModel):
+    """The shared training loop's settings; adapters may change the defaults (`train_defaults`);
+    a suite's `train:` sets them (`nlpbench.suite.schema.train_config`). Unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    epochs: PositiveFloat = 3
+    max_steps: PositiveInt | None = None  # a step budget: when set, exactly this many optimiser steps (epochs ignored)
+    batch_size: PositiveInt = 64
+    lr: PositiveFloat = 1e-3
+    weight_decay: float = Field(0.01, ge=0)
+    adam_beta2: float = Field(0.999, gt=0, lt=1)
+    clip_norm: PositiveFloat | None = 1.0
+    schedule: Literal["constant", "linear", "cosine", "inverse_sqrt"] = "constant"
+    warmup: float = Field(0.0, ge=0)  # < 1: fraction of planned steps; >= 1: steps
+    max_minutes: PositiveFloat | None = None  # wall-clock budget for training, evaluations included
+    # with max_minutes: the schedule advances by whichever is further, steps or the clock, so a run the
+    # clock cuts short still ends its decay near lr 0 instead of stopping at a high lr
+    clock_schedule: bool = False
+    eval_every: PositiveInt | None = None  # steps between validation passes (also at each epoch end)
+    patience: PositiveInt | None = None  # stop after this many evaluations without improvement
+    pool: PositiveInt = 50  # batches per length-sorted pool
+    eval_batch_size: PositiveInt = 256
 
 
 @runtime_checkable
@@ -132,7 +160,8 @@ class Hooks(Protocol):
     def export_onnx(self, example: dict, session: Callable[[bytes], Any]) -> OnnxExport:
         """The `onnx` deployment variant (nlpbench.variants.onnx_rt): graphs traced on `example` and a copy of
         the adapter running them through `session(graph_bytes)` (an ONNX Runtime session). Without it a
-        classifier's `forward` is exported as one graph; any other adapter's variant is `unsupported`."""
+        classifier's `forward` is exported as one graph; any other adapter's variant is `unsupported`.
+        `nlpbench.export` holds what a hook builds with (graph export, stand-in model, the check)."""
 
 
 # Hook name -> what the contract allows, in its one-line error ("<name>: <allowed>; given ...").

@@ -175,20 +175,14 @@ def data_directory(data_dir: str | None) -> str | None:
     return str(Path(base).expanduser().resolve()) if base else None
 
 
-def data_identity(tasks, data) -> dict:
-    """task label -> its dataset name and, per split, the row count and sha256 of the examples as measured."""
-    from nlpbench.data.identity import data_sha256  # datasets is heavy; only runs that load data need it
+def environment(data_dir: str | None = None, data: dict | None = None) -> dict:
+    """run.json's `environment`: everything about the machine and the data a reader needs to reproduce a run.
 
-    return {task.label: {"dataset": td.dataset,
-                         "splits": {s: {"n": len(ds), "sha256": data_sha256(ds)} for s, ds in td.splits.items()}}
-            for task, td in zip(tasks, data)}
-
-
-def environment(data_dir: str | None = None, tasks=(), data=()) -> dict:
-    """run.json's `environment`: everything about the machine and the data a reader needs to reproduce a run."""
+    `data`: the splits' identity (`nlpbench.data.identity.data_identity`), measured by the caller that
+    loaded them; this module sits below the data layer and never reads a split itself."""
     return {"cpu": cpu_info(), "cores": cores(), "ram_gb": round(psutil.virtual_memory().total / 2**30, 2),
             "os": os_info(), "python": {"version": platform.python_version(),
                                         "implementation": platform.python_implementation(),
                                         "executable": sys.executable},
             "packages": packages(), "cuda": cuda_info(), "data_dir": data_directory(data_dir),
-            "data": data_identity(tasks, data)}
+            "data": data or {}}

@@ -3,13 +3,13 @@ the checkpoint, and what the model emits.
 
 Everything else asks here (suite validation, data loading, scoring, tables, plots, the regression
 gate), so a new task is one entry, not a hunt through a dozen files. Metrics are entries of their own
-(`nlpbench.metrics`, one file each, naming the tasks they apply to); `get_metric` is kept for callers.
+(`nlpbench.metrics`, one file each, naming the tasks they apply to): which metrics a task may list is
+asked there (`metrics.for_task`), so this table sits below the metric registry and imports none of it.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from nlpbench import metrics
 from nlpbench.errors import BadInput, unknown_name
 
 
@@ -20,11 +20,6 @@ class Task:
     default_metrics: tuple[str, ...]
     select_metric: str  # validation metric that picks the best checkpoint (and the Pareto plot's y)
     generates: bool  # its models decode text: perf has `generate` cells, predictions are strings
-
-    @property
-    def metrics(self) -> tuple[str, ...]:
-        """The metrics a suite may ask for: every metric entry that names this task."""
-        return metrics.for_task(self.name)
 
     @property
     def reference_role(self) -> str:
@@ -49,8 +44,3 @@ def get_task(name: str) -> Task:
     if name not in TASKS:
         raise BadInput(unknown_name("task", name, TASKS))
     return TASKS[name]
-
-
-def get_metric(name: str) -> metrics.Metric:
-    """A metric's entry (`nlpbench.metrics.get`); an unknown name is a plugin's: higher is better, not gated."""
-    return metrics.get(name)

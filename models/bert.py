@@ -16,7 +16,8 @@ Two ways in:
   else `random`), so the row is "pretrain, then fine-tune" as in the paper.
 
 Fine-tuning follows BERT's recipe (AdamW, linear warm-up then decay, clipping);
-the harness's trainer runs it from `train_defaults`.
+the harness's trainer runs it from `train_defaults`. The MLM stage runs through
+the same trainer, handed in as `TaskInfo.trainer` (models sit below the quality layer).
 """
 from __future__ import annotations
 
@@ -38,11 +39,9 @@ from transformers import (
 )
 
 from nlpbench import pretrained
-from nlpbench.adapter import TaskInfo, check_params, random_ids
+from nlpbench.adapter import TaskInfo, TrainConfig, check_params, random_ids
 from nlpbench.errors import BadInput, clip, shown
-from nlpbench.quality.train import fit
 from nlpbench.registry import register_adapter
-from nlpbench.suite.schema import TrainConfig
 from nlpbench.tokenize import DEFAULT_SPECIALS, train_tokenizer
 
 OBJECTIVES = ("mlm",)
@@ -152,8 +151,9 @@ def mlm_loss(mlm: BertForMaskedLM, batch: dict) -> torch.Tensor:
 
 
 class MLMStage:
-    """The masked-LM objective shaped as the trainer's adapter, so pretraining runs through `nlpbench.quality.train.fit`
-    (the same bucketing, clipping, schedule, autocast, clock budget and progress as fine-tuning)."""
+    """The masked-LM objective shaped as the trainer's adapter, so pretraining runs through the harness's trainer
+    (`TaskInfo.trainer`, i.e. `nlpbench.quality.train.fit`: the same bucketing, clipping, schedule, autocast,
+    clock budget and progress as fine-tuning)."""
 
     name = "mlm pretrain"
 
@@ -180,10 +180,13 @@ def mlm_train_config(p: PretrainConfig) -> TrainConfig:
 
 def pretrain_mlm(mlm: BertForMaskedLM, tokenizer, texts, p: PretrainConfig, info: TaskInfo, max_len: int) -> int:
     """Trains `mlm` on `texts` (unlabelled) for `p.steps` steps or `p.max_minutes`; returns steps done."""
+    if info.trainer is None:  # the harness's quality cell hands it in; a caller building TaskInfo itself must too
+        raise RuntimeError("bert: pretrain runs through the harness's training loop; give "
+                           "TaskInfo(trainer=nlpbench.quality.train.fit)")
     ids = tokenizer(list(texts), truncation=True, max_length=max_len)["input_ids"]
     examples = [{"input_ids": x, "length": len(x)} for x in ids]
-    result = fit(MLMStage(mlm, tokenizer, p, info), examples, mlm_train_config(p),
-                 seed=info.seed, dtype=info.dtype, progress=info.progress)
+    result = info.trainer(MLMStage(mlm, tokenizer, p, info), examples, mlm_train_config(p),
+                          seed=info.seed, dtype=info.dtype, progress=info.progress)
     mlm.eval()
     return result.steps
 

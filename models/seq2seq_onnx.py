@@ -8,6 +8,7 @@ computed once per source, as the PyTorch model does) and the step graph
 deep output, tied projection). The variant's model is a stand-in whose
 `encode`/`step` call the two sessions, so the adapter's own `decode`/`predict`
 (greedy or beam, `_reorder` on the memory's tensors) run unchanged.
+The export-and-check steps shared with the Transformer are `nlpbench.export.export_encoder_step`.
 Imported only when the onnx variant is built (it needs the `variants` extra).
 """
 from __future__ import annotations
@@ -16,9 +17,8 @@ import torch
 import torch.nn as nn
 
 from nlpbench.adapter import OnnxExport
+from nlpbench.export import OrtModule, export_encoder_step, export_graph
 from nlpbench.models.seq2seq import BOS, Memory
-from nlpbench.variants.base import Unsupported, copy_with_model
-from nlpbench.variants.onnx_rt import OrtModule, export_graph
 
 
 class _Encode(nn.Module):
@@ -41,24 +41,19 @@ class _Step(nn.Module):
 
 
 def export_seq2seq(model, example: dict) -> tuple[bytes, bytes]:
-    """(encoder graph, step graph) as ONNX bytes, traced on `example` (a collated batch)."""
+    """(encoder graph, step graph) as ONNX bytes, traced on `example` (a collated batch); run it through
+    `nlpbench.export.traced` (no gradients, a failure said as `Unsupported`)."""
     N, S = "rows", "src_len"
     src, src_len = example["src"], example["src_len"]
-    try:
-        with torch.no_grad():
-            enc = export_graph(_Encode(model), (src, src_len), ["src", "src_len"], ["hidden", "values", "keys", "mask"],
-                               {"src": {0: N, 1: S}, "src_len": {0: N}, "hidden": {0: N}, "values": {0: N, 1: S},
-                                "keys": {0: N, 1: S}, "mask": {0: N, 1: S}})
-            mem = model.encode(src, src_len)
-            prev = torch.full((src.size(0),), BOS, dtype=torch.long, device=src.device)
-            step = export_graph(_Step(model), (*mem, prev), ["hidden", "values", "keys", "mask", "prev"],
-                                ["logits", "hidden_out"],
-                                {"hidden": {0: N}, "values": {0: N, 1: S}, "keys": {0: N, 1: S}, "mask": {0: N, 1: S},
-                                 "prev": {0: N}, "logits": {0: N}, "hidden_out": {0: N}})
-    except Exception as e:  # noqa: BLE001
-        raise Unsupported(f"onnx: seq2seq export failed: {type(e).__name__}: {' '.join(str(e).split())[:300]}") from e
-    finally:
-        model.eval()
+    enc = export_graph(_Encode(model), (src, src_len), ["src", "src_len"], ["hidden", "values", "keys", "mask"],
+                       {"src": {0: N, 1: S}, "src_len": {0: N}, "hidden": {0: N}, "values": {0: N, 1: S},
+                        "keys": {0: N, 1: S}, "mask": {0: N, 1: S}})
+    mem = model.encode(src, src_len)
+    prev = torch.full((src.size(0),), BOS, dtype=torch.long, device=src.device)
+    step = export_graph(_Step(model), (*mem, prev), ["hidden", "values", "keys", "mask", "prev"],
+                        ["logits", "hidden_out"],
+                        {"hidden": {0: N}, "values": {0: N, 1: S}, "keys": {0: N, 1: S}, "mask": {0: N, 1: S},
+                         "prev": {0: N}, "logits": {0: N}, "hidden_out": {0: N}})
     return enc, step
 
 
@@ -81,15 +76,19 @@ class OrtSeq2Seq(OrtModule):
         return x
 
 
-def export_onnx(adapter, example: dict, session) -> OnnxExport:
-    """The hook: both graphs, and the step graph checked against PyTorch on the example's first step."""
-    device = next(adapter.model.parameters()).device
-    enc, step = export_seq2seq(adapter.model, example)
-    variant = copy_with_model(adapter, OrtSeq2Seq(session(enc), session(step), device))
+def _first_step_diff(adapter, variant, example: dict, device: torch.device) -> float:
+    """The variant's first decoder step against PyTorch's on the example."""
     with torch.inference_mode():
         mem = adapter.model.encode(example["src"], example["src_len"])
         prev = torch.full((example["src"].size(0),), BOS, dtype=torch.long, device=device)
         ref = adapter.model.out(adapter.model.step(mem, prev)[0])
         got = variant.model.step(variant.model.encode(example["src"], example["src_len"]), prev)[0]
-    return OnnxExport({"encoder": enc, "step": step}, variant, (got - ref).abs().max().item(),
-                      {"exporter": "torchscript", "graphs": ["encoder", "step"]})
+    return (got - ref).abs().max().item()
+
+
+def export_onnx(adapter, example: dict, session) -> OnnxExport:
+    """The hook: both graphs, and the step graph checked against PyTorch on the example's first step."""
+    device = next(adapter.model.parameters()).device
+    return export_encoder_step(adapter, session, "seq2seq", lambda: export_seq2seq(adapter.model, example),
+                               lambda enc, step: OrtSeq2Seq(enc, step, device),
+                               lambda variant: _first_step_diff(adapter, variant, example, device))

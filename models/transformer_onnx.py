@@ -1,7 +1,7 @@
 """`transformer`'s `export_onnx` hook: a classifier's forward, or a translator's encoder and one-token step.
 
 Classification mode: the harness's default one-graph `forward` export
-(`nlpbench.variants.onnx_rt.export_forward`). Translation mode, two graphs:
+(`nlpbench.export.export_forward`). Translation mode, two graphs:
 encoder graph `src -> (mask, k_0, v_0, ..., k_{L-1}, v_{L-1})` (the
 cross-attention keys/values each decoder layer reads, computed once per
 source, as `Translator.encode` does); step graph `(token [N,1], pos, mask,
@@ -12,6 +12,7 @@ it runs the model's own embedding, decoder layers, final norm and tied
 projection. The variant's model is a stand-in with `encode`/`decode`, so the
 adapter's own `decoder_fns` and search (greedy or beam, cache reordered by
 `take`) run unchanged. Needs `kv_cache: true` (the default).
+The export-and-check steps shared with seq2seq are `nlpbench.export.export_encoder_step`.
 Imported only when the onnx variant is built (it needs the `variants` extra).
 """
 from __future__ import annotations
@@ -23,9 +24,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from nlpbench.adapter import OnnxExport
+from nlpbench.export import OrtModule, Unsupported, export_encoder_step, export_forward, export_graph
 from nlpbench.models.transformer import BOS, sinusoid
-from nlpbench.variants.base import Unsupported, copy_with_model
-from nlpbench.variants.onnx_rt import OrtModule, export_forward, export_graph
 
 
 class _Encode(nn.Module):
@@ -63,29 +63,25 @@ def _names(prefix: str, layers: int) -> list[str]:
 
 
 def export_translator(model, src: torch.Tensor) -> tuple[bytes, bytes]:
+    """(encoder graph, step graph) as ONNX bytes, traced on `src`; run it through `nlpbench.export.traced`
+    (no gradients, a failure said as `Unsupported`)."""
     L = len(model.decoder)
     cross, past, new = _names("cross", L), _names("past", L), _names("new", L)
     rows = {0: "rows"}
-    try:
-        with torch.no_grad():
-            enc_graph = export_graph(_Encode(model), (src,), ["src"], ["mask", *cross],
-                                     {"src": {0: "rows", 1: "src"}, "mask": {0: "rows", 3: "src"},
-                                      **{n: {0: "rows", 2: "src"} for n in cross}})
-            enc = model.encode(src)
-            kv = [t for pair in enc["cross"] for t in pair]
-            # a non-empty example cache (3 positions) so its length axis is traced as dynamic
-            cache = [t[:, :, :1].expand(-1, -1, 3, -1).contiguous() for t in kv]
-            tokens = torch.full((src.size(0), 1), BOS, dtype=torch.long, device=src.device)
-            step_graph = export_graph(
-                _Step(model), (tokens, torch.tensor(3), enc["mask"], *kv, *cache),
-                ["tokens", "pos", "mask", *cross, *past], ["logits", *new],
-                {"tokens": rows, "mask": {0: "rows", 3: "src"}, "logits": rows,
-                 **{n: {0: "rows", 2: "src"} for n in cross}, **{n: {0: "rows", 2: "past"} for n in past},
-                 **{n: {0: "rows", 2: "past1"} for n in new}})
-    except Exception as e:  # noqa: BLE001
-        raise Unsupported(f"onnx: translator export failed: {type(e).__name__}: {' '.join(str(e).split())[:300]}") from e
-    finally:
-        model.eval()
+    enc_graph = export_graph(_Encode(model), (src,), ["src"], ["mask", *cross],
+                             {"src": {0: "rows", 1: "src"}, "mask": {0: "rows", 3: "src"},
+                              **{n: {0: "rows", 2: "src"} for n in cross}})
+    enc = model.encode(src)
+    kv = [t for pair in enc["cross"] for t in pair]
+    # a non-empty example cache (3 positions) so its length axis is traced as dynamic
+    cache = [t[:, :, :1].expand(-1, -1, 3, -1).contiguous() for t in kv]
+    tokens = torch.full((src.size(0), 1), BOS, dtype=torch.long, device=src.device)
+    step_graph = export_graph(
+        _Step(model), (tokens, torch.tensor(3), enc["mask"], *kv, *cache),
+        ["tokens", "pos", "mask", *cross, *past], ["logits", *new],
+        {"tokens": rows, "mask": {0: "rows", 3: "src"}, "logits": rows,
+         **{n: {0: "rows", 2: "src"} for n in cross}, **{n: {0: "rows", 2: "past"} for n in past},
+         **{n: {0: "rows", 2: "past1"} for n in new}})
     return enc_graph, step_graph
 
 
@@ -128,13 +124,12 @@ def _max_step_diff(adapter, variant, src: torch.Tensor) -> float:
 
 
 def export_onnx(adapter, example: dict, session) -> OnnxExport:
+    """The hook: a classifier's default forward export, or a translator's two graphs checked over two steps."""
     if not adapter.translate:
         return export_forward(adapter, example, session)
     if not adapter.cfg.kv_cache:
         raise Unsupported("onnx: the exported decoder step uses the key/value cache; this model has kv_cache: false")
-    device = next(adapter.model.parameters()).device
-    enc, step = export_translator(adapter.model, example["src"])
-    model = OrtTranslator(session(enc), session(step), len(adapter.model.decoder), device)
-    variant = copy_with_model(adapter, model)
-    return OnnxExport({"encoder": enc, "step": step}, variant, _max_step_diff(adapter, variant, example["src"]),
-                      {"exporter": "torchscript", "graphs": ["encoder", "step"]})
+    device, src, layers = next(adapter.model.parameters()).device, example["src"], len(adapter.model.decoder)
+    return export_encoder_step(adapter, session, "translator", lambda: export_translator(adapter.model, src),
+                               lambda enc, step: OrtTranslator(enc, step, layers, device),
+                               lambda variant: _max_step_diff(adapter, variant, src))

@@ -34,11 +34,11 @@ from nlpbench.ab.sides import Side, sides
 from nlpbench.ab.verdict import TOLERANCE, judge, ok, summary, write_outputs
 from nlpbench.env import machine, resolve_device
 from nlpbench.errors import BadInput
+from nlpbench.metrics.stats import compact
 from nlpbench.perf.cell import PerfCellSpec, tokens_per_row
 from nlpbench.perf.plan import perf_models
 from nlpbench.perf.timing import timing_fields
 from nlpbench.perf.trackers import Latency
-from nlpbench.quality.stats import compact
 from nlpbench.store.records import failed_record, perf_record, utc_now
 from nlpbench.store.results import RecordStore, new_run_dir, write_json
 from nlpbench.tasks import get_task

@@ -27,7 +27,7 @@ matplotlib.use("Agg")  # files only
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from nlpbench.quality.stats import ratio_of_medians  # noqa: E402
+from nlpbench.metrics.stats import ratio_of_medians  # noqa: E402
 from nlpbench.report.tables import to_markdown  # noqa: E402
 
 TOLERANCE = 0.05  # head may be this much slower before a cell can fail

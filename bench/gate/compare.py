@@ -30,7 +30,6 @@ from nlpbench.gate.sides import COST_FIELDS, FORMAT, Side, by_cell, load_side, p
 from nlpbench.gate.verdict import CompareResult, Delta
 from nlpbench.report.tables import lookup
 from nlpbench.store.records import PERF_GATED
-from nlpbench.tasks import get_metric
 
 __all__ = ["FORMAT", "CompareResult", "Delta", "Side", "compare", "load_side", "parse_tolerances", "render",
            "write_baseline"]
@@ -159,7 +158,7 @@ def quality_limit(name: str, old_metrics: dict, tol: dict, explicit: set) -> tup
     lo, hi = number(ci[0]), number(ci[1])
     if lo is None or hi is None:
         return limit, ""
-    return (value - lo if get_metric(name).higher_is_better else hi - value), " (95% CI)"
+    return (value - lo if metric_entries.get(name).higher_is_better else hi - value), " (95% CI)"
 
 
 def _quality_deltas(cell: str, old: dict, new: dict, tol: dict, warnings: list[str], explicit: set = frozenset()) -> list[Delta]:
@@ -178,7 +177,7 @@ def _quality_deltas(cell: str, old: dict, new: dict, tol: dict, warnings: list[s
         if limit is not None and not math.isfinite(b):
             d.tolerance, d.verdict = "finite", "regression"  # NaN compares false with every limit: never a pass
         elif limit is not None and math.isfinite(a):
-            higher = get_metric(name).higher_is_better
+            higher = metric_entries.get(name).higher_is_better
             drop = (a - b) if higher else (b - a)
             d.tolerance = f"{'-' if higher else '+'}{limit:.3g}{how}" if limit else "exact"
             d.verdict = "regression" if drop > limit + 1e-12 else "improved" if -drop > limit else "ok"

@@ -67,7 +67,7 @@ def median_shift(old: dict, new: dict, drift: float) -> bool | None:
     a, b = old.get("latency_samples_ms"), new.get("latency_samples_ms")
     if not a or not b:
         return None
-    from nlpbench.quality.stats import ratio_of_medians
+    from nlpbench.metrics.stats import ratio_of_medians
 
     lo, hi = ratio_of_medians(a, b)["ci"]
     return lo > 1 + drift or hi < 1 - drift

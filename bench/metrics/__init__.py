@@ -6,6 +6,8 @@ direction, gate tolerance, display decimals, a fast score for bootstraps, its 95
 paired test. Scoring, tables, seed tables, pairwise tests, plots and the regression gate ask the
 entry (`get(name)`) rather than testing the name, so a new metric is its file plus its name in a
 task's `metrics:` list. `compute(name, predictions, references)` returns the evaluate module's dict.
+Modules without a `METRIC` are the entries' shared tools: `stats` (intervals, bootstraps, paired tests),
+`corpus` (a sacreBLEU corpus metric's entry, which BLEU and chrF build theirs from).
 """
 from __future__ import annotations
 

@@ -5,8 +5,7 @@ McNemar's exact test on the discordant examples, Δ's interval by a paired boots
 """
 import numpy as np
 
-from nlpbench.metrics import Metric
-from nlpbench.quality import stats
+from nlpbench.metrics import Metric, stats
 
 
 def _module():

@@ -6,8 +6,7 @@ confusion matrix (`stats.dirichlet_f1_macro_ci`); paired test: a paired bootstra
 """
 import numpy as np
 
-from nlpbench.metrics import Metric
-from nlpbench.quality import stats
+from nlpbench.metrics import Metric, stats
 
 
 def _module():

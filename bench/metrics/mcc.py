@@ -6,8 +6,7 @@ Interval: a seeded percentile bootstrap over examples; paired test: a paired boo
 """
 import numpy as np
 
-from nlpbench.metrics import Metric
-from nlpbench.quality import stats
+from nlpbench.metrics import Metric, stats
 
 
 def mcc(preds, refs) -> float:

@@ -38,13 +38,13 @@ import torch
 
 from nlpbench.adapter import TaskInfo, adapter_config, n_params
 from nlpbench.errors import BadInput, error_message, is_oom
+from nlpbench.metrics.stats import compact
 from nlpbench.perf.compiling import compile_model, compiled_frames, eager
 from nlpbench.perf.footprint import memory_fields, weight_bytes
 from nlpbench.perf.modes import make_workload
 from nlpbench.perf.probe import worker_peak
 from nlpbench.perf.timing import timing_fields
 from nlpbench.perf.trackers import cpu_baseline, measure_latency, settle_gc, track_flops, track_memory
-from nlpbench.quality.stats import compact
 from nlpbench.store.records import utc_now
 from nlpbench.tasks import get_task
 

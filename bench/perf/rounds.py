@@ -37,7 +37,7 @@ from nlpbench.perf.cell import (PerfCellSpec, base_record, cell_record, cell_thr
                               time_loops)  # fmt: skip
 from nlpbench.perf.timing import timing_fields
 from nlpbench.perf.trackers import Latency
-from nlpbench.quality.stats import compact
+from nlpbench.metrics.stats import compact
 from nlpbench.store.records import utc_now
 
 ROUND_MIN_SECONDS = 0.1

@@ -63,7 +63,7 @@ def run_quality_unit(task, model, data, ctx) -> list[dict]:
     cfg, tcfg = adapter_config(cls, model.params), train_config(cls, model.train)
     info = TaskInfo(
         task=task.task, num_labels=data.num_labels, device=ctx.device, dtype=ctx.dtype,
-        seed=ctx.seed, cache_dir=ctx.run_dir / "cache", progress=ctx.progress,
+        seed=ctx.seed, cache_dir=ctx.run_dir / "cache", progress=ctx.progress, trainer=fit,
     )  # fmt: skip
     seed_everything(ctx.seed)
     adapter = cls(cfg, info)

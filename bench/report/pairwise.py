@@ -31,7 +31,8 @@ import numpy as np
 import pandas as pd
 
 from nlpbench import metrics
-from nlpbench.quality import predictions, stats
+from nlpbench.metrics import stats
+from nlpbench.quality import predictions
 from nlpbench.report.tables import Spec, Table, record_name
 from nlpbench.tasks import TASKS
 

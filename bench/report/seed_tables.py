@@ -12,7 +12,7 @@ import re
 import pandas as pd
 
 from nlpbench import metrics
-from nlpbench.quality import stats
+from nlpbench.metrics import stats
 from nlpbench.report import table_base as T
 
 SEED_CELL = re.compile(r"/seed\d+$")

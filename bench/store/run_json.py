@@ -34,6 +34,8 @@ def open_run(suite: Suite, out: Path | None, resume: Path | None) -> Path:
 
 def write_run_json(ctx: Context, argv: list[str], extra: dict, data=()) -> None:
     """`data`: the TaskData of ctx.suite's tasks, whose splits' hashes go into `environment`."""
+    from nlpbench.data.identity import data_identity  # the data package imports datasets: heavy, run-time only
+
     path = ctx.run_dir / "run.json"
     old = json.loads(path.read_text()) if path.exists() else {}
     sha, dirty = env.git_state()
@@ -41,7 +43,8 @@ def write_run_json(ctx: Context, argv: list[str], extra: dict, data=()) -> None:
         "suite": ctx.suite.name, "config": ctx.suite.model_dump(mode="json"), "seed": ctx.seed,
         "git_sha": sha, "git_dirty": dirty, "nlpbench": env.nlpbench_source(), "versions": env.versions(),
         "device": ctx.device.type,
-        "machine": env.machine(ctx.device), "environment": env.environment(ctx.data_dir, ctx.suite.tasks, data),
+        "machine": env.machine(ctx.device),
+        "environment": env.environment(ctx.data_dir, data_identity(ctx.suite.tasks, data)),
         "argv": argv,
         "started_at": old.get("started_at", utc_now()), "resumed_at": old.get("resumed_at", []),
         "ended_at": None, "status": "running",

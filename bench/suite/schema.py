@@ -14,7 +14,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, ValidationError
 
-from nlpbench.adapter import adapter_config, hook  # re-exported: suites and plugins import it from here
+from nlpbench import metrics as metric_entries
+from nlpbench.adapter import TrainConfig, adapter_config, hook  # re-exported: suites and plugins import them here
 from nlpbench.errors import BadInput, missing, shown, unknown_name
 from nlpbench.extras import missing_extra
 from nlpbench.suite import budget
@@ -31,28 +32,6 @@ TaskName = Literal[TASK_NAMES]  # nlpbench.tasks is the one list of tasks
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
-
-
-class TrainConfig(Strict):
-    """The shared training loop's settings; adapters may change the defaults (`train_defaults`)."""
-
-    epochs: PositiveFloat = 3
-    max_steps: PositiveInt | None = None  # a step budget: when set, exactly this many optimiser steps (epochs ignored)
-    batch_size: PositiveInt = 64
-    lr: PositiveFloat = 1e-3
-    weight_decay: float = Field(0.01, ge=0)
-    adam_beta2: float = Field(0.999, gt=0, lt=1)
-    clip_norm: PositiveFloat | None = 1.0
-    schedule: Literal["constant", "linear", "cosine", "inverse_sqrt"] = "constant"
-    warmup: float = Field(0.0, ge=0)  # < 1: fraction of planned steps; >= 1: steps
-    max_minutes: PositiveFloat | None = None  # wall-clock budget for training, evaluations included
-    # with max_minutes: the schedule advances by whichever is further, steps or the clock, so a run the
-    # clock cuts short still ends its decay near lr 0 instead of stopping at a high lr
-    clock_schedule: bool = False
-    eval_every: PositiveInt | None = None  # steps between validation passes (also at each epoch end)
-    patience: PositiveInt | None = None  # stop after this many evaluations without improvement
-    pool: PositiveInt = 50  # batches per length-sorted pool
-    eval_batch_size: PositiveInt = 256
 
 
 class ModelSpec(Strict):
@@ -258,7 +237,7 @@ def _semantic_problems(suite: Suite, data_dir: str | None, check_files: bool) ->
     problems: list[str] = []
     for ti, task in enumerate(suite.tasks):
         at = f"tasks.{ti}"
-        allowed = get_task(task.task).metrics
+        allowed = metric_entries.for_task(task.task)  # every metric entry that names this task
         for mi, m in enumerate(task.metrics or []):
             if m not in allowed:
                 problems.append(f"{at}.metrics.{mi}: " + unknown_name(f"{task.task} metric", m, allowed))

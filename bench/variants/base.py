@@ -1,19 +1,16 @@
-"""What every variant module shares: the variant record, the "can't do this one" exception, and copying an
-adapter with another model (imported by build and the ONNX modules, so neither imports the other)."""
+"""What every variant module shares: the variant record and the serialised size of a model.
+
+The "can't do this one" exception and copying an adapter with another model (`Unsupported`,
+`copy_with_model`) live in `nlpbench.export`, below the models, whose ONNX exporters use them too."""
 from __future__ import annotations
 
 import contextlib
-import copy
 import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
 import torch.nn as nn
-
-
-class Unsupported(Exception):
-    """This variant cannot be built or run for this model; the message says why."""
 
 
 @dataclass
@@ -31,9 +28,3 @@ def state_dict_bytes(model: nn.Module) -> int:
     buf = io.BytesIO()
     torch.save(model.state_dict(), buf)
     return buf.getbuffer().nbytes
-
-
-def copy_with_model(adapter, model: nn.Module):
-    out = copy.copy(adapter)  # tokenizer, config and methods shared; only the model differs
-    out.model = model
-    return out

@@ -26,7 +26,8 @@ import time
 import torch
 import torch.nn as nn
 
-from nlpbench.variants.base import Unsupported, Variant, copy_with_model, state_dict_bytes
+from nlpbench.export import Unsupported, copy_with_model
+from nlpbench.variants.base import Variant, state_dict_bytes
 
 RECURRENT = (nn.LSTM, nn.GRU, nn.GRUCell, nn.LSTMCell)
 

@@ -3,19 +3,19 @@ that metric's own paired test (its entry in nlpbench.metrics):
 - accuracy: Δ = acc(variant) − acc(fp32) with a 95% paired-bootstrap interval (the same resampled
   examples for both) and McNemar's exact test on the discordant pairs;
 - BLEU: Δ with its paired-bootstrap interval over sacreBLEU's sufficient statistics and the p-value of
-  sacreBLEU's own paired bootstrap test (`nlpbench.quality.stats.sacrebleu_paired`).
+  sacreBLEU's own paired bootstrap test (`nlpbench.metrics.stats.sacrebleu_paired`).
 """
 from __future__ import annotations
 
 import numpy as np
 
 from nlpbench import metrics
-from nlpbench.quality import stats
+from nlpbench.metrics import stats
 from nlpbench.tasks import get_task
 
 
 def mcnemar_exact(fp32_correct, variant_correct) -> dict:
-    """`nlpbench.quality.stats.mcnemar_exact` in the variants' words: lost = fp32 right & variant wrong, gained = the reverse."""
+    """`nlpbench.metrics.stats.mcnemar_exact` in the variants' words: lost = fp32 right & variant wrong, gained = the reverse."""
     test = stats.mcnemar_exact(fp32_correct, variant_correct)
     return {"lost": test["b"], "gained": test["c"], "p": test["p"]}
 

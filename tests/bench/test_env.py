@@ -8,7 +8,7 @@ import torch
 
 from nlpbench import env
 from nlpbench.data import load_all_data
-from nlpbench.data.identity import data_sha256
+from nlpbench.data.identity import data_identity, data_sha256
 from nlpbench.suite.schema import validate
 from tests.conftest import tiny_suite
 
@@ -93,11 +93,11 @@ def test_nvidia_driver_parses_the_kernel_module_line(monkeypatch, tmp_path):
 def test_data_identity_hashes_each_split_as_loaded():
     suite = validate(tiny_suite())
     data = load_all_data(suite, None)
-    ident = env.data_identity(suite.tasks, data)
+    ident = data_identity(suite.tasks, data)
     splits = ident["classification"]["splits"]
     assert set(splits) == {"train", "validation", "test"}
     assert splits["test"] == {"n": 50, "sha256": data_sha256(data[0].splits["test"])}
     assert len({s["sha256"] for s in splits.values()}) == 3  # the splits differ, so do their hashes
-    assert env.data_identity(suite.tasks, load_all_data(suite, None)) == ident  # same data, same hashes
+    assert data_identity(suite.tasks, load_all_data(suite, None)) == ident  # same data, same hashes
     other = load_all_data(validate(tiny_suite(seed=1)), None)  # another seed draws other synthetic examples
-    assert env.data_identity(suite.tasks, other)["classification"]["splits"]["test"]["sha256"] != splits["test"]["sha256"]
+    assert data_identity(suite.tasks, other)["classification"]["splits"]["test"]["sha256"] != splits["test"]["sha256"]

@@ -9,6 +9,7 @@ from transformers import BertConfig, BertForSequenceClassification, BertTokenize
 from nlpbench.adapter import TaskInfo
 from nlpbench.errors import BadInput
 from nlpbench.models.bert import BertAdapter, BertClsConfig, PretrainConfig, mlm_loss, mlm_train_config, pretrain_mlm
+from nlpbench.quality.train import fit
 from nlpbench.registry import get_adapter
 
 TINY = dict(vocab_size=200, hidden_size=32, num_layers=2, num_heads=2, intermediate_size=64, max_len=16, dropout=0.0)
@@ -21,9 +22,10 @@ def toy() -> Dataset:
     return Dataset.from_dict({"text": TEXTS * 4, "label": ([1] * 4 + [0] * 4) * 4})
 
 
-def adapter(tmp_path=None, **params) -> BertAdapter:
+def adapter(tmp_path=None, trainer=fit, **params) -> BertAdapter:
     torch.manual_seed(0)
-    a = BertAdapter(BertClsConfig(**{**TINY, **params}), TaskInfo(num_labels=2, cache_dir=tmp_path, progress=False))
+    info = TaskInfo(num_labels=2, cache_dir=tmp_path, progress=False, trainer=trainer)  # as the quality cell builds it
+    a = BertAdapter(BertClsConfig(**{**TINY, **params}), info)
     a.setup(toy())
     return a
 
@@ -138,19 +140,16 @@ def test_mlm_stops_at_max_minutes(tmp_path):
     assert a.init.startswith("mlm:") and int(a.init.split(":")[1]) < 1000
 
 
-def test_mlm_pretraining_runs_through_the_harness_trainer(monkeypatch):
-    """The stage is `nlpbench.quality.train.fit` with BERT's recipe: a step budget across epochs, beta2 0.98, clock-aware decay."""
-    import nlpbench.quality.train
-
+def test_mlm_pretraining_runs_through_the_harness_trainer():
+    """The stage is the trainer handed in (`nlpbench.quality.train.fit`) with BERT's recipe: a step budget across
+    epochs, beta2 0.98, clock-aware decay."""
     seen = {}
-    real_fit = nlpbench.quality.train.fit
 
     def spy(stage, examples, cfg, **kw):
         seen.update(cfg=cfg, n=len(examples), stage=stage)
-        return real_fit(stage, examples, cfg, **kw)
+        return fit(stage, examples, cfg, **kw)
 
-    monkeypatch.setattr("nlpbench.models.bert.fit", spy)
-    a = adapter(pretrain={"steps": 7, "batch_size": 4, "max_minutes": None})  # 32 texts: 8 batches an epoch
+    a = adapter(trainer=spy, pretrain={"steps": 7, "batch_size": 4, "max_minutes": None})  # 32 texts: 8 batches an epoch
     assert a.init == "mlm:7" and seen["n"] == len(toy())
     assert seen["cfg"] == mlm_train_config(a.cfg.pretrain)
     assert seen["cfg"].max_steps == 7 and seen["cfg"].adam_beta2 == 0.98 and seen["cfg"].clock_schedule

@@ -26,10 +26,8 @@ def test_mcc_values_match_its_definition():
 
 
 def test_mcc_is_registered_for_classification_only():
-    from nlpbench.tasks import get_task
-
-    assert "mcc" in metrics.available() and "mcc" in get_task("classification").metrics
-    assert "mcc" not in get_task("translation").metrics
+    assert "mcc" in metrics.available() and "mcc" in metrics.for_task("classification")
+    assert "mcc" not in metrics.for_task("translation")
 
 
 def test_a_suite_listing_mcc_gets_it_in_tables_intervals_pairwise_and_the_gate(tmp_path):

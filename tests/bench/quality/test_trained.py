@@ -54,11 +54,12 @@ def test_bert_restore_skips_mlm_pretraining(tmp_path):
 
     from nlpbench.adapter import TaskInfo
     from nlpbench.models.bert import BertAdapter, BertClsConfig
+    from nlpbench.quality.train import fit
 
     params = dict(vocab_size=100, hidden_size=32, num_layers=1, num_heads=2, intermediate_size=64, max_len=16,
                   pretrain={"steps": 3, "batch_size": 4, "max_minutes": None})  # fmt: skip
     train = Dataset.from_dict({"text": ["a good film", "a bad film"] * 8, "label": [1, 0] * 8})
-    trained = BertAdapter(BertClsConfig(**params), TaskInfo(cache_dir=tmp_path, progress=False))
+    trained = BertAdapter(BertClsConfig(**params), TaskInfo(cache_dir=tmp_path, progress=False, trainer=fit))
     trained.setup(train)
     assert trained.mlm_steps == 3
     restored = BertAdapter(BertClsConfig(**params), TaskInfo(cache_dir=tmp_path, progress=False, restore=True))

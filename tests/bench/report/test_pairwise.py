@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 from nlpbench.cli import main
-from nlpbench.quality import predictions, stats
+from nlpbench.metrics import stats
+from nlpbench.quality import predictions
 from nlpbench.report import pairwise
 from nlpbench.report.write import write_report
 from nlpbench.store.results import read_records

@@ -1,4 +1,4 @@
-"""nlpbench.quality.stats: intervals and paired tests, checked against known values and sacreBLEU's own CLI."""
+"""nlpbench.metrics.stats: intervals and paired tests, checked against known values and sacreBLEU's own CLI."""
 import json
 import random
 import re
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from nlpbench import metrics
-from nlpbench.quality import stats
+from nlpbench.metrics import stats
 
 
 def test_wilson_is_not_degenerate_at_the_edges():
