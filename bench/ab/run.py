@@ -43,7 +43,7 @@ from nlpbench.store.records import failed_record, perf_record, utc_now
 from nlpbench.store.results import RecordStore, new_run_dir, write_json
 from nlpbench.tasks import get_task
 
-TURN_S = 0.05  # seconds of work per turn: the turn passes every few iterations
+TURN_S = 0.02  # seconds of work per turn: the turn passes every few iterations (many ABBA blocks per cell)
 LEGS = 4  # a cell is opened afresh this many times per side, alternating between the worker pairs
 PAIRS = 2  # worker processes per side: one process's luck (memory placement) must not decide a verdict
 MAX_TURN_ITERS = 64  # sub-millisecond cells: still a switch at least every 64 iterations
@@ -81,30 +81,30 @@ def turn_iters(step_ms: list[float]) -> int:
 
 def alternate(spec: PerfCellSpec, pairs: list[list[Worker]], legs: int = LEGS) -> list[dict]:
     """The cell in `legs` legs, leg l on worker pair l mod len(pairs): both sides open it (a fresh model),
-    time it in ABBA turns for 1/legs of `min_iters` and `min_seconds`, close it. [base record, head record],
-    each with every leg's samples (`_samples_ms`) and each leg's (`_legs`)."""
+    time it in ABBA blocks for 1/legs of `min_iters` and `min_seconds`, close it. [base record, head record],
+    each with every sample (`_samples_ms`) and the cell's ABBA blocks (`_blocks`: [(base, head) samples])."""
     started, t0 = utc_now(), time.perf_counter()
     per_leg = dataclasses.replace(spec, min_iters=math.ceil(spec.min_iters / legs), min_seconds=spec.min_seconds / legs)
     opened: list = [None, None]
     failed: list = [None, None]
-    leg_samples: list[list[list[float]]] = []
+    blocks: list[tuple[list[float], list[float]]] = []
     for leg in range(legs):
         workers = pairs[leg % len(pairs)]
         warm = per_leg if leg < len(pairs) else dataclasses.replace(per_leg, warmup=1)  # this pair warmed it before
-        samples, opened, failed = _leg(warm, workers)
+        leg_blocks, opened, failed = _leg(warm, workers)
         if any(failed):
             break
-        leg_samples.append(samples)
+        blocks += leg_blocks
     wall = time.perf_counter() - t0
     recs = []
     for i, side in enumerate(("base", "head")):
-        rec = _record(spec, side, [x for ls in leg_samples for x in ls[i]], opened[i], failed, i, started, wall)
-        recs.append({**rec, "_legs": [ls[i] for ls in leg_samples]})
+        rec = _record(spec, side, [x for b in blocks for x in b[i]], opened[i], failed, i, started, wall)
+        recs.append({**rec, "_blocks": blocks})
     return recs
 
 
 def _leg(spec: PerfCellSpec, workers: list[Worker]) -> tuple[list, list, list]:
-    """One leg on one worker pair: (samples per side, open answers, failures)."""
+    """One leg on one worker pair: (its ABBA blocks, open answers, failures)."""
     msg = {"op": "open", **{k: getattr(spec, k) for k in OPEN_KEYS}}
     opened, failed = [], [None, None]
     for i, w in enumerate(workers):
@@ -113,19 +113,22 @@ def _leg(spec: PerfCellSpec, workers: list[Worker]) -> tuple[list, list, list]:
         except WorkerError as e:
             opened.append(None)
             failed[i] = e
-    samples: list[list[float]] = [[], []]
+    blocks: list[tuple[list[float], list[float]]] = []
     if not any(failed):
         k = turn_iters([a["warm_ms"][-1] for a in opened])
         try:
-            while not all(len(s) >= spec.min_iters and sum(s) / 1e3 >= spec.min_seconds for s in samples):
+            while not all(len(s) >= spec.min_iters and sum(s) / 1e3 >= spec.min_seconds
+                          for s in ([x for b in blocks for x in b[i]] for i in (0, 1))):  # fmt: skip
+                block: tuple[list[float], list[float]] = ([], [])
                 for i in (0, 1, 1, 0):  # ABBA: each side first after a switch as often as the other
-                    samples[i] += workers[i].ask({"op": "time", "cell": spec.cell, "iters": k})["samples_ms"]
+                    block[i].extend(workers[i].ask({"op": "time", "cell": spec.cell, "iters": k})["samples_ms"])
+                blocks.append(block)
         except WorkerError as e:
             failed[i] = e
     for w, a in zip(workers, opened):
         if a is not None and w.alive():
             _close(w, spec.cell)
-    return samples, opened, failed
+    return blocks, opened, failed
 
 
 def _close(worker: Worker, cell: str) -> None:

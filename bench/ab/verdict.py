@@ -5,7 +5,11 @@ worker pairs, nlpbench.ab.run), as pyperf pools the values of its processes:
 one process's or one build's luck is averaged with the others' instead of
 deciding the verdict. (Bootstrapping over the 4 legs instead was tried: with a
 few samples per leg its 99% interval spans the extreme legs, and a planted +10%
-went uncaught.)
+went uncaught.) The interval resamples whole ABBA blocks
+(`blocked_ratio_of_medians`): this 2-core VM runs in slow and fast stretches of
+a few hundred milliseconds (a 12 ms step reads 22 ms for a while), which hit
+both sides of a block alike; resampling each side on its own counted them as
+noise that could fall on one side only.
 
 A cell is a `regression` only when the whole interval lies beyond the
 tolerance (default +5% latency): inside it, the difference can't be told from
@@ -22,6 +26,7 @@ import math
 from pathlib import Path
 
 import matplotlib
+import numpy as np
 
 matplotlib.use("Agg")  # files only
 import matplotlib.pyplot as plt  # noqa: E402
@@ -31,6 +36,7 @@ from nlpbench.metrics.stats import ratio_of_medians  # noqa: E402
 from nlpbench.report.tables import to_markdown  # noqa: E402
 
 TOLERANCE = 0.05  # head may be this much slower before a cell can fail
+MIN_BLOCKS = 8  # fewer ABBA blocks than this: the interval resamples each side's samples on its own
 LEVEL = 0.99
 FAILING = ("regression", "error")
 
@@ -42,10 +48,30 @@ def judge(cell: str, base: dict, head: dict, tolerance: float = TOLERANCE) -> di
         return {**row, "verdict": "error", "error": head.get("error")}
     if base.get("status") != "ok":  # head was not timed: nothing to compare it with
         return {**row, "verdict": "no-base", "error": base.get("error")}
-    r = ratio_of_medians(base["_samples_ms"], head["_samples_ms"], level=LEVEL)
+    blocks = base.get("_blocks") or []
+    if len(blocks) >= MIN_BLOCKS:
+        r = blocked_ratio_of_medians(blocks, level=LEVEL)
+    else:
+        r = ratio_of_medians(base["_samples_ms"], head["_samples_ms"], level=LEVEL)
     lo, hi = r["ci"]
     verdict = "regression" if lo > 1 + tolerance else "faster" if hi < 1 - tolerance else "same"
     return {**row, "ratio": r["ratio"], "ci99": [lo, hi], "verdict": verdict}
+
+
+def blocked_ratio_of_medians(blocks: list, n_boot: int = 2000, seed: int = 0, level: float = LEVEL) -> dict:
+    """median(head) / median(base) over every sample, with a bootstrap interval that resamples whole ABBA
+    blocks: both sides' samples of a block were taken within a few tens of milliseconds, so a stretch in
+    which the machine ran slow falls on both sides of the resample together instead of widening the interval
+    as if it could have fallen on one side only (the samples of one side are not independent of the other's)."""
+    rng = np.random.default_rng(seed)
+    base = [np.asarray(b, float) for b, _ in blocks]
+    head = [np.asarray(h, float) for _, h in blocks]
+    ratios = np.empty(n_boot)
+    for j, pick in enumerate(rng.integers(0, len(blocks), size=(n_boot, len(blocks)))):
+        ratios[j] = np.median(np.concatenate([head[i] for i in pick])) / np.median(np.concatenate([base[i] for i in pick]))
+    lo, hi = np.quantile(ratios, [(1 - level) / 2, (1 + level) / 2])
+    point = np.median(np.concatenate(head)) / np.median(np.concatenate(base))
+    return {"ratio": float(point), "ci": [float(lo), float(hi)]}
 
 
 def _p50(rec: dict) -> float | None:

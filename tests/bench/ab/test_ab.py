@@ -179,13 +179,31 @@ def test_turns_pass_every_few_iterations_in_abba_order():
                              seq_len=8, min_iters=10, min_seconds=0.3)  # fmt: skip
     pairs = [[FakeWorker(0, 10.0, turns), FakeWorker(1, 12.0, turns)], [FakeWorker(0, 10.0, other), FakeWorker(1, 12.0, other)]]
     base, head = alternate(spec, pairs, legs=4)
-    assert len(base["_legs"]) == len(head["_legs"]) == 4 and len(turns) == len(other)  # legs take turns on the pairs
-    assert sum(map(len, base["_legs"])) == len(base["_samples_ms"])  # the verdict pools every leg
+    assert len(turns) == len(other)  # the 4 legs take turns on the two pairs
+    blocks = base["_blocks"]
+    assert blocks is head["_blocks"] and sum(len(b) for b, _ in blocks) == len(base["_samples_ms"])
     k = int(TURN_S * 1e3 / 12.0) + 1  # about TURN_S of the slower side per turn
+    assert all(len(b) == len(h) == 2 * k for b, h in blocks)  # a block: two turns of each side, ABBA
     assert [s for s, _ in turns[:8]] == [0, 1, 1, 0, 0, 1, 1, 0] and {n for _, n in turns} == {k}
     assert len(turns) % 4 == 0  # whole ABBA blocks: neither side gets the last word
     assert base["latency_ms"]["n"] >= 30 and sum(base["_samples_ms"]) >= 300  # both rules, on each side
     assert head["latency_ms"]["p50"] == 12.0 and head["side"] == "head" and head["status"] == "ok"
+
+
+def test_slow_stretches_of_the_machine_cancel_within_abba_blocks():
+    from nlpbench.ab.verdict import judge
+
+    rng = np.random.default_rng(3)
+    blocks = []
+    for _ in range(40):  # the machine runs at 1x or 2x for a few blocks' time: both sides of a block alike
+        phase = 2.0 if rng.random() < 0.5 else 1.0
+        base = list(10 * phase * (1 + 0.02 * rng.standard_normal(4)))
+        blocks.append((base, list(np.array(base) * 1.10 * (1 + 0.02 * rng.standard_normal(4)))))
+    flat = [[x for b in blocks for x in b[i]] for i in (0, 1)]
+    paired = judge("c", {**_rec(flat[0]), "_blocks": blocks}, _rec(flat[1]))
+    unpaired = judge("c", _rec(flat[0]), _rec(flat[1]))
+    assert paired["verdict"] == "regression" and paired["ci99"][0] > 1.05
+    assert unpaired["verdict"] == "same"  # each side resampled alone: the stretches swamp a real +10%
 
 
 def test_sigterm_unwinds_and_removes_the_worktrees(repo, monkeypatch):
