@@ -164,7 +164,19 @@ class Rounds:
             job.accept = lambda out: self.process_round(spec.cell, out["records"][0], last)
         if r > 0:
             job.chain = None  # opened in round 1: the OOM chain ruled then
+        lost = job.lost
+
+        def lost_round(*args, cell=spec.cell):  # a crashed or timed-out round ends the cell: no later rounds
+            self.drop(cell)
+            return lost(*args)
+
+        job.lost = lost_round
         return job
+
+    def drop(self, cell: str) -> None:
+        gone = self.live.pop(cell, None)
+        if isinstance(gone, WarmCell):
+            gone.close()
 
     def warm_round(self, spec: PerfCellSpec, n: int, last: bool) -> list[dict]:
         cell = self.live.get(spec.cell)

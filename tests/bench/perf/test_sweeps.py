@@ -86,6 +86,28 @@ def test_fresh_rounds_interleave_cells_and_pool_their_samples(make_spec, monkeyp
         assert "_samples_ms" not in r
 
 
+def test_a_round_that_comes_back_with_nothing_ends_its_cell_with_one_record(make_spec, monkeypatch):
+    from nlpbench.launch import cells
+    from nlpbench.launch.child import run_child
+
+    specs = [make_spec(batch_size=b, min_iters=6, min_seconds=0.0) for b in (1, 2)]
+    written, calls = [], []
+
+    def crashing_round_two(queue):  # the process executor, but cell b1's second round dies without an answer
+        while queue:
+            job = queue.next()
+            calls.append(job.key)
+            if job.key == specs[0].cell and calls.count(job.key) == 2:
+                queue.finish(job, job.lost("error", "cell process killed by signal SIGKILL", "t", 1.0))
+            else:
+                queue.finish(job, job.accept(run_child(job.child)))
+
+    monkeypatch.setattr(cells, "get_executor", lambda name, **o: crashing_round_two)
+    sweep(specs, "process", written.append, progress=False, rounds=3)
+    assert [(r["cell"], r["status"]) for r in written] == [(specs[0].cell, "error"), (specs[1].cell, "ok")]
+    assert calls.count(specs[0].cell) == 2 and calls.count(specs[1].cell) == 3  # no third round for the dead cell
+
+
 def test_inline_rounds_set_each_cell_up_once_and_interleave(make_spec, monkeypatch):
     import nlpbench.perf.rounds as rounds
 
