@@ -1,7 +1,7 @@
 """`nlpbench run`: expand a suite into cells, run the missing ones, keep every finished one.
 
 Order: validate the suite and load every task's data first (so bad input
-fails before anything is measured), then the stages of nlpbench.stages, each as
+fails before anything is measured), then the stages of nlpbench.suite.stages, each as
 jobs through one executor family (nlpbench.launch): training units (inline, a
 process pool or Ray tasks, by the suite's `launcher`), deployment variants,
 serve cells (the trained models under MLPerf LoadGen), the perf sweep; then the
@@ -27,11 +27,11 @@ from nlpbench.data import TaskData, load_all_data
 from nlpbench.errors import BadInput, error_message
 from nlpbench.launch.lifecycle import interrupt_on_signals, interrupted_by
 from nlpbench.report.write import report_and_summary
-from nlpbench.stages import STAGES
 from nlpbench.store.disk import disk_error, is_disk_error, sweep_tmp
 from nlpbench.store.lock import RunLock
 from nlpbench.store.results import RecordStore, read_records
 from nlpbench.store.run_json import Attempt, finish_run_json, open_run, write_run_json
+from nlpbench.suite.stages import STAGES
 
 __all__ = ["Context", "load_all_data", "log", "run", "run_suite"]  # Context and log live in nlpbench.context; imported from here by older code
 
@@ -107,7 +107,7 @@ def swept(run_dir: Path):
 
 
 def run_cells(ctx: Context, data: list[TaskData], suite_arg: str) -> int:
-    """Every stage of the suite (nlpbench.stages: training, variants, serve, perf), then the report and the
+    """Every stage of the suite (nlpbench.suite.stages: training, variants, serve, perf), then the report and the
     sinks; the exit code."""
     log(f"run folder: {ctx.run_dir}")
     stages = [stage for stage in STAGES if stage.active(ctx.suite)]

@@ -1,7 +1,7 @@
 """Training units: one model trained on one task for one seed, then scored on each evaluation split.
 
 A unit is what every quality launcher runs (inline in the driver, a process
-pool, Ray tasks: nlpbench.launch.process, nlpbench.launch.ray_units); it ends as one record per
+pool, Ray tasks: nlpbench.launch.units); it ends as one record per
 split (`nlpbench.quality.score.cell_id`). `unit_records` is the one place a unit's
 outcome becomes records, a failure included, so a cell's record has the same
 shape whichever launcher ran it.

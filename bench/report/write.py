@@ -26,10 +26,10 @@ from nlpbench.report import console, pairwise, plots
 from nlpbench.report.identity import check_same_data
 from nlpbench.report.tables import Table, build_tables, display, flat, side_by_side, to_markdown
 from nlpbench.report.targets import table as ttt_table
-from nlpbench.stages import STAGES
+from nlpbench.suite.stages import STAGES
 from nlpbench.store.results import read_records
 
-# tables beyond quality/perf/generation, one function per stage of the run (nlpbench.stages), each making
+# tables beyond quality/perf/generation, one function per stage of the run (nlpbench.suite.stages), each making
 # tables only when its records exist: deployment variants, serving
 EXTRA_TABLES = tuple(stage.tables_of for stage in STAGES if stage.tables)
 

@@ -66,7 +66,7 @@ def problems(names, at: str = "log_to") -> list[str]:
 
 
 def suite_problems(suite) -> list[str]:
-    """The `log_to:` stage's validate-time problems (nlpbench.stages): unknown sinks, missing extras."""
+    """The `log_to:` stage's validate-time problems (nlpbench.suite.stages): unknown sinks, missing extras."""
     return problems(suite.log_to)
 
 
@@ -84,7 +84,7 @@ def load(run_dir: Path) -> RunFolder:
 
 
 def publish(run_dir: Path, suite) -> None:
-    """The log_to stage (nlpbench.stages): after the report, so its files go too; a failing sink only warns."""
+    """The log_to stage (nlpbench.suite.stages): after the report, so its files go too; a failing sink only warns."""
     send(run_dir, suite.log_to)
 
 

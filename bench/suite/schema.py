@@ -256,7 +256,7 @@ def _semantic_problems(suite: Suite, data_dir: str | None, check_files: bool) ->
         problems += missing_extra("ray", "ray", "perf.launcher: 'ray'")
     if suite.launcher == "ray" and not (suite.perf and suite.perf.launcher == "ray"):
         problems += missing_extra("ray", "ray", "launcher: 'ray'")
-    from nlpbench.stages import STAGES
+    from nlpbench.suite.stages import STAGES
 
     return problems + [p for stage in STAGES if stage.active(suite) for p in stage.call("problems", suite)]
 

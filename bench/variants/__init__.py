@@ -39,7 +39,7 @@ def variant_problems(names: list[str]) -> list[str]:
 
 
 def suite_problems(suite) -> list[str]:
-    """The `variants:` stage's validate-time problems (nlpbench.stages)."""
+    """The `variants:` stage's validate-time problems (nlpbench.suite.stages)."""
     return variant_problems(suite.variants)
 
 
