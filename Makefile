@@ -76,8 +76,12 @@ multi30k: bench
 REGRESS_TOL ?= $(foreach k,accuracy f1_macro bleu chrf params flops weights state activations size,--tolerance $(k)=0)
 COMPARE_ARGS ?=
 
+# Training units in REGRESS_WORKERS processes at one thread each: bit-identical to inline (tests/bench/launch/
+# test_pool.py), minutes faster on a 2-core runner; perf cells still run one at a time in the driver.
+REGRESS_WORKERS ?= 2
+
 regress: $(STAMP)
-	$(NLPBENCH) run quick threads=1 --out results/regress --no-progress $(ARGS)
+	$(NLPBENCH) run quick threads=1 --workers $(REGRESS_WORKERS) --out results/regress --no-progress $(ARGS)
 	$(NLPBENCH) compare $(BASELINE) $$(ls -d results/regress/quick-* | sort | tail -n 1) $(REGRESS_TOL) $(COMPARE_ARGS)
 
 # quality and cost (parameters, FLOPs, weight/state/activation bytes of the perf cells; no timings): figures
