@@ -90,17 +90,12 @@ class Queue:
             self.bar.update(1)
 
 
-def run_here(job: Job) -> Records:
-    """A job in this process (the inline executor's step; also what a child does with its spec)."""
-    return job.run()
-
-
 def inline(queue: Queue) -> None:
     """The inline executor: each job in this process, in order."""
     while queue:
         job = queue.next()
         if job is not None:
-            queue.finish(job, run_here(job))
+            queue.finish(job, job.run())
 
 
 def execute(jobs: Iterable[Job], executor: Callable[[Queue], None], on_records: Callable[[Job, Records], None],

@@ -70,6 +70,9 @@ def accept(ctx, out: dict) -> list[dict]:
 
 
 def unit_job(ctx, data, unit: Unit, launcher: str, threads: int) -> Job:
+    if launcher == "inline":  # runs here: no spec for another interpreter to build (it serializes the suite)
+        return Job(key=unit.label, cells=unit.ids, run=partial(run_here, ctx, data, unit), lost=lambda *a: [],
+                   required=ctx.suite.tasks[unit.task_index].models[unit.model_index].required)  # fmt: skip
     spec = unit_spec(ctx.suite, unit, ctx.run_dir, ctx.data_dir, threads, launcher, worker_imports(ctx.suite, unit))
     status = status_path(ctx.run_dir, unit)
     minutes = ctx.suite.timeout_minutes
