@@ -201,7 +201,10 @@ def compare_sides(run_dir: Path, pair: tuple[Side, Side], pairs: list[list[Worke
     try:
         for workers in pairs:
             for s, w in zip(pair, workers):
-                info[s.name] = {**s.as_json(), "nlpbench": _hello(s, w)["nlpbench"]}  # which code it imported
+                w.threads = suite.threads or w.threads  # the suite's torch threads, as its perf cells run
+                hello = _hello(s, w)
+                info[s.name] = {**s.as_json(), "nlpbench": hello["nlpbench"]}  # which code it imported
+                info["threads"] = hello.get("threads")
         write_json(run_dir / "run.json", info)
         for spec in specs:
             recs = alternate(spec, pairs)

@@ -67,7 +67,7 @@ def test_a_a_run_passes_and_each_worker_imports_its_own_side(repo, tmp_path, mon
     monkeypatch.chdir(repo)
     out = tmp_path / "v.json"
     runs = str(tmp_path / "runs")
-    assert main(["ab", "ab.yaml", "--base", "a", "--head", "a", "--out", runs, "--json", str(out)]) == 0
+    assert main(["ab", "ab.yaml", "threads=1", "--base", "a", "--head", "a", "--out", runs, "--json", str(out)]) == 0
     verdicts = json.loads(out.read_text())
     assert verdicts["ok"] is True and [c["verdict"] for c in verdicts["cells"]] == ["same"]
     cell = verdicts["cells"][0]
@@ -82,6 +82,7 @@ def test_a_a_run_passes_and_each_worker_imports_its_own_side(repo, tmp_path, mon
         assert [r["status"] for r in recs] == ["ok"] and recs[0]["side"] == side
         assert recs[0]["latency_ms"]["p50"] > 2.0 and len(recs[0]["latency_samples_ms"]) >= 20
     assert info["base"]["root"] != info["head"]["root"]
+    assert info["threads"] == 1  # the suite's `threads`, as its perf cells would run
     for name in ("ab.csv", "ab.md", "ab.json", "plots/ab.png"):
         assert (run / name).stat().st_size > 0
     assert "OK: 1 cells" in capsys.readouterr().out
