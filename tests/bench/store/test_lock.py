@@ -61,7 +61,8 @@ def test_two_simultaneous_resumes_one_is_refused_naming_the_other(write_suite, t
     env = {**os.environ, "PYTHONUNBUFFERED": "1",
            "PYTHONPATH": os.pathsep.join([str(LAUNCH_TESTS), os.environ.get("PYTHONPATH", "")])}  # fmt: skip
     first = subprocess.Popen([sys.executable, "-m", "nlpbench.cli", "run", str(path), "--resume", str(rd), "--no-progress"],
-                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             preexec_fn=_default_sighup)  # fmt: skip
     try:
         wait_for(lambda: lock_pid(rd) == first.pid and '"running"' in (rd / "run.json").read_text(), first)
         running = (rd / "run.json").read_text()
@@ -83,6 +84,12 @@ def test_two_simultaneous_resumes_one_is_refused_naming_the_other(write_suite, t
     assert main(["run", str(path), "--resume", str(rd), "--no-progress"]) == 0
     cells = [json.loads(x)["cell"] for x in (rd / "records.jsonl").read_text().splitlines()]
     assert len(cells) == len(set(cells)) == 4  # each cell trained once
+
+
+def _default_sighup() -> None:
+    """The child gets a terminal's SIGHUP even when the tests run under nohup (which ignores it, and a run
+    keeps an ignored SIGHUP ignored, as nohup asks: the child would never end)."""
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
 
 
 def lock_pid(rd: Path) -> int | None:
