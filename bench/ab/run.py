@@ -162,7 +162,7 @@ def run_ab(suite_arg: str, base: str, head: str | None = None, overrides=(), out
     if not (math.isfinite(tolerance) and tolerance >= 0):
         raise BadInput(f"--tolerance: allowed a finite number >= 0; given {tolerance}")
     with sides(base, head) as pair, tempfile.TemporaryDirectory(prefix="nlpbench-ab-logs-") as logs:
-        pairs = [[Worker(s.root, Path(logs) / f"{s.name}{j or ''}.log", torch.get_num_threads()) for s in pair]
+        pairs = [[Worker(s.root, Path(logs) / f"{s.name}{j or ''}.log") for s in pair]
                  for j in range(PAIRS)]  # fmt: skip
         workers = [w for p in pairs for w in p]
         for w in workers:
@@ -199,12 +199,11 @@ def compare_sides(run_dir: Path, pair: tuple[Side, Side], pairs: list[list[Worke
     stores = {s.name: RecordStore(_mkdir(run_dir / s.name)) for s in pair}
     rows: list[dict] = []
     try:
+        info["threads"] = suite.threads or torch.get_num_threads()  # the suite's, as its perf cells run
         for workers in pairs:
             for s, w in zip(pair, workers):
-                w.threads = suite.threads or w.threads  # the suite's torch threads, as its perf cells run
-                hello = _hello(s, w)
-                info[s.name] = {**s.as_json(), "nlpbench": hello["nlpbench"]}  # which code it imported
-                info["threads"] = hello.get("threads")
+                w.threads = info["threads"]  # kept: a worker that dies starts again with it
+                info[s.name] = {**s.as_json(), "nlpbench": _hello(s, w)["nlpbench"]}  # which code it imported
         write_json(run_dir / "run.json", info)
         for spec in specs:
             recs = alternate(spec, pairs)
