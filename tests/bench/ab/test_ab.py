@@ -186,6 +186,7 @@ def test_turns_pass_every_few_iterations_in_abba_order():
     k = int(TURN_S * 1e3 / 12.0) + 1  # about TURN_S of the slower side per turn
     assert all(len(b) == len(h) == 2 * k for b, h in blocks)  # a block: two turns of each side, ABBA
     assert [s for s, _ in turns[:8]] == [0, 1, 1, 0, 0, 1, 1, 0] and {n for _, n in turns} == {k}
+    assert [s for s, _ in turns[-8:]] == [1, 0, 0, 1, 1, 0, 0, 1]  # the pair's second leg mirrored: BAAB
     assert len(turns) % 4 == 0  # whole ABBA blocks: neither side gets the last word
     assert base["latency_ms"]["n"] >= 30 and sum(base["_samples_ms"]) >= 300  # both rules, on each side
     assert head["latency_ms"]["p50"] == 12.0 and head["side"] == "head" and head["status"] == "ok"
