@@ -16,6 +16,12 @@ def register(sub) -> None:
                    help="a regression needs the 99%% interval of head/base wholly above 1 + X (default 0.05)")
     p.add_argument("--json", type=Path, metavar="FILE",
                    help='write {"ok", "cells": [{"cell", "ratio", "ci99", "verdict"}]}')
+    p.add_argument("--quality", action="store_true",
+                   help="the suite's quality cells too: each side trains and scores them with its own code (after "
+                        "the perf cells), compared by the gate's rules; a quality regression fails the run")
+    p.add_argument("--quality-tolerance", action="append", metavar="METRIC=X",
+                   help="with --quality: a fixed allowed drop (e.g. accuracy=0: exact); default: base's 95%% "
+                        "lower bound")
     p.add_argument("--out", type=Path, help="parent folder for the run folder (default results/runs)")
     p.add_argument("--data-dir", help="base of relative data paths (default $NLPBENCH_DATA)")
     p.add_argument("--models", metavar="NAME[,NAME]", help="only these models (labels, as in the tables)")
@@ -29,4 +35,13 @@ def cmd_ab(args) -> int:
 
     return run_ab(args.suite, args.base, args.head, args.overrides, out=args.out, tolerance=args.tolerance,
                   json_path=args.json, data_dir=args.data_dir, models=names(args.models), tasks=names(args.tasks),
-                  argv=sys.argv)  # fmt: skip
+                  argv=sys.argv, quality=args.quality, quality_tolerances=_quality_tolerances(args))  # fmt: skip
+
+
+def _quality_tolerances(args) -> dict[str, float]:
+    from nlpbench.errors import BadInput
+    from nlpbench.gate.compare import parse_tolerances
+
+    if args.quality_tolerance and not args.quality:
+        raise BadInput("--quality-tolerance: only with --quality (it sets the quality cells' allowed drop)")
+    return parse_tolerances(args.quality_tolerance, "--quality-tolerance")

@@ -84,6 +84,8 @@ def ok(rows: list[dict]) -> bool:
 
 def summary(rows: list[dict]) -> str:
     """The console's last line: how many cells of each verdict, and the A/A-style floor (median |ratio − 1|)."""
+    if not rows:
+        return "perf: no cells compared"
     counts = pd.Series([r["verdict"] for r in rows]).value_counts().to_dict()
     ratios = [abs(r["ratio"] - 1) for r in rows if r["ratio"] is not None]
     floor = f"; median |ratio - 1| {pd.Series(ratios).median():.2%}" if ratios else ""
@@ -98,15 +100,21 @@ def table(rows: list[dict]) -> pd.DataFrame:
     return df.reindex(columns=cols + (["error"] if "error" in df else []))
 
 
-def write_outputs(run_dir: Path, rows: list[dict], tolerance: float, json_path: Path | None = None) -> None:
-    """ab.csv, ab.md, plots/ab.png in the run folder; `json_path`: {"ok", "cells": [...]} for CI."""
+def write_outputs(run_dir: Path, rows: list[dict], tolerance: float, json_path: Path | None = None,
+                  quality: tuple[dict, str] | None = None) -> None:  # fmt: skip
+    """ab.csv, ab.md, plots/ab.png in the run folder; `json_path`: {"ok", "cells": [...]} for CI, plus
+    "quality" ({"ok", "compared", "regressions", "warnings"}) with `quality` (its JSON and Markdown)."""
     df = table(rows)
     df.to_csv(run_dir / "ab.csv", index=False)
     shown = df.map(_cell_text).astype(str)
     head = f"tolerance +{tolerance:.0%}, {LEVEL:.0%} bootstrap interval of median(head) / median(base)"
-    (run_dir / "ab.md").write_text(f"# nlpbench ab\n\n{head}\n\n{to_markdown(shown)}\n\n{summary(rows)}\n")
+    md = f"# nlpbench ab\n\n{head}\n\n{to_markdown(shown)}\n\n{summary(rows)}\n"
     plot(rows, tolerance, run_dir / "plots" / "ab.png")
     verdicts = {"ok": ok(rows), "cells": [{k: r[k] for k in ("cell", "ratio", "ci99", "verdict")} for r in rows]}
+    if quality is not None:
+        verdicts = {**verdicts, "ok": verdicts["ok"] and quality[0]["ok"], "quality": quality[0]}
+        md += f"\n## Quality (head against base)\n\n{quality[1]}\n"
+    (run_dir / "ab.md").write_text(md)
     (run_dir / "ab.json").write_text(json.dumps(verdicts, indent=2) + "\n")
     if json_path is not None:
         Path(json_path).write_text(json.dumps(verdicts, indent=2) + "\n")

@@ -1,6 +1,7 @@
 """`nlpbench ab`'s worker: one side's code, warm, timing a few iterations at a time on request.
 
-Run by path, never as `-m nlpbench...`: `python worker.py ROOT`. It must import
+Run by path, never as `-m nlpbench...`: `python worker.py ROOT` (or `python
+worker.py ROOT --run ARGS…`: the side's own `nlpbench ARGS…`, for `ab --quality`). It must import
 `nlpbench` — harness and models — from ROOT's folders (a revision's git
 worktree), not from wherever the driver's nlpbench is installed, and without
 installing anything. So it imports nothing of the driver's: it maps the repo's
@@ -167,6 +168,10 @@ def handle(cells: dict, msg: dict) -> dict:
 
 def main() -> int:
     bootstrap(Path(sys.argv[1]).resolve())
+    if sys.argv[2:3] == ["--run"]:  # `ab --quality`: the side's own command line, e.g. `run SUITE ...`
+        from nlpbench.cli import main as cli
+
+        return cli(sys.argv[3:])
     proto = os.fdopen(os.dup(1), "w", buffering=1)  # answers only; anything else printed goes to stderr
     os.dup2(2, 1)
     sys.stdout = sys.stderr

@@ -189,7 +189,7 @@ def _quality_deltas(cell: str, old: dict, new: dict, tol: dict, warnings: list[s
     return out
 
 
-def parse_tolerances(items: list[str] | None) -> dict[str, float]:
+def parse_tolerances(items: list[str] | None, flag: str = "--tolerance") -> dict[str, float]:
     """`KEY=VALUE` strings; a sign is ignored (accuracy=-0.01 and accuracy=0.01 both allow a 0.01 drop)."""
     out, problems = {}, []
     for item in items or []:
@@ -199,7 +199,7 @@ def parse_tolerances(items: list[str] | None) -> dict[str, float]:
                 raise ValueError
             out[key.strip()] = abs(float(value))
         except ValueError:
-            problems.append(f"--tolerance: expected KEY=NUMBER (e.g. accuracy=0.01, latency=0.2), given '{item}'")
+            problems.append(f"{flag}: expected KEY=NUMBER (e.g. accuracy=0.01, latency=0.2), given '{item}'")
     if problems:
         raise BadInput(problems)
     return out

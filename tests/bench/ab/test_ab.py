@@ -223,3 +223,56 @@ def test_sigterm_unwinds_and_removes_the_worktrees(repo, monkeypatch):
     assert not base.root.exists() and not head.root.exists()
     assert _git(repo, "worktree", "list").count("\n") == 0
     assert signal.getsignal(signal.SIGTERM) == before  # the handler is put back
+
+
+QUALITY_SUITE = """name: ab-quality
+seed: 0
+device: cpu
+launcher: {launcher}
+tasks:
+  - task: classification
+    dataset: {{source: synthetic, name: sentiment, size: {{train: 200, validation: 50, test: 50}}}}
+    models:
+      - {{adapter: dummy, train: {{epochs: 2}}}}
+"""
+
+
+def test_quality_a_a_compares_each_sides_training_exactly(repo, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(repo)
+    suite = tmp_path / "abq.yaml"
+    suite.write_text(QUALITY_SUITE.format(launcher="inline"))
+    assert main(["ab", str(suite), "--base", "a", "--out", str(tmp_path)]) == 2  # no perf section, no --quality
+    assert "has no perf section" in capsys.readouterr().err
+    assert main(["ab", "ab.yaml", "--base", "a", "--quality-tolerance", "accuracy=0", "--out", str(tmp_path)]) == 2
+    assert "only with --quality" in capsys.readouterr().err
+    code = main(["ab", str(suite), "--base", "a", "--head", "a", "--quality", "--quality-tolerance", "accuracy=0",
+                 "--out", str(tmp_path / "runs"), "--json", str(tmp_path / "v.json")])  # fmt: skip
+    verdicts = json.loads((tmp_path / "v.json").read_text())
+    assert code == 0 and verdicts["ok"] is True and verdicts["cells"] == []  # quality only: no perf cells
+    q = verdicts["quality"]
+    assert q["ok"] is True and q["compared"] >= 1 and q["regressions"] == []
+    run = next((tmp_path / "runs").iterdir())
+    for side in ("base", "head"):  # each side's own run folder, trained by that side's worktree
+        (side_run,) = list((run / "quality" / side).iterdir())
+        recs = [r for r in read_records(side_run) if r["cell"].startswith("quality/")]
+        assert recs and all(r["status"] == "ok" for r in recs)
+    assert "Quality (head against base)" in (run / "ab.md").read_text()
+
+
+def test_quality_regression_in_the_working_tree_fails_even_through_child_processes(repo, tmp_path, monkeypatch):
+    monkeypatch.chdir(repo)
+    suite = tmp_path / "abq.yaml"
+    suite.write_text(QUALITY_SUITE.format(launcher="process"))  # training in a child interpreter per unit
+    path = repo / "models" / "dummy.py"
+    text = path.read_text()
+    assert "        return self.head(pooled)\n" in text
+    path.write_text(text.replace("        return self.head(pooled)\n", "        return self.head(pooled) * 0.0\n"))
+    try:  # head's classifier now always answers one class: its f1_macro collapses
+        code = main(["ab", str(suite), "--base", "a", "--quality", "--out", str(tmp_path / "runs"),
+                     "--json", str(tmp_path / "v.json")])  # fmt: skip
+    finally:
+        _git(repo, "checkout", "-q", "--", "models/dummy.py")
+    q = json.loads((tmp_path / "v.json").read_text())["quality"]
+    assert code == 1 and q["ok"] is False
+    assert q["regressions"] and all(r.startswith("quality/classification/dummy/") for r in q["regressions"])
+    assert any(r.split()[-1] == "f1_macro" for r in q["regressions"]), q["regressions"]
