@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import ctypes
 import gc
+import math
 import os
 import resource
 import sys
@@ -53,6 +54,23 @@ MB = 2**20
 
 
 # --- latency -----------------------------------------------------------------
+
+EXACT_RANKS = 200  # the median interval's ranks from the exact binomial up to this many samples
+
+
+def median_rank(n: int, level: float = 0.95) -> int:
+    """The 1-based rank j of the median interval [x(j), x(n+1-j)] covering at least `level` (1 if none does)."""
+    tail = (1 - level) / 2
+    if n > EXACT_RANKS:
+        return max(1, int(np.floor(n / 2 - MEDIAN_Z95 * np.sqrt(n) / 2)))
+    total, below, j = 2**n, 0, 1  # exact integers: P(Bin(n, 1/2) <= k) = sum C(n, i), i <= k, over 2**n
+    for k in range(n):
+        below += math.comb(n, k)
+        if below > tail * total:  # P(Bin <= k) over the tail: rank k + 1 would not cover `level`
+            break
+        j = k + 1  # [x(k+1), x(n-k)] still covers `level`
+    return max(1, min(j, (n + 1) // 2))
+
 
 
 @dataclass
@@ -92,15 +110,16 @@ class Latency:
         return self.p50 <= 0 or (hi - lo) / self.p50 > NOISY_CI_OVER_MEDIAN
 
     def median_ci95(self) -> tuple[float, float]:
-        """Distribution-free 95% interval of the median: the order statistics n/2 ± z·√n/2 (the normal
-        approximation to the binomial count below the median); [min, max] for a handful of samples."""
+        """Distribution-free 95% interval of the median: the order statistics x(j), x(n+1-j) with the largest
+        j whose binomial coverage (1 - 2 P(Bin(n, 1/2) < j)) is still at least 95% (exact up to
+        `EXACT_RANKS` samples, the normal approximation above); [min, max] for a handful of samples. At
+        n = 10 that is [x(2), x(9)] (97.9%): one stray sample on each side does not widen it (rounding
+        the approximation outwards gave [min, max], 99.8%, and flagged every 10-sample cell of a grid)."""
         x = np.sort(np.asarray(self.samples_ms, dtype=np.float64))
         if x.size == 0:
             return self.p50, self.p50
-        half = MEDIAN_Z95 * np.sqrt(x.size) / 2
-        lo = max(int(np.floor(x.size / 2 - half)) - 1, 0)  # 1-based order statistics -> 0-based
-        hi = min(int(np.ceil(x.size / 2 + half)), x.size - 1)
-        return float(x[lo]), float(x[hi])
+        j = median_rank(x.size)
+        return float(x[j - 1]), float(x[x.size - j])
 
     def summary(self) -> dict:
         """The record's `latency_ms` dict (no raw samples). A tail percentile needs enough samples to

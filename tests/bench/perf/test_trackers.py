@@ -36,6 +36,22 @@ def test_noisy_when_the_medians_interval_is_wider_than_ten_percent():
         Latency.from_samples([])
 
 
+def test_the_medians_interval_takes_exact_binomial_ranks():
+    from math import comb
+
+    from nlpbench.perf.trackers import median_rank
+
+    assert [median_rank(n) for n in (5, 8, 9, 10, 20, 100)] == [1, 1, 2, 2, 6, 40]  # the textbook table
+    for n in range(1, 260):  # the widest-ranked interval that still covers 95% (exactly up to 200, approx above)
+        j = median_rank(n)
+        cover = 1 - 2 * sum(comb(n, i) for i in range(j)) / 2**n
+        assert j == 1 or cover >= 0.95 - (0.005 if n > 200 else 0)
+        if n <= 200 and 2 * (j + 1) <= n + 1:
+            assert 1 - 2 * sum(comb(n, i) for i in range(j + 1)) / 2**n < 0.95  # one rank in: too narrow
+    ten = Latency.from_samples([10.0, 10.1, 9.9, 10.0, 10.2, 9.95, 10.05, 10.1, 7.0, 14.0])
+    assert ten.median_ci95() == (9.9, 10.2) and not ten.noisy  # one stray sample each side: the median holds
+
+
 def test_latency_loop_meets_both_stopping_rules():
     lat, wall = measure_latency(lambda: time.sleep(0.002), "cpu", min_iters=3, min_seconds=0.03)
     assert lat.n >= 3 and wall >= 0.03
