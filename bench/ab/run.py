@@ -170,14 +170,14 @@ def run_ab(suite_arg: str, base: str, head: str | None = None, overrides=(), out
     if not (math.isfinite(tolerance) and tolerance >= 0):
         raise BadInput(f"--tolerance: allowed a finite number >= 0; given {tolerance}")
     with sides(base, head) as pair, tempfile.TemporaryDirectory(prefix="nlpbench-ab-logs-") as logs:
+        suite, specs = _grid(suite_arg, overrides, data_dir, models, tasks, quality)
         pairs = [[Worker(s.root, Path(logs) / f"{s.name}{j or ''}.log") for s in pair]
-                 for j in range(PAIRS)]  # fmt: skip
+                 for j in range(PAIRS)] if specs else []  # fmt: skip  (--quality alone: no perf workers)
         workers = [w for p in pairs for w in p]
         for w in workers:
-            w.spawn()  # their imports overlap with the suite's validation below
+            w.spawn()  # the four import torch at once
         run_dir = None
         try:
-            suite, specs = _grid(suite_arg, overrides, data_dir, models, tasks, quality)
             run_dir = new_run_dir(f"ab-{suite.name}", out)
             rows = compare_sides(run_dir, pair, pairs, specs, suite, tolerance, argv)
         finally:
@@ -220,6 +220,7 @@ def compare_sides(run_dir: Path, pair: tuple[Side, Side], pairs: list[list[Worke
     rows: list[dict] = []
     try:
         info["threads"] = suite.threads or torch.get_num_threads()  # the suite's, as its perf cells run
+        info.update({s.name: s.as_json() for s in pair})
         for workers in pairs:
             for s, w in zip(pair, workers):
                 w.threads = info["threads"]  # kept: a worker that dies starts again with it
