@@ -26,7 +26,7 @@ from nlpbench.ab.client import WORKER
 from nlpbench.ab.sides import Side
 from nlpbench.errors import BadInput
 
-ROOTS = {"models": "models", "suites": "suites"}  # nlpbench.models / nlpbench.suites, as setup.py maps them
+ROOTS = {"models": "models", "suites": "suites"}  # as setup.py (and worker.ROOTS, not imported: the worker imports cli) map them
 
 
 def side_path(root: Path, where: Path) -> Path:

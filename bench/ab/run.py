@@ -53,7 +53,7 @@ OPEN_KEYS = ("cell", "adapter", "params", "task", "num_labels", "mode", "batch_s
 
 def ab_specs(suite, data, quality: bool = False) -> list[PerfCellSpec]:
     """The suite's perf grid (compile off) with the models' params as the suite gives them: each side
-    fills in its own adapter defaults. None without a perf section when `quality` (ab --quality)."""
+    fills in its own adapter defaults. No cells without a perf section when `quality` (ab --quality alone)."""
     p = suite.perf
     if p is None and quality:
         return []
@@ -175,7 +175,7 @@ def run_ab(suite_arg: str, base: str, head: str | None = None, overrides=(), out
                  for j in range(PAIRS)] if specs else []  # fmt: skip  (--quality alone: no perf workers)
         workers = [w for p in pairs for w in p]
         for w in workers:
-            w.spawn()  # the four import torch at once
+            w.spawn()  # all of them import torch at once
         run_dir = None
         try:
             run_dir = new_run_dir(f"ab-{suite.name}", out)
