@@ -220,11 +220,11 @@ def compare_sides(run_dir: Path, pair: tuple[Side, Side], pairs: list[list[Worke
     rows: list[dict] = []
     try:
         info["threads"] = suite.threads or torch.get_num_threads()  # the suite's, as its perf cells run
-        info.update({s.name: s.as_json() for s in pair})
+        info.update({s.name: s.as_json() for s in pair})  # also with no perf workers (--quality alone)
         for workers in pairs:
             for s, w in zip(pair, workers):
                 w.threads = info["threads"]  # kept: a worker that dies starts again with it
-                info[s.name] = {**s.as_json(), "nlpbench": _hello(s, w)["nlpbench"]}  # which code it imported
+                info[s.name]["nlpbench"] = _hello(s, w)["nlpbench"]  # which code it imported
         write_json(run_dir / "run.json", info)
         for spec in specs:
             recs = alternate(spec, pairs)
