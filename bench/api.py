@@ -35,7 +35,10 @@ class Run:
 
     @cached_property
     def meta(self) -> dict:
-        return json.loads((self.dir / "run.json").read_text(encoding="utf-8"))
+        """run.json as every command reads it: `running` with no live writer is `interrupted`."""
+        from nlpbench.store.lock import as_read
+
+        return as_read(json.loads((self.dir / "run.json").read_text(encoding="utf-8")), self.dir)
 
     @property
     def status(self) -> str | None:

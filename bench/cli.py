@@ -1,6 +1,6 @@
 """The `nlpbench` command line: run, validate, list, report, compare, profile, ab.
 
-Exit codes: 0 success; 1 a regression (compare) or a failed required cell;
+Exit codes: 0 success; 1 a regression (compare), a failed required cell, or a run with no `ok` cell;
 2 bad input — every problem on its own line, no traceback — and failed writes (a full
 disk, a read-only folder); 130 interrupted (Ctrl-C, SIGTERM or SIGHUP).
 """
@@ -21,6 +21,8 @@ def _add_run(sub) -> None:
     p.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="e.g. perf.batch_sizes=[1,8] device=cpu")
     p.add_argument("--out", type=Path, help="parent folder for the run folder (default results/runs)")
     p.add_argument("--resume", type=Path, metavar="RUN_DIR", help="finish an earlier run: only missing cells run")
+    p.add_argument("--force", action="store_true",
+                   help="--resume even though the data or the nlpbench code differ from the folder's (recorded in run.json)")
     p.add_argument("--data-dir", help="base of relative data paths (default $NLPBENCH_DATA)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.add_argument("--trust-remote-code", action="store_true", help="allow params.trust_remote_code: true")
@@ -75,7 +77,7 @@ def cmd_run(args) -> int:
     progress = not args.no_progress and sys.stderr.isatty()
     return run(
         args.suite, [*args.overrides, *launcher_override(args)], out=args.out, resume=args.resume,
-        data_dir=args.data_dir, progress=progress, argv=sys.argv, **selected(args),
+        data_dir=args.data_dir, progress=progress, argv=sys.argv, force=args.force, **selected(args),
     )  # fmt: skip
 
 

@@ -30,6 +30,7 @@ from nlpbench.adapter import n_params
 from nlpbench.errors import BadInput, clip, missing, shown
 from nlpbench.registry import get_adapter
 from nlpbench.store.copy import is_regular
+from nlpbench.store.lock import as_read, status_note
 from nlpbench.store.records import quality_record, utc_now
 from nlpbench.store.results import RecordStore, new_run_dir, read_records
 from nlpbench.suite.overrides import apply_overrides
@@ -56,6 +57,12 @@ def open_source(run_dir: Path) -> dict:
         raise BadInput(f"eval: {run_dir}/run.json is not a run.json ({type(e).__name__}: {clip(str(e), 100)})") from None
     if not isinstance(meta, dict) or not isinstance(meta.get("config"), dict):
         raise BadInput(f"eval: {run_dir}/run.json holds no resolved suite ('config')")
+    from nlpbench.context import log
+
+    meta = as_read(meta, run_dir)  # `running` with no live writer: interrupted, as report and --resume read it
+    note = status_note(meta)
+    if note:
+        log(f"eval: source run {run_dir}: {note}")
     return meta
 
 

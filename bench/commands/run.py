@@ -24,11 +24,13 @@ import torch
 from nlpbench import env
 from nlpbench.context import Context, log, run_log
 from nlpbench.data import TaskData, load_all_data
+from nlpbench.data.identity import data_identity
 from nlpbench.errors import BadInput, error_message
 from nlpbench.launch.lifecycle import interrupt_on_signals, interrupted_by
 from nlpbench.report.write import report_and_summary
 from nlpbench.store.disk import disk_error, is_disk_error, sweep_tmp
 from nlpbench.store.lock import RunLock
+from nlpbench.store.outcome import failure_lines, measured_nothing
 from nlpbench.store.results import RecordStore, read_records
 from nlpbench.store.run_json import Attempt, finish_run_json, open_run, write_run_json
 from nlpbench.suite.stages import STAGES
@@ -37,7 +39,8 @@ __all__ = ["Context", "load_all_data", "log", "run", "run_suite"]  # Context and
 
 
 def run(suite_arg: str, overrides: list[str] = (), **kw) -> int:
-    """`nlpbench run`: the exit code (0 ok, 1 a required model failed, 130 interrupted); see `run_suite`."""
+    """`nlpbench run`: the exit code (0 ok, 1 a required model failed or no cell finished ok, 130 interrupted);
+    see `run_suite`."""
     return run_suite(suite_arg, overrides, **kw)[1]
 
 
@@ -52,11 +55,14 @@ def run_suite(
     argv: list[str] = (),
     tasks: list[str] | None = None,
     models: list[str] | None = None,
+    force: bool = False,
 ) -> tuple[Path, int]:
     """Runs a suite (a shipped name or a path); (the run folder, the exit code). Bad input raises BadInput
-    before anything is measured."""
+    before anything is measured. `force`: a resume on other data or code goes ahead (nlpbench.store.resume)."""
     from nlpbench.suite.selection import load_selected, selection
 
+    if force and resume is None:
+        raise BadInput("--force: only with --resume RUN_DIR (it lets a resume go on over other data or code)")
     with interrupt_on_signals():  # SIGTERM, SIGHUP: as Ctrl-C
         full, suite = load_selected(suite_arg, overrides, data_dir, tasks, models)  # run.json, --resume: the whole suite
         data = load_all_data(suite, data_dir)
@@ -69,19 +75,19 @@ def run_suite(
             torch.set_num_threads(suite.threads)
         if device.type == "cuda" and not torch.cuda.is_available():
             raise BadInput("device: 'cuda' asked for but no CUDA device is available; allowed here: auto, cpu")
-        run_dir = open_run(full, out, resume)
+        run_dir, forced = open_run(full, out, resume, data_identity(suite.tasks, data) if resume else None, force)
         with RunLock(run_dir), swept(run_dir):  # a second run or resume of this folder is refused, naming this pid
             ctx = Context(suite, run_dir, device, suite.dtype, suite.seed, progress, RecordStore(run_dir), data_dir=data_dir)
             meta = {"config": full.model_dump(mode="json"), "selection": selection(tasks, models)}
-            return run_dir, run_attempt(ctx, data, suite_arg, list(argv), meta)
+            return run_dir, run_attempt(ctx, data, suite_arg, list(argv), meta, forced)
 
 
-def run_attempt(ctx: Context, data: list[TaskData], suite_arg: str, argv: list[str], meta: dict) -> int:
+def run_attempt(ctx: Context, data: list[TaskData], suite_arg: str, argv: list[str], meta: dict, forced=()) -> int:
     """run.json written, the cells run; a failure ends as one line (BadInput) with run.json `failed` and the
     reason, or, for a resume that recorded nothing, as it was."""
     attempt = Attempt(ctx.run_dir)
     try:
-        write_run_json(ctx, argv, meta, data)
+        write_run_json(ctx, argv, meta, data, forced)
         with run_log(ctx.run_dir):  # RUN_DIR/run.log (nlpbench.context)
             log(f"argv: {' '.join(map(str, argv))}", logging.DEBUG)
             return run_cells(ctx, data, suite_arg)
@@ -120,11 +126,16 @@ def run_cells(ctx: Context, data: list[TaskData], suite_arg: str) -> int:
         log(f"interrupted ({interrupted_by(e)}): {len(read_records(ctx.run_dir))} finished cells kept in {ctx.run_dir}; "
             f"continue with: nlpbench run {suite_arg} --resume {ctx.run_dir}")  # fmt: skip
         return 130
-    finish_run_json(ctx, "failed" if failed else "ok")
+    records = read_records(ctx.run_dir)
+    nothing = measured_nothing(records)  # no `ok` cell at all: exit 1 even when no model is required
+    finish_run_json(ctx, "failed" if failed or nothing else "ok")
     report_and_summary(ctx.run_dir)
     for stage in stages:
         stage.call("publish", ctx.run_dir, ctx.suite)
+    for line in failure_lines(records):  # how many cells failed, and why: one line per unit
+        log(line)
     if failed:
         log(f"required model(s) failed: {', '.join(dict.fromkeys(failed))}")
-        return 1
-    return 0
+    if nothing:
+        log(f"no cell of {ctx.run_dir} finished ok: exit 1 (whether or not a model is required)")
+    return 1 if failed or nothing else 0

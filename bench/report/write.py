@@ -27,6 +27,7 @@ from nlpbench.report.identity import check_same_data
 from nlpbench.report.tables import Table, build_tables, display, flat, side_by_side, to_markdown
 from nlpbench.report.targets import table as ttt_table
 from nlpbench.suite.stages import STAGES
+from nlpbench.store.lock import as_read, status_note
 from nlpbench.store.results import read_records
 
 # tables beyond quality/perf/generation, one function per stage of the run (nlpbench.suite.stages), each making
@@ -52,11 +53,12 @@ def load_records(run_dir: Path) -> list[dict]:
 
 
 def read_meta(run_dir: Path) -> dict:
+    """run.json as readers take it (`running` with no live writer reads `interrupted`: nlpbench.store.lock)."""
     try:
         meta = json.loads((Path(run_dir) / "run.json").read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
+    except (OSError, ValueError):
         return {}
-    return meta if isinstance(meta, dict) else {}
+    return as_read(meta, Path(run_dir)) if isinstance(meta, dict) else {}
 
 
 def load_runs(run_dirs: list[Path]) -> list[Run]:
@@ -71,6 +73,9 @@ def load_runs(run_dirs: list[Path]) -> list[Run]:
             label = f"{d.resolve().parent.name}/{label}"
         seen.add(label)
         runs.append(Run(label, d, read_meta(d), load_records(d)))
+        note = status_note(runs[-1].meta)
+        if note:
+            log(f"{d}: {note}")
     return runs
 
 

@@ -13,27 +13,22 @@ from nlpbench.context import Context
 from nlpbench.errors import BadInput
 from nlpbench.store.records import utc_now
 from nlpbench.store.results import new_run_dir, write_json, write_text
-from nlpbench.suite.schema import PLACEMENT, Suite
+from nlpbench.store.resume import check_resume, resumed_meta
+from nlpbench.suite.schema import Suite
 
 
-def open_run(suite: Suite, out: Path | None, resume: Path | None) -> Path:
+def open_run(suite: Suite, out: Path | None, resume: Path | None, data: dict | None = None,
+             force: bool = False) -> tuple[Path, list[str]]:  # fmt: skip
+    """(the run folder, what `--force` let through): a new folder, or `resume` once `check_resume` (suite, data
+    identity `data`, code, records) passes; nothing is written to a refused one."""
     if resume is None:
-        return new_run_dir(suite.name, out)
-    resume = Path(resume)
-    meta = resume / "run.json"
-    if not meta.is_file():
-        raise BadInput(f"--resume: {resume} is not a run folder (no run.json)")
-    before, now = json.loads(meta.read_text()).get("config") or {}, suite.model_dump(mode="json")
-    for key in PLACEMENT:  # a resumed run may place its units differently: same results
-        before.pop(key, None), now.pop(key, None)
-    if before != now:
-        keys = sorted(k for k in set(before) | set(now) if before.get(k) != now.get(k))
-        raise BadInput(f"--resume: the suite and overrides differ from the run being resumed in: {', '.join(keys)}")
-    return resume
+        return new_run_dir(suite.name, out), []
+    return Path(resume), check_resume(Path(resume), suite, data or {}, force)
 
 
-def write_run_json(ctx: Context, argv: list[str], extra: dict, data=()) -> None:
-    """`data`: the TaskData of ctx.suite's tasks, whose splits' hashes go into `environment`."""
+def write_run_json(ctx: Context, argv: list[str], extra: dict, data=(), forced: list[str] = ()) -> None:
+    """`data`: the TaskData of ctx.suite's tasks, whose splits' hashes go into `environment`. A resume keeps
+    the folder's record of its data and adds itself to `resumed` (`forced`: what `--force` let through)."""
     from nlpbench.data.identity import data_identity  # the data package imports datasets: heavy, run-time only
 
     path = ctx.run_dir / "run.json"
@@ -51,6 +46,7 @@ def write_run_json(ctx: Context, argv: list[str], extra: dict, data=()) -> None:
     }  # fmt: skip
     if old:
         meta["resumed_at"] = [*meta["resumed_at"], utc_now()]
+        meta = resumed_meta(old, meta, list(forced))
     meta.update(extra)
     write_json(path, meta)
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, ValidationError, model_validator
 
 from nlpbench import metrics as metric_entries
 from nlpbench.adapter import TrainConfig, adapter_config, hook  # re-exported: suites and plugins import them here
@@ -176,6 +176,14 @@ class Suite(Strict):
     serve: ServeSpec | None = None
     # tracker sinks the finished run is sent to (bench/sinks; `run --log-to`); where results go, not what they are
     log_to: list[Literal["mlflow", "wandb", "tensorboard"]] = []
+    required: bool = False  # the default of each model's `required` (a model's own `required` wins)
+
+    @model_validator(mode="after")
+    def _required_default(self) -> Suite:
+        for m in [*(m for t in self.tasks for m in t.models), *(self.perf.models if self.perf else [])]:
+            if "required" not in m.model_fields_set:
+                m.required = self.required
+        return self
 
 
 PLACEMENT = ("launcher", "workers", "timeout_minutes", "ray_address", "log_to")  # not what units compute
