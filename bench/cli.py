@@ -22,7 +22,7 @@ def _add_run(sub) -> None:
     p.add_argument("--out", type=Path, help="parent folder for the run folder (default results/runs)")
     p.add_argument("--resume", type=Path, metavar="RUN_DIR", help="finish an earlier run: only missing cells run")
     p.add_argument("--force", action="store_true",
-                   help="--resume even though the data or the nlpbench code differ from the folder's (recorded in run.json)")
+                   help="--resume even where the data or the nlpbench code differ (recorded in run.json)")
     p.add_argument("--data-dir", help="base of relative data paths (default $NLPBENCH_DATA)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.add_argument("--trust-remote-code", action="store_true", help="allow params.trust_remote_code: true")

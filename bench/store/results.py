@@ -63,7 +63,7 @@ def read_records(run_dir: Path) -> list[dict]:
         except json.JSONDecodeError:
             if i == last:  # the store cuts it before its next append (`torn_tail_start`)
                 break
-            raise BadInput(f"{path}: line {i + 1} is not JSON (only a torn last line is tolerated); {WAY_OUT}") from None
+            raise BadInput(f"{path}: line {i + 1} is not JSON (only a torn last line is tolerated); {WAY_OUT}") from None  # fmt: skip
         if not isinstance(rec, dict) or "cell" not in rec:
             raise BadInput(f"{path}: line {i + 1} is not a record (a JSON object with a 'cell'); {WAY_OUT}")
         try:

@@ -41,8 +41,9 @@ def read_run_json(run_dir: Path, what: str = "--resume") -> dict:
         raise BadInput(f"{what}: {run_dir} is not a run folder (no run.json)")
     try:
         meta = json.loads(path.read_bytes())
-    except (OSError, UnicodeDecodeError) as e:
-        raise BadInput(f"{what}: {path} cannot be read: {e}; move the folder aside or restore run.json") from None
+    except (OSError, UnicodeDecodeError, RecursionError) as e:  # RecursionError: nested past the parser's stack
+        raise BadInput(f"{what}: {path} cannot be read ({type(e).__name__}: {str(e)[:100]}); "
+                       f"move the folder aside or restore run.json") from None  # fmt: skip
     except json.JSONDecodeError as e:
         raise BadInput(f"{what}: {path} is not valid JSON (line {e.lineno} column {e.colno}: {e.msg}); "
                        f"move the folder aside or restore run.json") from None  # fmt: skip
@@ -85,7 +86,8 @@ def data_differences(before: dict, now: dict) -> list[str]:
 def _leaves_differ(old, new, at: str = "") -> list[str]:
     """`key old -> new` for each leaf both sides hold that differs (hashes shortened to 12 characters)."""
     if isinstance(old, dict) and isinstance(new, dict):
-        return [c for k in sorted(set(old) & set(new), key=str) for c in _leaves_differ(old[k], new[k], f"{at}{k}" if not at else f"{at}.{k}")]
+        keys = sorted(set(old) & set(new), key=str)
+        return [c for k in keys for c in _leaves_differ(old[k], new[k], f"{at}.{k}" if at else str(k))]
     return [] if old == new else [f"{at} {_short(old)} -> {_short(new)}"]
 
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from nlpbench import env
 from nlpbench.cli import main
 from nlpbench.store.results import read_records
@@ -101,14 +103,20 @@ def test_a_folder_written_before_a_suite_key_existed_still_resumes(write_suite, 
     assert main(["run", str(path), "--resume", str(rd), "--no-progress"]) == 0
 
 
-def test_a_corrupt_run_json_under_resume_is_one_line(write_suite, tmp_path, capsys):
+@pytest.mark.parametrize("text, says", [
+    (b'{"suite": "tiny", "config": {', "is not valid JSON (line 1 column 30"),  # cut by a crash or an editor
+    (b"", "is not valid JSON (line 1 column 1"),
+    (b"[1, 2]", "is not a run.json (a JSON object)"),
+    (b"[" * 200_000, "cannot be read (RecursionError"),
+])  # fmt: skip
+def test_a_corrupt_run_json_under_resume_is_one_line(write_suite, tmp_path, capsys, text, says):
     path, rd = first_run(write_suite, tmp_path)
-    (rd / "run.json").write_text('{"suite": "tiny", "config": {')  # cut by a crash or an editor
+    (rd / "run.json").write_bytes(text)
     before = snapshot(rd)
     capsys.readouterr()
     assert main(["run", str(path), "--resume", str(rd), "--no-progress"]) == 2
     line = one_line(capsys)
-    assert f"{rd / 'run.json'} is not valid JSON (line 1" in line and "restore run.json" in line, line
+    assert f"{rd / 'run.json'} {says}" in line and "restore" in line, line
     assert snapshot(rd) == before
 
 
