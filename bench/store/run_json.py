@@ -1,4 +1,4 @@
-"""A run folder's run.json: opened (new, or resumed when the suite is the same), written as the run starts,
+"""A run folder's run.json: opened (new, or resumed when the suite, data and code are the same: nlpbench.store.resume), written as the run starts,
 finished with a status (and, when it failed or was interrupted, why). `run` and `eval` both go through these.
 
 A resume that fails before it records anything (bad input found late, a refused lock, a full disk) puts
