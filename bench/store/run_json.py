@@ -1,5 +1,6 @@
 """A run folder's run.json: opened (new, or resumed when the suite, data and code are the same:
-nlpbench.store.resume), written as the run starts, finished with a status (and, when it failed or was interrupted, why). `run` and `eval` both go through these.
+nlpbench.store.resume), written as the run starts, finished with a status (and, when it failed or was
+interrupted, why). `run` and `eval` both go through these.
 
 A resume that fails before it records anything (bad input found late, a refused lock, a full disk) puts
 the run.json it found back as it was (`Attempt`): a finished run stays finished."""
