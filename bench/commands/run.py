@@ -42,7 +42,7 @@ def run(suite_arg: str, overrides: list[str] = (), **kw) -> int:
 
 
 def run_suite(
-    suite_arg: str,
+    suite_arg: str | dict,
     overrides: list[str] = (),
     *,
     out: Path | None = None,
@@ -53,8 +53,8 @@ def run_suite(
     tasks: list[str] | None = None,
     models: list[str] | None = None,
 ) -> tuple[Path, int]:
-    """Runs a suite (a shipped name or a path); (the run folder, the exit code). Bad input raises BadInput
-    before anything is measured."""
+    """Runs a suite (a shipped name, a path, or the API's raw mapping); (the run folder, the exit code). Bad
+    input raises BadInput before anything is written."""
     from nlpbench.suite.selection import load_selected, selection
 
     with interrupt_on_signals():  # SIGTERM, SIGHUP: as Ctrl-C
@@ -76,7 +76,14 @@ def run_suite(
             return run_dir, run_attempt(ctx, data, suite_arg, list(argv), meta)
 
 
-def run_attempt(ctx: Context, data: list[TaskData], suite_arg: str, argv: list[str], meta: dict) -> int:
+def resume_hint(suite_arg: str | dict, run_dir: Path) -> str:
+    """How to finish this run: the command, or for a suite built in code (the API) the call."""
+    if isinstance(suite_arg, dict):
+        return f"nlpbench.run(suite, resume='{run_dir}') with the same suite"
+    return f"nlpbench run {suite_arg} --resume {run_dir}"
+
+
+def run_attempt(ctx: Context, data: list[TaskData], suite_arg: str | dict, argv: list[str], meta: dict) -> int:
     """run.json written, the cells run; a failure ends as one line (BadInput) with run.json `failed` and the
     reason, or, for a resume that recorded nothing, as it was."""
     attempt = Attempt(ctx.run_dir)
@@ -106,7 +113,7 @@ def swept(run_dir: Path):
         sweep_tmp(run_dir)
 
 
-def run_cells(ctx: Context, data: list[TaskData], suite_arg: str) -> int:
+def run_cells(ctx: Context, data: list[TaskData], suite_arg: str | dict) -> int:
     """Every stage of the suite (nlpbench.suite.stages: training, variants, serve, perf), then the report and the
     sinks; the exit code."""
     log(f"run folder: {ctx.run_dir}")
@@ -118,7 +125,7 @@ def run_cells(ctx: Context, data: list[TaskData], suite_arg: str) -> int:
     except KeyboardInterrupt as e:
         finish_run_json(ctx, "interrupted", interrupted_by=interrupted_by(e))
         log(f"interrupted ({interrupted_by(e)}): {len(read_records(ctx.run_dir))} finished cells kept in {ctx.run_dir}; "
-            f"continue with: nlpbench run {suite_arg} --resume {ctx.run_dir}")  # fmt: skip
+            f"continue with: {resume_hint(suite_arg, ctx.run_dir)}")  # fmt: skip
         return 130
     finish_run_json(ctx, "failed" if failed else "ok")
     report_and_summary(ctx.run_dir)

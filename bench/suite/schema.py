@@ -237,10 +237,8 @@ def _semantic_problems(suite: Suite, data_dir: str | None, check_files: bool) ->
     problems: list[str] = []
     for ti, task in enumerate(suite.tasks):
         at = f"tasks.{ti}"
-        allowed = metric_entries.for_task(task.task)  # every metric entry that names this task
-        for mi, m in enumerate(task.metrics or []):
-            if m not in allowed:
-                problems.append(f"{at}.metrics.{mi}: " + unknown_name(f"{task.task} metric", m, allowed))
+        for mi, m in enumerate(task.metrics or []):  # an entry naming this task kind, or a plugin (tried here)
+            problems += [f"{at}.metrics.{mi}: {p}" for p in metric_entries.problems(m, task.task)]
         problems += _dataset_problems(task, f"{at}.dataset", data_dir, check_files)
         select = task.select_metric or get_task(task.task).select_metric
         problems += [f"{at}.targets.{m}: targets are read from the validation curve of the selection metric "
