@@ -154,6 +154,11 @@ def problems(name: str, task: str) -> list[str]:
     return trial_problems(registry()[name], task)
 
 
+def tolerances(names) -> dict[str, float]:
+    """The gate's tolerance of each metric in `names` that declares one (plugins included)."""
+    return {n: e.tolerance for n in names if isinstance(n, str) and (e := get(n)).tolerance is not None}
+
+
 def for_task(task: str) -> tuple[str, ...]:
     """The metrics a suite's task of this kind may list."""
     return tuple(n for n, m in registry().items() if task in m.tasks)
