@@ -6,6 +6,7 @@ adapter defaults < suite file < `KEY=VALUE` overrides.
 """
 from __future__ import annotations
 
+import difflib
 import os
 from importlib.resources import files
 from pathlib import Path
@@ -226,7 +227,9 @@ def validate(raw: dict, data_dir: str | None = None, check_files: bool = True) -
     try:
         suite = Suite.model_validate(raw)
     except ValidationError as e:
-        raise BadInput(early + format_errors(e, Suite)) from None
+        from nlpbench.suite.salvage import salvaged_problems  # the models' own problems, past a schema error
+
+        raise BadInput(list(dict.fromkeys(early + format_errors(e, Suite) + salvaged_problems(raw)))) from None
     problems = early + _semantic_problems(suite, data_dir, check_files)
     if problems:
         raise BadInput(problems)
@@ -259,7 +262,7 @@ def _semantic_problems(suite: Suite, data_dir: str | None, check_files: bool) ->
     return problems + [p for stage in STAGES if stage.active(suite) for p in stage.call("problems", suite)]
 
 
-def model_problems(m: ModelSpec, task: str, at: str) -> list[str]:
+def model_problems(m: ModelSpec, task: str | None, at: str) -> list[str]:
     from nlpbench.registry import adapters, get_adapter
 
     table = adapters()
@@ -269,10 +272,16 @@ def model_problems(m: ModelSpec, task: str, at: str) -> list[str]:
         except BadInput as e:
             return [f"{at}.adapter: {p}" for p in e.problems]
     if m.adapter not in table:
-        return [f"{at}.adapter: " + unknown_name("adapter", m.adapter, table)]
+        line = f"{at}.adapter: " + unknown_name("adapter", m.adapter, table)
+        close = difflib.get_close_matches(m.adapter, list(table), n=1, cutoff=0.6)
+        if not close or not (m.params or m.train):
+            return [line]
+        # its params and train keys checked as the adapter it most likely means: fixing the typo reveals nothing new
+        guess = model_problems(m.model_copy(update={"adapter": close[0]}), None, at)
+        return [line, *[f"{p} (checked as for {shown(close[0])})" for p in guess if not p.startswith(f"{at}.adapter")]]
     cls = table[m.adapter]
     problems = []
-    if task not in cls.tasks:
+    if task is not None and task not in cls.tasks:  # None: the task kind is itself wrong (nlpbench.suite.salvage)
         problems.append(f"{at}.adapter: {shown(m.adapter)} does not do {task}; it does {', '.join(cls.tasks)}")
     try:
         adapter_config(cls, m.params)
