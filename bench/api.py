@@ -80,7 +80,8 @@ class Interrupted(KeyboardInterrupt):
 
 
 def run(suite: str | Path | dict, *overrides: str, models=None, tasks=None, out=None, resume=None, data_dir=None,
-        progress: bool = False, adapters: dict | None = None, metrics: dict | None = None, **options) -> Run:  # fmt: skip
+        progress: bool = False, adapters: dict | None = None, metrics: dict | None = None, allow_large: bool = False,
+        **options) -> Run:  # fmt: skip
     """Runs a suite — a shipped name (`quick`), a YAML path, or a dict — and returns its `Run`.
 
     `overrides` are the CLI's `KEY=VALUE` strings; `options` are top-level suite keys given as Python values
@@ -90,7 +91,8 @@ def run(suite: str | Path | dict, *overrides: str, models=None, tasks=None, out=
     `metrics={"mine": fn}` hand over a class and a function from the caller's code (nlpbench.plugins); a suite
     then names them as `adapter: mine` and `metrics: [mine]`. Ctrl-C raises `Interrupted` (a
     KeyboardInterrupt) once the finished cells are recorded; the caller's torch thread settings are restored
-    on every way out."""
+    on every way out. The plan and its time estimate are logged first; `allow_large` starts one above the
+    sanity limits (nlpbench.suite.plan), as `--allow-large`."""
     from nlpbench import plugins
     from nlpbench.commands.run import run_suite
 
@@ -99,7 +101,8 @@ def run(suite: str | Path | dict, *overrides: str, models=None, tasks=None, out=
         raise BadInput(problems)
     plugins.register(adapters, metrics)
     with _torch_settings_kept():
-        run_dir, code = run_suite(raw, out=out, resume=resume, data_dir=data_dir, progress=progress, **names)
+        run_dir, code = run_suite(raw, out=out, resume=resume, data_dir=data_dir, progress=progress,
+                                  allow_large=bool(allow_large), **names)  # fmt: skip
     result = Run(Path(run_dir), code)
     if code == 130:
         raise Interrupted(result)
@@ -127,7 +130,8 @@ def _arguments(suite, overrides, names: dict, out, resume, data_dir, options: di
     known = set(Suite.model_fields)
     for key in options:
         if key not in known:
-            hint = did_you_mean(key, [*known, "models", "tasks", "out", "resume", "data_dir", "progress"])
+            hint = did_you_mean(key, [*known, "models", "tasks", "out", "resume", "data_dir", "progress", "adapters",
+                                      "metrics", "allow_large"])  # fmt: skip
             problems.append(f"{key}={shown(options[key])}: not a suite key{hint or ' — keys: ' + ', '.join(sorted(known))}")
     options, bad = plain({k: v for k, v in options.items() if k in known})
     problems += bad
@@ -180,6 +184,8 @@ def _names(arg) -> list[str] | None:
 
 def load(run_dir: str | Path) -> Run:
     """A finished (or interrupted) run folder, from this or an older nlpbench version."""
+    if not isinstance(run_dir, (str, os.PathLike)):
+        raise BadInput(f"load: a run folder's path; given {shown(run_dir)}")
     path = Path(run_dir)
     if not (path / "run.json").is_file():
         raise BadInput(f"load: {path} is not a run folder (no run.json)")
@@ -194,6 +200,12 @@ def compare(baseline: str | Path | Run, new: str | Path | Run, *, allow_missing:
     (suite, data) with a warning, as `--force`. Nothing in common raises BadInput."""
     from nlpbench.gate.compare import compare as gate
 
+    problems = [f"compare: {what}: a run folder, a Run or a baseline JSON; given {shown(x)}"
+                for what, x in (("baseline", baseline), ("new", new)) if not isinstance(x, (str, os.PathLike, Run))]
+    problems += [f"compare: {k}={shown(v)}: a tolerance is a number" for k, v in tolerances.items()
+                 if isinstance(v, bool) or not isinstance(v, (int, float))]  # fmt: skip
+    if problems:
+        raise BadInput(problems)
     as_path = [x.dir if isinstance(x, Run) else Path(x) for x in (baseline, new)]
     verdict = gate(*as_path, {k: abs(float(v)) for k, v in tolerances.items()}, force=force)
     verdict.allow_missing = allow_missing

@@ -52,6 +52,7 @@ def run_suite(
     argv: list[str] = (),
     tasks: list[str] | None = None,
     models: list[str] | None = None,
+    allow_large: bool = False,
 ) -> tuple[Path, int]:
     """Runs a suite (a shipped name, a path, or the API's raw mapping); (the run folder, the exit code). Bad
     input raises BadInput before anything is written."""
@@ -64,6 +65,7 @@ def run_suite(
             from nlpbench.perf.plan import check_perf
 
             check_perf(suite, data)  # cells that can't be measured as labelled: exit 2 before training
+        plan = stated_plan(suite, data, allow_large)  # what will run and about how long, before anything does
         device = env.resolve_device(suite.device)
         if suite.threads:
             torch.set_num_threads(suite.threads)
@@ -72,7 +74,7 @@ def run_suite(
         run_dir = open_run(full, out, resume)
         with RunLock(run_dir), swept(run_dir):  # a second run or resume of this folder is refused, naming this pid
             ctx = Context(suite, run_dir, device, suite.dtype, suite.seed, progress, RecordStore(run_dir), data_dir=data_dir)
-            meta = {"config": full.model_dump(mode="json"), "selection": selection(tasks, models)}
+            meta = {"config": full.model_dump(mode="json"), "selection": selection(tasks, models), "plan": plan}
             return run_dir, run_attempt(ctx, data, suite_arg, list(argv), meta)
 
 
@@ -81,6 +83,19 @@ def resume_hint(suite_arg: str | dict, run_dir: Path) -> str:
     if isinstance(suite_arg, dict):
         return f"nlpbench.run(suite, resume='{run_dir}') with the same suite"
     return f"nlpbench run {suite_arg} --resume {run_dir}"
+
+
+def stated_plan(suite, data, allow_large: bool) -> dict:
+    """Logs the plan and its time estimate (nlpbench.suite.plan); refuses an absurd one unless allowed; the
+    plan as run.json keeps it, to set the estimate beside the time it took."""
+    from nlpbench.suite.plan import check_size, make_plan
+
+    plan = make_plan(suite, data)
+    check_size(plan, allow_large)
+    for line in plan.lines():
+        log(line, logging.WARNING if line.startswith("warning:") else logging.INFO)
+    return {"units": plan.units, "perf_cells": plan.perf_cells, "variant_cells": plan.variant_cells,
+            "serve_cells": plan.serve_cells, "trials": plan.trials, "estimate_s": round(plan.total_s, 1)}
 
 
 def run_attempt(ctx: Context, data: list[TaskData], suite_arg: str | dict, argv: list[str], meta: dict) -> int:

@@ -123,3 +123,11 @@ def test_tuples_paths_and_numpy_numbers_are_data(tmp_path):
     np = pytest.importorskip("numpy")
     run = nlpbench.run(tiny_suite(seeds=(np.int64(0),)), out=tmp_path, models=("d1",), threads=1)
     assert run.exit_code == 0 and json.loads((run.dir / "run.json").read_text())["config"]["seeds"] == [0]
+
+
+def test_load_and_compare_take_bad_arguments_as_bad_input(tmp_path):
+    with pytest.raises(nlpbench.BadInput, match="load: a run folder's path; given 3"):
+        nlpbench.load(3)
+    with pytest.raises(nlpbench.BadInput) as e:
+        nlpbench.compare(None, 3, accuracy="tight")
+    assert len(e.value.problems) == 3 and "accuracy='tight': a tolerance is a number" in e.value.problems[2]
