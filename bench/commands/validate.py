@@ -17,9 +17,10 @@ def _task_specs(raw: dict, suite) -> list:
     if suite is not None:
         return list(suite.tasks)
     from nlpbench.suite.salvage import salvaged_task  # a task with only an unknown key wrong still has its data checked
+    from nlpbench.suite.schema import TaskSpec
 
     tasks = raw.get("tasks")
-    return [salvaged_task(t) for t in tasks] if isinstance(tasks, list) else []
+    return [salvaged_task(t, TaskSpec) for t in tasks] if isinstance(tasks, list) else []
 
 
 def collect(raw: dict, data_dir: str | None):

@@ -17,11 +17,12 @@ def _items(node) -> list[tuple[int, dict]]:
     return [(i, x) for i, x in enumerate(node) if isinstance(x, dict)] if isinstance(node, list) else []
 
 
-def salvaged_problems(raw: dict) -> list[str]:
-    """Problems of each well-formed model (and the metrics) of a raw suite the schema refused."""
+def salvaged_problems(raw: dict, schema) -> list[str]:
+    """Problems of each well-formed model (and the metrics) of a raw suite the schema refused. `schema` is
+    nlpbench.suite.schema, handed over by its own `validate` (an import here would close a cycle)."""
     from nlpbench import metrics
-    from nlpbench.suite.schema import ModelSpec, PerfModelSpec, model_problems
 
+    ModelSpec, PerfModelSpec, model_problems = schema.ModelSpec, schema.PerfModelSpec, schema.model_problems
     if not isinstance(raw, dict):
         return []
     problems = []
@@ -37,11 +38,9 @@ def salvaged_problems(raw: dict) -> list[str]:
     return problems
 
 
-def salvaged_task(raw_task):
+def salvaged_task(raw_task, TaskSpec):  # noqa: N803  (the class, handed over: see salvaged_problems)
     """A raw task as a TaskSpec with its unknown keys left out (they are reported by the schema), or None when
     it is wrong in some other way: so `validate` still loads and checks the data of a task with a typo'd key."""
-    from nlpbench.suite.schema import TaskSpec
-
     if not isinstance(raw_task, dict):
         return None
     try:

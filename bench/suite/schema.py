@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import sys
 from importlib.resources import files
 from pathlib import Path
 from typing import Any, Literal
@@ -179,6 +180,7 @@ class Suite(Strict):
     log_to: list[Literal["mlflow", "wandb", "tensorboard"]] = []
 
 
+_SELF = sys.modules[__name__]  # handed to nlpbench.suite.salvage, which reads this module's specs
 PLACEMENT = ("launcher", "workers", "timeout_minutes", "ray_address", "log_to")  # not what units compute
 
 
@@ -227,9 +229,10 @@ def validate(raw: dict, data_dir: str | None = None, check_files: bool = True) -
     try:
         suite = Suite.model_validate(raw)
     except ValidationError as e:
-        from nlpbench.suite.salvage import salvaged_problems  # the models' own problems, past a schema error
+        from nlpbench.suite import salvage  # the models' own problems, past a schema error
 
-        raise BadInput(list(dict.fromkeys(early + format_errors(e, Suite) + salvaged_problems(raw)))) from None
+        found = early + format_errors(e, Suite) + salvage.salvaged_problems(raw, _SELF)
+        raise BadInput(list(dict.fromkeys(found))) from None
     problems = early + _semantic_problems(suite, data_dir, check_files)
     if problems:
         raise BadInput(problems)
