@@ -145,3 +145,26 @@ def test_broken_plugins_are_one_line_each_before_anything_trains(tmp_path):
 def test_objects_are_refused_with_a_launcher_of_other_interpreters(tmp_path):
     with pytest.raises(nlpbench.BadInput, match="launcher: process .* can't see"):
         nlpbench.run(tiny_suite(), out=tmp_path, workers=2, metrics={"m": lambda predictions, references: 0.0})
+
+
+def test_nlpbench_compare_finds_a_module_function_metric_by_importing_it(tmp_path, monkeypatch):
+    from nlpbench.cli import main
+
+    (tmp_path / "lowmetrics.py").write_text(textwrap.dedent("""
+        import nlpbench
+
+        @nlpbench.metric(higher_is_better=False, tolerance=0.01)
+        def wrong(predictions, references):
+            return sum(p != r for p, r in zip(predictions, references)) / len(references)
+    """))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    suite = tiny_suite()
+    suite["tasks"][0]["metrics"] = ["lowmetrics:wrong"]
+    run = nlpbench.run(suite, out=tmp_path / "runs", models="d1", threads=1)
+    worse = worsened(run.dir, tmp_path / "worse", "lowmetrics:wrong", -0.2)  # lower is better: +0.2 is worse
+    metrics.registry.cache_clear()  # as in a fresh `nlpbench compare` process: the gate imports the metric itself
+    try:
+        assert main(["compare", str(run.dir), str(worse)]) == 1
+        assert main(["compare", str(worse), str(run.dir)]) == 0  # the other way round: an improvement
+    finally:
+        metrics.registry.cache_clear()
