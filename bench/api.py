@@ -160,8 +160,14 @@ def _out_problems(out: Path) -> list[str]:
 def _torch_settings_kept():
     """The caller's torch intra-op and inter-op thread counts, back on every way out (a suite's `threads`
     sets them for the run). Inter-op threads can be set once only, before any inter-op work: when the run
-    changed them and torch refuses to change them back, that is left as it is."""
+    changed them and torch refuses to change them back, that is left as it is. The caller's random streams
+    (random, numpy's global one, torch's CPU generator), which every unit reseeds, come back too."""
+    import random
+
+    import numpy as np
+
     threads, interop = torch.get_num_threads(), torch.get_num_interop_threads()
+    streams = random.getstate(), np.random.get_state(), torch.get_rng_state()
     try:
         yield
     finally:
@@ -169,6 +175,7 @@ def _torch_settings_kept():
         if torch.get_num_interop_threads() != interop:
             with suppress(RuntimeError):
                 torch.set_num_interop_threads(interop)
+        random.setstate(streams[0]), np.random.set_state(streams[1]), torch.set_rng_state(streams[2])
 
 
 def _names(arg) -> list[str] | None:

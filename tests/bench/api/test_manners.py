@@ -131,3 +131,18 @@ def test_load_and_compare_take_bad_arguments_as_bad_input(tmp_path):
     with pytest.raises(nlpbench.BadInput) as e:
         nlpbench.compare(None, 3, accuracy="tight")
     assert len(e.value.problems) == 3 and "accuracy='tight': a tolerance is a number" in e.value.problems[2]
+
+
+def test_the_callers_random_streams_are_left_where_they_were(tmp_path):
+    import random
+
+    import numpy as np
+
+    def draw():
+        return random.random(), float(np.random.rand()), float(torch.rand(1))
+
+    torch.manual_seed(123), np.random.seed(123), random.seed(123)
+    expected = draw()
+    torch.manual_seed(123), np.random.seed(123), random.seed(123)
+    nlpbench.run(tiny_suite(), out=tmp_path, models="d1", threads=1)  # each unit reseeds all three
+    assert draw() == expected
