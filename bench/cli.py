@@ -33,8 +33,14 @@ def _add_run(sub) -> None:
                    help="train N units side by side (a process pool unless --launcher says otherwise)")
     p.add_argument("--log-to", metavar="SINK[,SINK]",
                    help="also send the finished run to mlflow, wandb and/or tensorboard (suite key log_to)")
+    _add_allow_large(p)
     _add_selection(p)
     p.set_defaults(func=cmd_run)
+
+
+def _add_allow_large(p) -> None:
+    p.add_argument("--allow-large", action="store_true",
+                   help="start a plan above the sanity limits (100,000 perf cells, an estimated week)")
 
 
 def _add_selection(p) -> None:
@@ -59,6 +65,7 @@ def _add_validate(sub) -> None:
     p.add_argument("suite")
     p.add_argument("overrides", nargs="*", metavar="KEY=VALUE")
     p.add_argument("--data-dir")
+    _add_allow_large(p)
     _add_selection(p)
     p.set_defaults(func=cmd_validate)
 
@@ -77,7 +84,8 @@ def cmd_run(args) -> int:
     progress = not args.no_progress and sys.stderr.isatty()
     return run(
         args.suite, [*args.overrides, *launcher_override(args)], out=args.out, resume=args.resume,
-        data_dir=args.data_dir, progress=progress, argv=sys.argv, force=args.force, **selected(args),
+        data_dir=args.data_dir, progress=progress, argv=sys.argv, force=args.force, allow_large=args.allow_large,
+        **selected(args),
     )  # fmt: skip
 
 
@@ -139,6 +147,11 @@ def cmd_validate(args) -> int:
         print(f"perf: {n} model(s) x modes {suite.perf.modes} x batch {suite.perf.batch_sizes} x seq {suite.perf.seq_lens}")
     if suite.serve:
         print(f"serve: {', '.join(suite.serve.models) or 'every model'} x {suite.serve.scenarios} under MLPerf LoadGen")
+    from nlpbench.suite.plan import check_size, make_plan
+
+    plan = make_plan(suite, data)  # counts and a time estimate (issue 33 item 8)
+    print("\n".join(plan.lines()))
+    check_size(plan, args.allow_large)
     print(f"suite '{suite.name}' is valid")
     return 0
 

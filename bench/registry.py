@@ -34,6 +34,13 @@ def register_adapter(name: str):
     return wrap
 
 
+def register_object(name: str, cls: type) -> type:
+    """The Python API's `adapters={name: cls}` (nlpbench.plugins, which checks it first): registered under
+    `name`, replacing an earlier object of that name (a notebook cell run again)."""
+    _ADAPTERS.pop(name, None)
+    return register_adapter(name)(cls)
+
+
 def _load_all() -> None:
     global _loaded
     if _loaded:

@@ -45,7 +45,7 @@ def run(suite_arg: str, overrides: list[str] = (), **kw) -> int:
 
 
 def run_suite(
-    suite_arg: str,
+    suite_arg: str | dict,
     overrides: list[str] = (),
     *,
     out: Path | None = None,
@@ -56,9 +56,11 @@ def run_suite(
     tasks: list[str] | None = None,
     models: list[str] | None = None,
     force: bool = False,
+    allow_large: bool = False,
 ) -> tuple[Path, int]:
-    """Runs a suite (a shipped name or a path); (the run folder, the exit code). Bad input raises BadInput
-    before anything is measured. `force`: a resume on other data or code goes ahead (nlpbench.store.resume)."""
+    """Runs a suite (a shipped name, a path, or the API's raw mapping); (the run folder, the exit code). Bad
+    input raises BadInput before anything is written. `force`: a resume on other data or code goes ahead
+    (nlpbench.store.resume)."""
     from nlpbench.suite.selection import load_selected, selection
 
     if force and resume is None:
@@ -70,6 +72,7 @@ def run_suite(
             from nlpbench.perf.plan import check_perf
 
             check_perf(suite, data)  # cells that can't be measured as labelled: exit 2 before training
+        plan = stated_plan(suite, data, allow_large)  # what will run and about how long, before anything does
         device = env.resolve_device(suite.device)
         if suite.threads:
             torch.set_num_threads(suite.threads)
@@ -78,11 +81,32 @@ def run_suite(
         run_dir, forced = open_run(full, out, resume, data_identity(suite.tasks, data) if resume else None, force)
         with RunLock(run_dir), swept(run_dir):  # a second run or resume of this folder is refused, naming this pid
             ctx = Context(suite, run_dir, device, suite.dtype, suite.seed, progress, RecordStore(run_dir), data_dir=data_dir)
-            meta = {"config": full.model_dump(mode="json"), "selection": selection(tasks, models)}
+            meta = {"config": full.model_dump(mode="json"), "selection": selection(tasks, models), "plan": plan}
             return run_dir, run_attempt(ctx, data, suite_arg, list(argv), meta, forced)
 
 
-def run_attempt(ctx: Context, data: list[TaskData], suite_arg: str, argv: list[str], meta: dict, forced=()) -> int:
+def resume_hint(suite_arg: str | dict, run_dir: Path) -> str:
+    """How to finish this run: the command, or for a suite built in code (the API) the call."""
+    if isinstance(suite_arg, dict):
+        return f"nlpbench.run(suite, resume='{run_dir}') with the same suite"
+    return f"nlpbench run {suite_arg} --resume {run_dir}"
+
+
+def stated_plan(suite, data, allow_large: bool) -> dict:
+    """Logs the plan and its time estimate (nlpbench.suite.plan); refuses an absurd one unless allowed; the
+    plan as run.json keeps it, to set the estimate beside the time it took."""
+    from nlpbench.suite.plan import check_size, make_plan
+
+    plan = make_plan(suite, data)
+    check_size(plan, allow_large)
+    for line in plan.lines():
+        log(line, logging.WARNING if line.startswith("warning:") else logging.INFO)
+    return {"units": plan.units, "perf_cells": plan.perf_cells, "variant_cells": plan.variant_cells,
+            "serve_cells": plan.serve_cells, "trials": plan.trials, "estimate_s": round(plan.total_s, 1)}
+
+
+def run_attempt(ctx: Context, data: list[TaskData], suite_arg: str | dict, argv: list[str], meta: dict,
+                forced=()) -> int:
     """run.json written, the cells run; a failure ends as one line (BadInput) with run.json `failed` and the
     reason, or, for a resume that recorded nothing, as it was."""
     attempt = Attempt(ctx.run_dir)
@@ -112,7 +136,7 @@ def swept(run_dir: Path):
         sweep_tmp(run_dir)
 
 
-def run_cells(ctx: Context, data: list[TaskData], suite_arg: str) -> int:
+def run_cells(ctx: Context, data: list[TaskData], suite_arg: str | dict) -> int:
     """Every stage of the suite (nlpbench.suite.stages: training, variants, serve, perf), then the report and the
     sinks; the exit code."""
     log(f"run folder: {ctx.run_dir}")
@@ -124,7 +148,7 @@ def run_cells(ctx: Context, data: list[TaskData], suite_arg: str) -> int:
     except KeyboardInterrupt as e:
         finish_run_json(ctx, "interrupted", interrupted_by=interrupted_by(e))
         log(f"interrupted ({interrupted_by(e)}): {len(read_records(ctx.run_dir))} finished cells kept in {ctx.run_dir}; "
-            f"continue with: nlpbench run {suite_arg} --resume {ctx.run_dir}")  # fmt: skip
+            f"continue with: {resume_hint(suite_arg, ctx.run_dir)}")  # fmt: skip
         return 130
     records = read_records(ctx.run_dir)
     nothing = measured_nothing(records)  # no `ok` cell at all: exit 1 even when no model is required

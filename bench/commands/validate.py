@@ -12,18 +12,15 @@ from nlpbench.errors import BadInput
 
 
 def _task_specs(raw: dict, suite) -> list:
-    """The tasks as specs; a task that itself fails the schema is None (its lines are already listed)."""
+    """The tasks as specs; a task that fails the schema for more than an unknown key is None (its lines are
+    already listed)."""
     if suite is not None:
         return list(suite.tasks)
+    from nlpbench.suite.salvage import salvaged_task  # a task with only an unknown key wrong still has its data checked
     from nlpbench.suite.schema import TaskSpec
 
-    out, tasks = [], raw.get("tasks")
-    for t in tasks if isinstance(tasks, list) else []:
-        try:
-            out.append(TaskSpec.model_validate(t))
-        except ValidationError:
-            out.append(None)
-    return out
+    tasks = raw.get("tasks")
+    return [salvaged_task(t, TaskSpec) for t in tasks] if isinstance(tasks, list) else []
 
 
 def collect(raw: dict, data_dir: str | None):

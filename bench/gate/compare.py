@@ -65,7 +65,9 @@ def compare(baseline: Path | Side, new: Path | Side, tolerances: dict[str, float
     data, n_eval) are compared anyway, the mismatch a warning. BadInput when no cell is on both sides."""
     base = baseline if isinstance(baseline, Side) else load_side(baseline)
     new = new if isinstance(new, Side) else load_side(new)
-    tol = _check_tolerances({**DEFAULT_TOLERANCES, **(tolerances or {})}, base, new)
+    named = {m for side in (base, new) for r in side.records.values() for m in (r.get("metrics") or {})}
+    plugins = metric_entries.tolerances(named)  # a plugin metric's own, registered after this module loaded
+    tol = _check_tolerances({**DEFAULT_TOLERANCES, **plugins, **(tolerances or {})}, base, new)
     explicit = set(tolerances or {})  # a quality key given here is a fixed tolerance; else the baseline's interval
     result = CompareResult()
     result.machine_differs = checks.machine_note(base.machine, new.machine, result.warnings)

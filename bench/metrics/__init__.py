@@ -7,7 +7,9 @@ paired test. Scoring, tables, seed tables, pairwise tests, plots and the regress
 entry (`get(name)`) rather than testing the name, so a new metric is its file plus its name in a
 task's `metrics:` list. `compute(name, predictions, references)` returns the evaluate module's dict.
 Modules without a `METRIC` are the entries' shared tools: `stats` (intervals, bootstraps, paired tests),
-`corpus` (a sacreBLEU corpus metric's entry, which BLEU and chrF build theirs from).
+`corpus` (a sacreBLEU corpus metric's entry, which BLEU and chrF build theirs from), `plugin` (a metric from
+outside the package as one decorated function: the `nlpbench.metrics` entry-point group, a `module:function`
+named in a suite, or a function handed to the Python API; `register`, `get` and `problems` below).
 """
 from __future__ import annotations
 
@@ -43,6 +45,8 @@ class Metric:
     shown: tuple[str, ...] = ()  # other keys of a record's `metrics` shown beside it (bleu_signature)
 
     def compute(self, predictions: list, references: list, **kwargs) -> dict:
+        if self.module is None:  # a plugin's function (nlpbench.metrics.plugin): its score is the metric
+            return {self.name: self.score(predictions, references)}
         return _instance(self.module).compute(predictions=predictions, references=references, **kwargs)
 
     def rows(self, preds, refs) -> np.ndarray:
@@ -67,15 +71,35 @@ def _instance(module: Callable):
     return module()()
 
 
+_BROKEN: dict[str, str] = {}  # entry-point name -> why it could not be loaded (said when a suite names it)
+
+
 @cache
 def registry() -> dict[str, Metric]:
-    """Every `METRIC` entry of this package's modules, by name (read once, on first use)."""
+    """Every `METRIC` entry of this package's modules and of the `nlpbench.metrics` entry-point group, by name
+    (read once, on first use; `register` adds to it)."""
+    from importlib.metadata import entry_points
+
+    from nlpbench.metrics.plugin import as_entry
+
     found = {}
     for info in pkgutil.iter_modules(__path__):
         entry = getattr(importlib.import_module(f"{__name__}.{info.name}"), "METRIC", None)
         if isinstance(entry, Metric):
             found[entry.name] = entry
+    for ep in entry_points(group="nlpbench.metrics"):
+        if ep.name not in found:  # a built-in name is not replaced by an installed package
+            try:
+                found[ep.name] = as_entry(ep.load(), ep.name)
+            except Exception as e:  # a broken plugin package must not break every command
+                _BROKEN[ep.name] = f"entry point {ep.value} could not be loaded ({type(e).__name__}: {e})"
     return found
+
+
+def register(entry: Metric) -> Metric:
+    """Adds (or replaces) a metric entry for this process: the API's `metrics={...}`, a `module:function`."""
+    registry()[entry.name] = entry
+    return entry
 
 
 def available() -> list[str]:
@@ -83,8 +107,56 @@ def available() -> list[str]:
 
 
 def get(name: str) -> Metric:
-    """A metric's entry; an unknown name is a metric a plugin writes: higher is better, not gated."""
+    """A metric's entry (a `module:function` is imported on first use); an unknown name is a metric an adapter
+    writes itself: higher is better, not gated."""
+    if name not in registry() and ":" in name:
+        try:
+            return resolve(name)
+        except BadInput:
+            pass
     return registry().get(name) or Metric(name, name)
+
+
+def resolve(ref: str) -> Metric:
+    """`module:function` named in a suite: imported and registered under that reference."""
+    from importlib import import_module
+
+    from nlpbench.errors import clip, shown
+    from nlpbench.metrics.plugin import as_entry, problems
+
+    module, _, qualname = ref.partition(":")
+    try:
+        obj = import_module(module)
+    except (ImportError, ValueError, TypeError) as e:  # also an empty or relative module name
+        raise BadInput(f"metric {shown(ref)}: cannot import module {shown(module)} ({clip(str(e))})") from None
+    for part in qualname.split("."):
+        obj = getattr(obj, part, None)
+    if obj is None or (lines := problems(obj, ref)):
+        raise BadInput(lines if obj is not None else [f"metric {shown(ref)}: module {shown(module)} has no {shown(qualname)}"])
+    return register(as_entry(obj, ref))
+
+
+def problems(name: str, task: str) -> list[str]:
+    """Why a suite's task of kind `task` can't list the metric `name` (nothing when it can); a plugin is tried
+    on a few made-up examples, so a broken one is found before anything trains."""
+    from nlpbench.metrics.plugin import trial_problems
+
+    if name in _BROKEN:
+        return [f"metric {name!r}: {_BROKEN[name]}"]
+    if name not in registry() and ":" in name:
+        try:
+            resolve(name)
+        except BadInput as e:
+            return e.problems
+    allowed = for_task(task)
+    if name not in allowed:
+        return [unknown_name(f"{task} metric", name, allowed)]
+    return trial_problems(registry()[name], task)
+
+
+def tolerances(names) -> dict[str, float]:
+    """The gate's tolerance of each metric in `names` that declares one (plugins included)."""
+    return {n: e.tolerance for n in names if isinstance(n, str) and (e := get(n)).tolerance is not None}
 
 
 def for_task(task: str) -> tuple[str, ...]:
@@ -93,10 +165,12 @@ def for_task(task: str) -> tuple[str, ...]:
 
 
 def load(name: str):
-    """The evaluate.Metric that computes `name` (a one-line error for an unknown one)."""
+    """The evaluate.Metric that computes `name` (a one-line error for an unknown one; None for a plugin's
+    function, which needs no module)."""
+    get(name)  # a module:function is resolved here
     if name not in registry():
         raise BadInput(unknown_name("metric", name, available()))
-    return _instance(registry()[name].module)
+    return _instance(registry()[name].module) if registry()[name].module else None
 
 
 def compute(name: str, predictions: list, references: list, **kwargs) -> dict:

@@ -6,7 +6,9 @@ adapter defaults < suite file < `KEY=VALUE` overrides.
 """
 from __future__ import annotations
 
+import difflib
 import os
+import sys
 from importlib.resources import files
 from pathlib import Path
 from typing import Any, Literal
@@ -186,6 +188,7 @@ class Suite(Strict):
         return self
 
 
+_SELF = sys.modules[__name__]  # handed to nlpbench.suite.salvage, which reads this module's specs
 PLACEMENT = ("launcher", "workers", "timeout_minutes", "ray_address", "log_to")  # not what units compute
 
 
@@ -234,7 +237,10 @@ def validate(raw: dict, data_dir: str | None = None, check_files: bool = True) -
     try:
         suite = Suite.model_validate(raw)
     except ValidationError as e:
-        raise BadInput(early + format_errors(e, Suite)) from None
+        from nlpbench.suite import salvage  # the models' own problems, past a schema error
+
+        found = early + format_errors(e, Suite) + salvage.salvaged_problems(raw, _SELF)
+        raise BadInput(list(dict.fromkeys(found))) from None
     problems = early + _semantic_problems(suite, data_dir, check_files)
     if problems:
         raise BadInput(problems)
@@ -245,10 +251,8 @@ def _semantic_problems(suite: Suite, data_dir: str | None, check_files: bool) ->
     problems: list[str] = []
     for ti, task in enumerate(suite.tasks):
         at = f"tasks.{ti}"
-        allowed = metric_entries.for_task(task.task)  # every metric entry that names this task
-        for mi, m in enumerate(task.metrics or []):
-            if m not in allowed:
-                problems.append(f"{at}.metrics.{mi}: " + unknown_name(f"{task.task} metric", m, allowed))
+        for mi, m in enumerate(task.metrics or []):  # an entry naming this task kind, or a plugin (tried here)
+            problems += [f"{at}.metrics.{mi}: {p}" for p in metric_entries.problems(m, task.task)]
         problems += _dataset_problems(task, f"{at}.dataset", data_dir, check_files)
         select = task.select_metric or get_task(task.task).select_metric
         problems += [f"{at}.targets.{m}: targets are read from the validation curve of the selection metric "
@@ -269,7 +273,7 @@ def _semantic_problems(suite: Suite, data_dir: str | None, check_files: bool) ->
     return problems + [p for stage in STAGES if stage.active(suite) for p in stage.call("problems", suite)]
 
 
-def model_problems(m: ModelSpec, task: str, at: str) -> list[str]:
+def model_problems(m: ModelSpec, task: str | None, at: str) -> list[str]:
     from nlpbench.registry import adapters, get_adapter
 
     table = adapters()
@@ -279,10 +283,16 @@ def model_problems(m: ModelSpec, task: str, at: str) -> list[str]:
         except BadInput as e:
             return [f"{at}.adapter: {p}" for p in e.problems]
     if m.adapter not in table:
-        return [f"{at}.adapter: " + unknown_name("adapter", m.adapter, table)]
+        line = f"{at}.adapter: " + unknown_name("adapter", m.adapter, table)
+        close = difflib.get_close_matches(m.adapter, list(table), n=1, cutoff=0.6)
+        if not close or not (m.params or m.train):
+            return [line]
+        # its params and train keys checked as the adapter it most likely means: fixing the typo reveals nothing new
+        guess = model_problems(m.model_copy(update={"adapter": close[0]}), None, at)
+        return [line, *[f"{p} (checked as for {shown(close[0])})" for p in guess if not p.startswith(f"{at}.adapter")]]
     cls = table[m.adapter]
     problems = []
-    if task not in cls.tasks:
+    if task is not None and task not in cls.tasks:  # None: the task kind is itself wrong (nlpbench.suite.salvage)
         problems.append(f"{at}.adapter: {shown(m.adapter)} does not do {task}; it does {', '.join(cls.tasks)}")
     try:
         adapter_config(cls, m.params)

@@ -85,7 +85,12 @@ def load_selected(suite_arg: str, overrides, data_dir, tasks=None, models=None):
 
     from nlpbench.suite.schema import Suite, read_suite, validate
 
-    raw = read_suite(suite_arg, overrides)
+    if isinstance(suite_arg, dict):  # the API's suite built in code (nlpbench.suite.plain checked it is data)
+        from nlpbench.suite.overrides import apply_overrides
+
+        raw = apply_overrides(suite_arg, list(overrides))
+    else:
+        raw = read_suite(suite_arg, overrides)
     suite = validate(select(raw, tasks, models), data_dir=data_dir)
     if not tasks and not models:
         return suite, suite
