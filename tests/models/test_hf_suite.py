@@ -46,9 +46,11 @@ def test_hf_local_runs_both_adapters_end_to_end(hf_classifier_dir, hf_translator
         assert {r["mode"] for r in perf} == ({"forward", "generate"} if task == "translation" else {"forward"})
         assert all(r["checkpoint_sha256"] == sha and r["latency_ms"]["p50"] > 0 for r in perf)
         if importlib.util.find_spec("torchao"):
-            assert recs[f"quality/{task}/{model}@int8-dynamic/test"]["status"] == "ok"
+            int8 = recs[f"quality/{task}/{model}@int8-dynamic/test"]
+            assert int8["status"] == "ok" and int8["checkpoint_sha256"] == sha
         if importlib.util.find_spec("mlperf_loadgen"):
-            assert recs[f"serve/{task}/{model}/Offline"]["status"] == "ok"
+            served = recs[f"serve/{task}/{model}/Offline"]
+            assert served["status"] == "ok" and served["checkpoint_sha256"] == sha
     tuned, as_is = recs["quality/classification/classifier-tuned/test"], recs["quality/translation/translator-as-is/test"]
     assert tuned["fit"]["steps"] > 0 and not tuned.get("eval_only") and tuned["picks_checkpoint"] is False
     assert as_is["eval_only"] and as_is["fit"]["steps"] == 0 and as_is["train_s"] == 0
