@@ -1,6 +1,7 @@
 """Tiny random Hugging Face checkpoints built from configs, as transformers' own tests do (nothing downloaded):
-a DistilBERT-like classifier with a WordPiece tokenizer and a BART-like translator with a byte-level BPE
-tokenizer, both trained with `tokenizers` on a few sentences and saved as fast tokenizers."""
+a DistilBERT-like classifier with a WordPiece tokenizer, a BART-like translator with a byte-level BPE
+tokenizer and a T5-like one with a Unigram (SentencePiece-style) tokenizer, each trained with `tokenizers`
+on a few sentences and saved as a fast tokenizer."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -56,5 +57,26 @@ def bart(folder: Path) -> Path:
                         pad_token_id=1, bos_token_id=0, eos_token_id=2, decoder_start_token_id=2,
                         forced_eos_token_id=2)  # fmt: skip
     BartForConditionalGeneration(config).save_pretrained(folder)
+    tok.save_pretrained(folder)
+    return folder
+
+
+def t5(folder: Path) -> Path:
+    """A 1+1-layer, 16-wide T5ForConditionalGeneration and its Unigram tokenizer (no BOS; `</s>` closes a text)."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
+    from transformers import T5Config, T5ForConditionalGeneration, T5TokenizerFast
+
+    raw = Tokenizer(models.Unigram())
+    raw.pre_tokenizer = pre_tokenizers.Metaspace()
+    raw.decoder = decoders.Metaspace()
+    raw.train_from_iterator(TEXTS, trainers.UnigramTrainer(
+        vocab_size=60, special_tokens=["<pad>", "</s>", "<unk>"], unk_token="<unk>"))
+    raw.post_processor = processors.TemplateProcessing(
+        single="$A </s>", pair="$A </s> $B </s>", special_tokens=[("</s>", 1)])
+    tok = T5TokenizerFast(tokenizer_object=raw, eos_token="</s>", pad_token="<pad>", unk_token="<unk>", extra_ids=0)
+    torch.manual_seed(0)
+    config = T5Config(vocab_size=len(tok), d_model=16, d_kv=8, d_ff=32, num_layers=1, num_decoder_layers=1, num_heads=2,
+                      pad_token_id=0, eos_token_id=1, decoder_start_token_id=0)
+    T5ForConditionalGeneration(config).save_pretrained(folder)
     tok.save_pretrained(folder)
     return folder

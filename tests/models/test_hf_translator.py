@@ -1,4 +1,4 @@
-"""`hf-translator` on a tiny random BART-like checkpoint built in the test (tests/hf_tiny.py; no download)."""
+"""`hf-translator` on tiny random BART-like and T5-like checkpoints built in the test (tests/hf_tiny.py; no download)."""
 from __future__ import annotations
 
 import pytest
@@ -8,12 +8,18 @@ from datasets import Dataset
 from nlpbench.adapter import TaskInfo, adapter_config
 from nlpbench.errors import BadInput
 from nlpbench.export import Unsupported
+from nlpbench.models.hf_classifier import special_frame
 from nlpbench.models.hf_translator import HFTranslatorAdapter
 from nlpbench.quality.train import fit, predict_all
 from nlpbench.suite.schema import train_config
 
 PAIRS = Dataset.from_dict({"src": ["a good film", "a bad film", "great acting here", "the best of the year"] * 2,
                            "tgt": ["ein gutes buch", "schlechtes spiel", "der beste film", "des jahres"] * 2})
+
+
+@pytest.fixture(params=["hf_translator_dir", "hf_t5_dir"], ids=["bart", "t5"])
+def translator_dir(request):
+    return request.getfixturevalue(request.param)
 
 
 def build(folder, **params):
@@ -24,10 +30,11 @@ def build(folder, **params):
     return adapter
 
 
-def test_encode_collate_and_teacher_forced_forward(hf_translator_dir):
-    adapter = build(hf_translator_dir, source_prefix="translate: ")
+def test_encode_collate_and_teacher_forced_forward(translator_dir):
+    adapter = build(translator_dir, source_prefix="translate: ")
     examples = adapter.encode(PAIRS)
-    assert adapter.tokenizer.decode(examples[0]["input_ids"], skip_special_tokens=True) == "translate: a good film"
+    assert examples[0]["input_ids"] == adapter.tokenizer("translate: a good film")["input_ids"]
+    assert examples[0]["labels"] == adapter.tokenizer(text_target="ein gutes buch")["input_ids"]
     batch = adapter.collate(examples)
     assert set(batch) == {"input_ids", "attention_mask", "labels"}
     assert (batch["labels"] == -100).any()  # padded label positions are skipped by the loss
@@ -36,8 +43,8 @@ def test_encode_collate_and_teacher_forced_forward(hf_translator_dir):
 
 
 @pytest.mark.parametrize("beam_size", [1, 3])
-def test_generate_is_transformers_search_with_the_beam_size_and_exact_length(hf_translator_dir, beam_size):
-    adapter = build(hf_translator_dir, beam_size=beam_size)
+def test_generate_is_transformers_search_with_the_beam_size_and_exact_length(translator_dir, beam_size):
+    adapter = build(translator_dir, beam_size=beam_size)
     batch = adapter.collate(adapter.encode(PAIRS))
     out = adapter.generate(batch, 5, fixed_length=True)
     assert out.shape == (len(PAIRS), 5)
@@ -50,16 +57,16 @@ def test_generate_is_transformers_search_with_the_beam_size_and_exact_length(hf_
         assert torch.equal(out[:, 0], logits.argmax(-1))
 
 
-def test_predict_stops_at_max_new_tokens(hf_translator_dir):
-    adapter = build(hf_translator_dir, max_new_tokens=3)
+def test_predict_stops_at_max_new_tokens(translator_dir):
+    adapter = build(translator_dir, max_new_tokens=3)
     batch = adapter.collate(adapter.encode(PAIRS))
     assert adapter.generate(batch, 3).shape[1] <= 3
     preds = adapter.predict(batch)
     assert len(preds) == len(PAIRS) and all(isinstance(p, str) for p in preds)
 
 
-def test_fine_tuning_lowers_the_loss(hf_translator_dir):
-    adapter = build(hf_translator_dir)
+def test_fine_tuning_lowers_the_loss(translator_dir):
+    adapter = build(translator_dir)
     examples = adapter.encode(PAIRS)
     batch = adapter.collate(examples)
     with torch.no_grad():
@@ -68,26 +75,30 @@ def test_fine_tuning_lowers_the_loss(hf_translator_dir):
         progress=False)
     with torch.no_grad():
         assert adapter.loss(batch).item() < before / 2
-    assert adapter.checkpoint_sha256 and adapter.init == f"pretrained:{hf_translator_dir}"
+    assert adapter.checkpoint_sha256 and adapter.init == f"pretrained:{translator_dir}"
 
 
-def test_synthetic_batch_is_framed_by_the_tokenizers_specials(hf_translator_dir):
-    adapter = build(hf_translator_dir)
+def test_synthetic_batch_is_framed_by_the_tokenizers_specials(translator_dir):
+    adapter = build(translator_dir)
     batch = adapter.synthetic_batch(2, 7, torch.Generator().manual_seed(0))
     tok = adapter.tokenizer
+    before, after = special_frame(tok)  # BART: <s> .. </s>; T5: .. </s>
+    assert after == [tok.eos_token_id] and before == ([tok.bos_token_id] if tok.bos_token_id is not None else [])
     for key in ("input_ids", "labels"):
         ids = batch[key]
-        assert ids.shape == (2, 7) and (ids[:, 0] == tok.bos_token_id).all() and (ids[:, -1] == tok.eos_token_id).all()
-        assert not set(ids[:, 1:-1].flatten().tolist()) & set(tok.all_special_ids)
-    with pytest.raises(BadInput, match="max_position_embeddings"):
-        adapter.synthetic_batch(1, 65, torch.Generator())
+        assert ids.shape == (2, 7) and (ids[:, -1] == tok.eos_token_id).all()
+        assert all(row[:len(before)] == before for row in ids.tolist())
+        assert not set(ids[:, len(before):-1].flatten().tolist()) & set(tok.all_special_ids)
+    if getattr(adapter.model.config, "max_position_embeddings", None):  # T5's positions are relative: no limit
+        with pytest.raises(BadInput, match="max_position_embeddings"):
+            adapter.synthetic_batch(1, 65, torch.Generator())
 
 
-def test_variants_int8_bf16_score_and_onnx_is_a_clear_skip(hf_translator_dir):
+def test_variants_int8_bf16_score_and_onnx_is_a_clear_skip(translator_dir):
     pytest.importorskip("torchao")
     from nlpbench.variants.build import build_variant
 
-    adapter = build(hf_translator_dir, max_new_tokens=4)
+    adapter = build(translator_dir, max_new_tokens=4)
     examples = adapter.encode(PAIRS)
     for name in ("int8-dynamic", "bf16"):
         v = build_variant(name, adapter)
@@ -97,3 +108,20 @@ def test_variants_int8_bf16_score_and_onnx_is_a_clear_skip(hf_translator_dir):
     with pytest.raises(Unsupported, match="onnx: HFTranslatorAdapter has no export_onnx hook"):
         build_variant("onnx", adapter)
 
+
+
+def test_compiled_generate_runs_the_compiled_forward(hf_translator_dir):
+    """perf `compile: true`: decoding_methods = (forward,), which every step of transformers' generate calls
+    (BART only: dynamo's tracing takes seconds per model)."""
+    from torch._dynamo.utils import counters
+
+    from nlpbench.perf.compiling import compile_model, compiled_frames
+
+    adapter = build(hf_translator_dir)
+    batch = adapter.collate(adapter.encode(PAIRS))
+    eager = adapter.generate(batch, 3, fixed_length=True)
+    torch._dynamo.reset()
+    counters.clear()
+    compile_model(adapter, "generate", backend="eager")
+    assert torch.equal(adapter.generate(batch, 3, fixed_length=True), eager) and compiled_frames() > 0
+    torch._dynamo.reset()
