@@ -102,6 +102,7 @@ class BadHookValues(DummyAdapter):
     def setup(self, train=None):
         super().setup(train)
         self.cfg = SimpleNamespace(**vars(self.cfg))  # the same fields, but not the Config instance
+        self.checkpoint = 7  # not a checkpoint's name
         self.checkpoint_sha256 = "abc"
 
     def predict_proba(self, batch):
@@ -116,6 +117,7 @@ class GoodProba(DummyAdapter):
 def test_optional_hook_values_are_checked_in_the_smoke_run():
     assert exercise(BadHookValues, "classification") == [
         "cfg: the Config instance the adapter was given; given 'SimpleNamespace'",
+        "checkpoint: None or the checkpoint name the suite gave (a folder, pkg: name or hub name); given 7",
         "checkpoint_sha256: None or a sha256 hex digest; given 'abc'",
         "predict_proba: allowed 2 rows of 2 probabilities summing to 1; given 1 rows of sizes [1]",
     ]
