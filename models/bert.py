@@ -206,7 +206,7 @@ class BertAdapter:
         self.tokenizer = None
         self.init = "random"
         self.mlm_steps = 0
-        self.checkpoint = config.checkpoint  # None: the offline BERT (records name a checkpoint only when one is loaded)
+        self.checkpoint = config.checkpoint  # None: the offline BERT (records name only a loaded checkpoint)
         self.checkpoint_sha256 = None
 
     def setup(self, train=None) -> None:
@@ -272,8 +272,8 @@ class BertAdapter:
         return self.forward(batch).argmax(-1).tolist()
 
     def synthetic_batch(self, batch_size: int, seq_len: int, generator: torch.Generator) -> dict:
-        if self.cfg.checkpoint is not None:  # its tokenizer's special tokens and input names (DistilBERT: no
-            batch = synthetic_inputs(self.tokenizer, self.model.config, batch_size, seq_len, generator)  # token_type_ids)
+        if self.cfg.checkpoint is not None:  # its tokenizer's specials and input names (DistilBERT: no token_type_ids)
+            batch = synthetic_inputs(self.tokenizer, self.model.config, batch_size, seq_len, generator)
             batch["labels"] = torch.randint(0, self.model.config.num_labels, (batch_size,), generator=generator)
             return {k: v.to(self.info.device) for k, v in batch.items()}
         limit = self.model.config.max_position_embeddings

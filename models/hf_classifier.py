@@ -33,9 +33,7 @@ class HFClassifierConfig:
 
     def __post_init__(self):
         check_params([
-            (isinstance(self.checkpoint, str) and bool(self.checkpoint),
-             "checkpoint: required: a folder, pkg:<package>/<folder> or a Hugging Face model name in the local "
-             f"cache; given {shown(self.checkpoint)}"),
+            required_checkpoint(self.checkpoint),
             (self.max_len >= 2, f"max_len: allowed >= 2; given {self.max_len}"),
             (self.dropout is None or 0 <= self.dropout < 1, f"dropout: allowed 0 <= p < 1 or null; given {self.dropout}"),
         ])  # fmt: skip
@@ -43,12 +41,21 @@ class HFClassifierConfig:
             raise BadInput(problems)
 
 
+def required_checkpoint(checkpoint) -> tuple[bool, str]:
+    """The `check_params` pair both hf adapters' Configs start with: a checkpoint must be named."""
+    given = "null" if checkpoint is None else shown(checkpoint)
+    return (isinstance(checkpoint, str) and bool(checkpoint),
+            f"checkpoint: required: a folder, pkg:<package>/<folder> or a Hugging Face model name in the local cache; "
+            f"given {given}")
+
+
 def dropout_overrides(checkpoint: str, p: float | None) -> dict:
     """Config kwargs setting every dropout probability the checkpoint's config has to `p` (none for None):
     architectures name them differently (hidden_dropout_prob, dropout, attention_dropout, seq_classif_dropout)."""
     if p is None:
         return {}
-    return {k: p for k, v in pretrained.checkpoint_config(checkpoint).items() if "dropout" in k and isinstance(v, float)}
+    config = pretrained.checkpoint_config(checkpoint)
+    return {k: p for k, v in config.items() if "dropout" in k and isinstance(v, float)}
 
 
 def body_ids(tokenizer, vocab_size: int, shape: tuple[int, int], generator: torch.Generator) -> torch.Tensor:
@@ -120,8 +127,9 @@ class HFClassifierAdapter:
         """The checkpoint's tokenizer and model, whether for training (`train`), perf (`None`) or a restore."""
         cfg = self.cfg
         overrides = dropout_overrides(cfg.checkpoint, cfg.dropout)
+        config = {"num_labels": self.info.num_labels or 2, **overrides}
         loaded = pretrained.load(
-            cfg.checkpoint, AutoModelForSequenceClassification, config={"num_labels": self.info.num_labels or 2, **overrides},
+            cfg.checkpoint, AutoModelForSequenceClassification, config=config,
             # a checkpoint saved with another label count (or none) gets a new head
             model_kwargs={} if self.info.restore else {"ignore_mismatched_sizes": True},
             tokenizer_kwargs={"model_max_length": cfg.max_len}, restore=self.info.restore,

@@ -24,8 +24,8 @@ from transformers import AutoModelForSeq2SeqLM
 
 from nlpbench import pretrained
 from nlpbench.adapter import TaskInfo, check_params, pad
-from nlpbench.errors import BadInput, shown
-from nlpbench.models.hf_classifier import dropout_overrides, framed_ids
+from nlpbench.errors import BadInput
+from nlpbench.models.hf_classifier import dropout_overrides, framed_ids, required_checkpoint
 from nlpbench.registry import register_adapter
 
 IGNORE = -100  # label positions the loss skips (transformers' convention)
@@ -44,9 +44,7 @@ class HFTranslatorConfig:
 
     def __post_init__(self):
         check_params([
-            (isinstance(self.checkpoint, str) and bool(self.checkpoint),
-             "checkpoint: required: a folder, pkg:<package>/<folder> or a Hugging Face model name in the local "
-             f"cache; given {shown(self.checkpoint)}"),
+            required_checkpoint(self.checkpoint),
             (self.max_len >= 2, f"max_len: allowed >= 2; given {self.max_len}"),
             (self.beam_size >= 1, f"beam_size: allowed >= 1; given {self.beam_size}"),
             (self.max_new_tokens >= 1, f"max_new_tokens: allowed >= 1; given {self.max_new_tokens}"),
