@@ -122,3 +122,17 @@ def test_the_classifier_exports_to_onnx(hf_classifier_dir):
     adapter.setup(None)
     v = build_variant("onnx", adapter)
     assert v.info["max_abs_diff"] < 1e-4 and v.info["inputs"] == ["input_ids", "attention_mask"]
+
+
+def test_a_restore_builds_the_architecture_that_takes_the_trained_weights(hf_classifier_dir):
+    """`nlpbench eval` / `--resume` (quality/trained.py): setup with info.restore, then the saved state dict."""
+    trained = build(hf_classifier_dir)
+    fit(trained, trained.encode(TRAIN), train_config(HFClassifierAdapter, {"epochs": 3, "lr": 5e-3, "batch_size": 8}),
+        progress=False)
+    cls = HFClassifierAdapter
+    again = cls(adapter_config(cls, {"checkpoint": str(hf_classifier_dir)}), TaskInfo(num_labels=2, restore=True))
+    again.setup(TRAIN)
+    again.model.load_state_dict(trained.model.state_dict())  # strict: the same architecture
+    examples = trained.encode(TRAIN)
+    assert predict_all(again, examples, 64) == predict_all(trained, examples, 64)
+    assert again.checkpoint_sha256 == trained.checkpoint_sha256

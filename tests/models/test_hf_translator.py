@@ -125,3 +125,16 @@ def test_compiled_generate_runs_the_compiled_forward(hf_translator_dir):
     compile_model(adapter, "generate", backend="eager")
     assert torch.equal(adapter.generate(batch, 3, fixed_length=True), eager) and compiled_frames() > 0
     torch._dynamo.reset()
+
+
+def test_a_restore_takes_the_trained_weights(translator_dir):
+    trained = build(translator_dir, max_new_tokens=4)
+    fit(trained, trained.encode(PAIRS), train_config(HFTranslatorAdapter, {"epochs": 3, "lr": 1e-2, "batch_size": 8}),
+        progress=False)
+    cls = HFTranslatorAdapter
+    again = cls(adapter_config(cls, {"checkpoint": str(translator_dir), "max_new_tokens": 4}),
+                TaskInfo(task="translation", num_labels=None, restore=True))
+    again.setup(PAIRS)
+    again.model.load_state_dict(trained.model.state_dict())
+    examples = trained.encode(PAIRS)
+    assert predict_all(again, examples, 8) == predict_all(trained, examples, 8)
