@@ -149,6 +149,7 @@ class Hooks(Protocol):
     decoding_methods: tuple[str, ...]  # class attribute: model methods decoding calls (perf compile of generate)
     cfg: Any  # set by __init__: the Config instance (serve records its params)
     tokenizer: Any  # set by setup(train): tokenizers.Tokenizer or a transformers tokenizer (the trained vocabulary size)
+    checkpoint: str | None  # set by __init__/setup: the pretrained checkpoint loaded, as the suite named it (records)
     checkpoint_sha256: str | None  # set by setup: sha256 of the pretrained weights loaded (quality records)
 
     def generate(self, batch: dict, max_new_tokens: int, fixed_length: bool = False) -> torch.Tensor:
@@ -170,6 +171,7 @@ HOOKS = {
     "decoding_methods": "a tuple of model method names (str) that decoding calls",
     "cfg": "the Config instance the adapter was given",
     "tokenizer": "None or a tokenizer with get_vocab_size() or len()",
+    "checkpoint": "None or the checkpoint name the suite gave (a folder, pkg: name or hub name)",
     "checkpoint_sha256": "None or a sha256 hex digest",
     "generate": "a method generate(batch, max_new_tokens, fixed_length=False)",
     "predict_proba": "a method predict_proba(batch) -> per-row class probabilities",
@@ -198,6 +200,12 @@ def hook(adapter: Any, name: str, default: Any = None) -> Any:
     if name in METHOD_HOOKS and not callable(value):
         return default
     return default if value is None else value
+
+
+def checkpoint_fields(adapter: Any) -> dict:
+    """Record fields naming the pretrained checkpoint an adapter loaded and its weights' sha256 (absent: none)."""
+    fields = {"checkpoint": hook(adapter, "checkpoint"), "checkpoint_sha256": hook(adapter, "checkpoint_sha256")}
+    return {k: v for k, v in fields.items() if v}
 
 
 def vocab_size(adapter: Any) -> int | None:

@@ -10,7 +10,7 @@ perf cells, DDP) and the adapter must reach its model through that attribute.
 The optional hooks (`nlpbench.adapter.Hooks`, `HOOKS`) are checked where they can be: their kind on the
 class (`hook_problems`: a method is callable, `decoding_methods` a tuple of names, `train_defaults` a
 dict) and their values after `setup(None)` (`hook_value_problems`: `cfg` is the Config, `tokenizer` has a
-size, `checkpoint_sha256` is a digest, each of `decoding_methods` is a method of the model,
+size, `checkpoint` a name, `checkpoint_sha256` a digest, each of `decoding_methods` is a method of the model,
 `predict_proba` gives one probability row per example). `export_onnx` needs the `variants` extra and is
 exercised by tests/bench/variants.
 """
@@ -77,6 +77,9 @@ def hook_value_problems(adapter) -> list[str]:
             problems.append(_bad("tokenizer", size))
     except Exception as e:  # noqa: BLE001  (a tokenizer that can't say its size is the problem reported)
         problems.append(_bad("tokenizer", f"{type(e).__name__}: {e}"))
+    name = getattr(adapter, "checkpoint", None)
+    if name is not None and not (isinstance(name, str) and name):
+        problems.append(_bad("checkpoint", name))
     sha = getattr(adapter, "checkpoint_sha256", None)
     if sha is not None and not (isinstance(sha, str) and re.fullmatch(r"[0-9a-f]{64}", sha)):
         problems.append(_bad("checkpoint_sha256", sha))

@@ -85,11 +85,12 @@ def get_adapter(name: str) -> type:
     (a perf child starts fast)."""
     if ":" in name:
         return _ADAPTERS.get(name) or import_adapter(name)
-    if name not in _ADAPTERS and name.isidentifier():
+    module = name.replace("-", "_")  # `hf-classifier` lives in models/hf_classifier.py
+    if name not in _ADAPTERS and module.isidentifier():
         try:
-            import_module(f"nlpbench.models.{name}")
+            import_module(f"nlpbench.models.{module}")
         except ModuleNotFoundError as e:
-            if e.name != f"nlpbench.models.{name}":
+            if e.name != f"nlpbench.models.{module}":
                 raise
     if name in _ADAPTERS:
         return _ADAPTERS[name]

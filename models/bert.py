@@ -28,10 +28,8 @@ import torch
 import torch.nn.functional as F
 from tokenizers import processors
 from transformers import (
-    AutoConfig,
     AutoModelForMaskedLM,
     AutoModelForSequenceClassification,
-    AutoTokenizer,
     BertConfig,
     BertForMaskedLM,
     DataCollatorForLanguageModeling,
@@ -41,6 +39,7 @@ from transformers import (
 from nlpbench import pretrained
 from nlpbench.adapter import TaskInfo, TrainConfig, check_params, random_ids
 from nlpbench.errors import BadInput, clip, shown
+from nlpbench.models.hf_classifier import synthetic_inputs
 from nlpbench.registry import register_adapter
 from nlpbench.tokenize import DEFAULT_SPECIALS, train_tokenizer
 
@@ -207,6 +206,7 @@ class BertAdapter:
         self.tokenizer = None
         self.init = "random"
         self.mlm_steps = 0
+        self.checkpoint = config.checkpoint  # None: the offline BERT (records name only a loaded checkpoint)
         self.checkpoint_sha256 = None
 
     def setup(self, train=None) -> None:
@@ -220,21 +220,16 @@ class BertAdapter:
         self.model.to(self.info.device).eval()
 
     def _load_checkpoint(self, num_labels: int) -> None:
-        ckpt, remote = self.cfg.checkpoint, self.cfg.trust_remote_code
-        where = pretrained.resolve(ckpt)
-        self.checkpoint_sha256 = pretrained.sha256(ckpt, self.info.cache_dir)
-        self.tokenizer = AutoTokenizer.from_pretrained(where, trust_remote_code=remote, model_max_length=self.cfg.max_len)
-        self.init = f"pretrained:{ckpt}"
-        if self.info.restore:  # the fine-tuned weights come next (bench/quality/trained.py): the architecture is enough
-            config = AutoConfig.from_pretrained(where, num_labels=num_labels, trust_remote_code=remote)
-            self.model = AutoModelForSequenceClassification.from_config(
-                config, trust_remote_code=remote, attn_implementation="sdpa")  # fmt: skip
-            return
-        # ignore_mismatched_sizes: a checkpoint saved with another label count gets a new head
-        self.model = AutoModelForSequenceClassification.from_pretrained(
-            where, num_labels=num_labels, trust_remote_code=remote, attn_implementation="sdpa",
-            ignore_mismatched_sizes=True,
-        )
+        loaded = pretrained.load(
+            self.cfg.checkpoint, AutoModelForSequenceClassification, config={"num_labels": num_labels},
+            # restore: the fine-tuned weights come next (bench/quality/trained.py), the architecture is enough;
+            # else ignore_mismatched_sizes: a checkpoint saved with another label count gets a new head
+            model_kwargs={"attn_implementation": "sdpa", **({} if self.info.restore else {"ignore_mismatched_sizes": True})},
+            tokenizer_kwargs={"model_max_length": self.cfg.max_len}, restore=self.info.restore,
+            trust_remote_code=self.cfg.trust_remote_code, cache_dir=self.info.cache_dir,
+        )  # fmt: skip
+        self.tokenizer, self.model, self.checkpoint_sha256 = loaded.tokenizer, loaded.model, loaded.sha256
+        self.init = f"pretrained:{self.cfg.checkpoint}"
 
     def _new_classifier(self, config: BertConfig):
         return AutoModelForSequenceClassification.from_config(config, attn_implementation="sdpa")
@@ -277,6 +272,10 @@ class BertAdapter:
         return self.forward(batch).argmax(-1).tolist()
 
     def synthetic_batch(self, batch_size: int, seq_len: int, generator: torch.Generator) -> dict:
+        if self.cfg.checkpoint is not None:  # its tokenizer's specials and input names (DistilBERT: no token_type_ids)
+            batch = synthetic_inputs(self.tokenizer, self.model.config, batch_size, seq_len, generator)
+            batch["labels"] = torch.randint(0, self.model.config.num_labels, (batch_size,), generator=generator)
+            return {k: v.to(self.info.device) for k, v in batch.items()}
         limit = self.model.config.max_position_embeddings
         if seq_len > limit:
             raise BadInput(f"seq_len: allowed at most {limit} (the model's max_position_embeddings); given {seq_len}")

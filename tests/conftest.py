@@ -34,6 +34,30 @@ def tiny_suite(**over) -> dict:
     return suite
 
 
+@pytest.fixture(scope="session")
+def hf_classifier_dir(tmp_path_factory):
+    """A tiny random DistilBERT-like classifier checkpoint (tests/hf_tiny.py), built once per session."""
+    from tests.hf_tiny import distilbert
+
+    return distilbert(tmp_path_factory.mktemp("hf-distilbert"))
+
+
+@pytest.fixture(scope="session")
+def hf_translator_dir(tmp_path_factory):
+    """A tiny random BART-like translator checkpoint (tests/hf_tiny.py), built once per session."""
+    from tests.hf_tiny import bart
+
+    return bart(tmp_path_factory.mktemp("hf-bart"))
+
+
+@pytest.fixture(scope="session")
+def hf_t5_dir(tmp_path_factory):
+    """A tiny random T5-like translator checkpoint (tests/hf_tiny.py), built once per session."""
+    from tests.hf_tiny import t5
+
+    return t5(tmp_path_factory.mktemp("hf-t5"))
+
+
 @pytest.fixture(scope="module")
 def local_ray():
     """A private local Ray with 2 CPUs for one test module (skips without the `[ray]` extra)."""

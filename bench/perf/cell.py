@@ -36,7 +36,7 @@ from pathlib import Path
 
 import torch
 
-from nlpbench.adapter import TaskInfo, adapter_config, n_params
+from nlpbench.adapter import TaskInfo, adapter_config, checkpoint_fields, n_params
 from nlpbench.errors import BadInput, error_message, is_oom
 from nlpbench.metrics.stats import compact
 from nlpbench.perf.compiling import compile_model, compiled_frames, eager
@@ -285,7 +285,8 @@ def run_perf_cell(spec: PerfCellSpec) -> dict:
         loops = time_loops(spec, work, spec.min_iters, spec.min_seconds)
         m["timed_s"] += loops.pop("timed_s")
         rec = cell_record(spec, {**m, **loops}, n_params(adapter.model))
-    rec.update(compile_s=m["compile_s"], started_at=started, wall_s=time.perf_counter() - t_start)
+    rec.update(compile_s=m["compile_s"], started_at=started, wall_s=time.perf_counter() - t_start,
+               **checkpoint_fields(adapter))  # the pretrained checkpoint timed, where the adapter loaded one
     return rec
 
 

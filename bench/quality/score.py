@@ -14,11 +14,11 @@ import time
 import torch
 
 from nlpbench import metrics
-from nlpbench.adapter import TaskInfo, hook, n_params
+from nlpbench.adapter import TaskInfo, checkpoint_fields, n_params
 from nlpbench.data.identity import data_sha256
 from nlpbench.perf.pairing import trained_vocab_size
 from nlpbench.quality import predictions, targets
-from nlpbench.quality.train import fit, predict_all, seed_everything
+from nlpbench.quality.train import FitResult, fit, predict_all, seed_everything
 from nlpbench.quality.trained import checkpoint_path
 from nlpbench.registry import get_adapter
 from nlpbench.suite.schema import adapter_config, train_config
@@ -71,6 +71,8 @@ def run_quality_unit(task, model, data, ctx) -> list[dict]:
     adapter.setup(data.train)
     setup_s = time.perf_counter() - t0
     needed = {"train", *eval_splits(task, data)} | ({"validation"} & set(data.splits))  # validation picks the checkpoint
+    if model.train is None:  # nothing trains: train is encoded only where it is scored
+        needed = set(eval_splits(task, data))
     encoded = {s: adapter.encode(data.splits[s]) for s in needed}
     select = task.select_metric or get_task(task.task).select_metric
     val = encoded.get("validation")
@@ -82,20 +84,24 @@ def run_quality_unit(task, model, data, ctx) -> list[dict]:
 
     tag = seed_tag(ctx)
     ckpt = checkpoint_path(ctx.run_dir, task.label, model.label, tag)
-    result = fit(
-        adapter, encoded["train"], tcfg, score_fn=score_fn if val else None,
-        ckpt=ckpt, seed=ctx.seed, dtype=ctx.dtype, progress=ctx.progress,
-    )  # fmt: skip
+    if model.train is None:  # `train: null`: the model is scored as set up (a checkpoint as published)
+        result = FitResult(stopped="not trained")
+    else:
+        result = fit(
+            adapter, encoded["train"], tcfg, score_fn=score_fn if val else None,
+            ckpt=ckpt, seed=ctx.seed, dtype=ctx.dtype, progress=ctx.progress,
+        )  # fmt: skip
     if not ckpt.exists():  # no validation split: keep the final weights, for the work that rebuilds this model
         ckpt.parent.mkdir(parents=True, exist_ok=True)
         torch.save(adapter.model.state_dict(), ckpt)
     common = {
         "params": dataclasses.asdict(cfg),
         "train": tcfg.model_dump(),
+        **({"eval_only": True} if model.train is None else {}),  # train: null: no step taken, the weights as loaded
         "n_params": n_params(adapter.model),
         "vocab_size": trained_vocab_size(adapter),  # the trained tokenizer's size: perf cells build with it
         "init": getattr(adapter, "init", "random"),
-        **({"checkpoint_sha256": sha} if (sha := hook(adapter, "checkpoint_sha256")) else {}),
+        **checkpoint_fields(adapter),  # checkpoint, checkpoint_sha256: the pretrained weights it started from
         "setup_s": round(setup_s, 3),
         "train_s": round(result.train_s, 3),
         "train_examples_per_s": round(result.examples_per_s, 2),
@@ -110,7 +116,9 @@ def run_quality_unit(task, model, data, ctx) -> list[dict]:
     out = []
     for s in eval_splits(task, data):
         cell = cell_id(task.label, model.label, s, tag)
-        out.append({"cell": cell, **evaluate_split(adapter, task, data, encoded, s, names, tcfg, ctx, cell), **common})
+        rec = {"cell": cell, **evaluate_split(adapter, task, data, encoded, s, names, tcfg, ctx, cell), **common}
+        rec["picks_checkpoint"] = rec["picks_checkpoint"] and model.train is not None  # eval-only: nothing was picked
+        out.append(rec)
     return out
 
 

@@ -16,7 +16,7 @@ from functools import partial
 
 import numpy as np
 
-from nlpbench.adapter import hook
+from nlpbench.adapter import checkpoint_fields, hook
 from nlpbench.context import log
 from nlpbench.quality.score import eval_splits, references, score
 from nlpbench.quality.train import predict_all
@@ -117,7 +117,8 @@ def serve_model(lg, ctx, task, model, td, split: str, adapter, scenarios: list[s
     params = dataclasses.asdict(cfg) if dataclasses.is_dataclass(cfg := hook(adapter, "cfg")) else model.params
     shared = {"params": params, "serve": dataclasses.asdict(knobs),
               "target_p99_ms": knobs.target_p99_ms, "query_lengths": length_stats(examples), "padding_cost": padding,
-              "eval_quality": score(task.task, names, eval_preds, refs, ctx.seed).get(primary)}  # fmt: skip
+              "eval_quality": score(task.task, names, eval_preds, refs, ctx.seed).get(primary),
+              **checkpoint_fields(adapter)}  # fmt: skip
     folder = ctx.run_dir / "serve" / model.label
     out, single_qps = [], None
     for scenario in scenarios:

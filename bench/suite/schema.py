@@ -40,7 +40,7 @@ class ModelSpec(Strict):
     adapter: str
     name: str | None = None  # label in tables; defaults to the adapter name
     params: dict[str, Any] = {}
-    train: dict[str, Any] = {}
+    train: dict[str, Any] | None = {}  # null: evaluate the model as set up (a pretrained checkpoint), no training
     required: bool = False  # a failed cell of a required model makes `run` exit 1
 
     @property
@@ -307,8 +307,9 @@ def model_problems(m: ModelSpec, task: str | None, at: str) -> list[str]:
     return problems
 
 
-def train_config(cls: type, train: dict) -> TrainConfig:
-    merged = {**hook(cls, "train_defaults", {}), **train}
+def train_config(cls: type, train: dict | None) -> TrainConfig:
+    """The model's training settings; `train: null` (no training) keeps the defaults, for eval_batch_size."""
+    merged = {**hook(cls, "train_defaults", {}), **(train or {})}
     try:
         return TrainConfig.model_validate(merged)
     except ValidationError as e:

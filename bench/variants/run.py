@@ -21,6 +21,7 @@ from functools import partial
 import psutil
 
 from nlpbench import variants as V
+from nlpbench.adapter import checkpoint_fields
 from nlpbench.errors import is_oom
 from nlpbench.perf.trackers import release_cpu_memory
 from nlpbench.quality.score import eval_splits, references, score
@@ -72,7 +73,8 @@ class Unit:
         rec = self.ctx.common(self.task.task, self.data.dataset if kind == "quality" else "synthetic-ids",
                               self.model, split, kind)
         rec.update(name=f"{self.model.label}@{variant}" if variant != "fp32" or kind == "perf" else self.model.label,
-                   base_name=self.model.label, variant=variant, params=dataclasses.asdict(self.adapter.cfg))
+                   base_name=self.model.label, variant=variant, params=dataclasses.asdict(self.adapter.cfg),
+                   **checkpoint_fields(self.adapter))  # the pretrained checkpoint the variant was built from
         return rec
 
 

@@ -20,19 +20,27 @@ SMALL = {
     "bert": {"vocab_size": 200, "hidden_size": 16, "num_layers": 1, "num_heads": 2, "intermediate_size": 32},
 }
 # Built-ins and installed plugins (entry points); adapters other tests register for themselves are not shipped.
-SHIPPED = set(BUILTIN) | {ep.name for ep in entry_points(group="nlpbench.adapters")}
-CASES = [(name, task) for name, cls in adapters().items() if name in SHIPPED for task in cls.tasks]
+SHIPPED = {ep.name for ep in entry_points(group="nlpbench.adapters")}
+CASES = [(name, task) for name, cls in adapters().items()
+         if name in SHIPPED or cls.__module__.removeprefix("nlpbench.models.") in BUILTIN for task in cls.tasks]
+
+
+# Adapters that need a checkpoint: a fixture building a tiny one (tests/conftest.py).
+CHECKPOINTS = {"hf-classifier": "hf_classifier_dir", "hf-translator": "hf_translator_dir"}
 
 
 @pytest.mark.parametrize(("name", "task"), CASES, ids=[f"{n}-{t}" for n, t in CASES])
-def test_every_registered_adapter_meets_the_contract(name, task):
+def test_every_registered_adapter_meets_the_contract(name, task, request):
     cls = adapters()[name]
+    params = SMALL.get(name, {})
+    if name in CHECKPOINTS:
+        params = {"checkpoint": str(request.getfixturevalue(CHECKPOINTS[name]))}
     assert static_problems(cls) == []
-    assert exercise(cls, task, SMALL.get(name, {})) == []
+    assert exercise(cls, task, params) == []
 
 
 def test_the_built_ins_are_all_checked():
-    assert {"dummy", "lstm", "seq2seq", "transformer", "bert"} <= {n for n, _ in CASES}
+    assert {"dummy", "lstm", "seq2seq", "transformer", "bert", "hf-classifier", "hf-translator"} <= {n for n, _ in CASES}
 
 
 class KeepsItsOwnModel(DummyAdapter):
@@ -94,6 +102,7 @@ class BadHookValues(DummyAdapter):
     def setup(self, train=None):
         super().setup(train)
         self.cfg = SimpleNamespace(**vars(self.cfg))  # the same fields, but not the Config instance
+        self.checkpoint = 7  # not a checkpoint's name
         self.checkpoint_sha256 = "abc"
 
     def predict_proba(self, batch):
@@ -108,6 +117,7 @@ class GoodProba(DummyAdapter):
 def test_optional_hook_values_are_checked_in_the_smoke_run():
     assert exercise(BadHookValues, "classification") == [
         "cfg: the Config instance the adapter was given; given 'SimpleNamespace'",
+        "checkpoint: None or the checkpoint name the suite gave (a folder, pkg: name or hub name); given 7",
         "checkpoint_sha256: None or a sha256 hex digest; given 'abc'",
         "predict_proba: allowed 2 rows of 2 probabilities summing to 1; given 1 rows of sizes [1]",
     ]
