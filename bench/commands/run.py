@@ -72,7 +72,7 @@ def run_suite(
             from nlpbench.perf.plan import check_perf
 
             check_perf(suite, data)  # cells that can't be measured as labelled: exit 2 before training
-        plan = stated_plan(suite, data, allow_large)  # what will run and about how long, before anything does
+        plan, plan_lines = stated_plan(suite, data, allow_large)  # what will run and about how long; an absurd one stops here
         device = env.resolve_device(suite.device)
         if suite.threads:
             torch.set_num_threads(suite.threads)
@@ -80,6 +80,8 @@ def run_suite(
             raise BadInput("device: 'cuda' asked for but no CUDA device is available; allowed here: auto, cpu")
         run_dir, forced = open_run(full, out, resume, data_identity(suite.tasks, data) if resume else None, force)
         with RunLock(run_dir), swept(run_dir):  # a second run or resume of this folder is refused, naming this pid
+            for line in plan_lines:  # stated once the folder is ours: a refused resume prints only its refusal
+                log(line, logging.WARNING if line.startswith("warning:") else logging.INFO)
             ctx = Context(suite, run_dir, device, suite.dtype, suite.seed, progress, RecordStore(run_dir), data_dir=data_dir)
             meta = {"config": full.model_dump(mode="json"), "selection": selection(tasks, models), "plan": plan}
             return run_dir, run_attempt(ctx, data, suite_arg, list(argv), meta, forced)
@@ -92,17 +94,15 @@ def resume_hint(suite_arg: str | dict, run_dir: Path) -> str:
     return f"nlpbench run {suite_arg} --resume {run_dir}"
 
 
-def stated_plan(suite, data, allow_large: bool) -> dict:
-    """Logs the plan and its time estimate (nlpbench.suite.plan); refuses an absurd one unless allowed; the
-    plan as run.json keeps it, to set the estimate beside the time it took."""
+def stated_plan(suite, data, allow_large: bool) -> tuple[dict, list[str]]:
+    """The plan and its time estimate (nlpbench.suite.plan) as run.json keeps it (to set the estimate beside
+    the time it took) and the lines that state it; refuses an absurd one unless allowed."""
     from nlpbench.suite.plan import check_size, make_plan
 
     plan = make_plan(suite, data)
     check_size(plan, allow_large)
-    for line in plan.lines():
-        log(line, logging.WARNING if line.startswith("warning:") else logging.INFO)
     return {"units": plan.units, "perf_cells": plan.perf_cells, "variant_cells": plan.variant_cells,
-            "serve_cells": plan.serve_cells, "trials": plan.trials, "estimate_s": round(plan.total_s, 1)}
+            "serve_cells": plan.serve_cells, "trials": plan.trials, "estimate_s": round(plan.total_s, 1)}, plan.lines()
 
 
 def run_attempt(ctx: Context, data: list[TaskData], suite_arg: str | dict, argv: list[str], meta: dict,
