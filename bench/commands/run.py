@@ -72,7 +72,7 @@ def run_suite(
             from nlpbench.perf.plan import check_perf
 
             check_perf(suite, data)  # cells that can't be measured as labelled: exit 2 before training
-        plan, plan_lines = stated_plan(suite, data, allow_large)  # what will run and about how long; an absurd one stops here
+        plan, plan_lines = stated_plan(suite, data, allow_large)  # what will run, how long; an absurd one stops
         device = env.resolve_device(suite.device)
         if suite.threads:
             torch.set_num_threads(suite.threads)
