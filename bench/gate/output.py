@@ -46,12 +46,13 @@ def render(result: CompareResult, base_label: str, new_label: str, show_all: boo
 
 def inconclusive_line(result: CompareResult) -> str | None:
     """The loud line: cells the evidence could not decide, and whether they fail this gate."""
-    n = len(result.inconclusive)
-    if not n:
+    numbers = [d for d in result.deltas if d.verdict == INCONCLUSIVE]
+    if not numbers:
         return None
+    n = len({d.cell for d in numbers})
     fate = "FAIL (--fail-on-inconclusive)" if result.fail_on_inconclusive else "passed; --fail-on-inconclusive fails them"
-    return (f"INCONCLUSIVE: {n} cell(s) neither same nor a regression at the paired rule's minimum effect "
-            f"(more examples would decide): {fate}")
+    return (f"INCONCLUSIVE: {n} cell(s) ({len(numbers)} number(s)) neither same nor a regression at the paired "
+            f"rule's minimum effect (more examples would decide): {fate}")
 
 
 def _format(df: pd.DataFrame) -> str:

@@ -205,3 +205,30 @@ def test_mcnemar_worse_is_the_one_sided_mid_p():
 
 def namespace(**kw) -> argparse.Namespace:
     return argparse.Namespace(**kw)
+
+
+def test_end_to_end_a_baseline_under_one_capability_gates_a_run_under_another(tmp_path, monkeypatch):
+    """Real runs of the dummy adapter through the API and the CLI: a run + baseline at this machine's capability,
+    then a run that records another capability and pin, compared against it — the paired rule judges and says
+    so. (ATen fixes its capability at the process's first kernel, so in-process the second run's is the
+    recorded one: the record -> baseline -> rule path is tested here, the statistics above.)"""
+    import torch
+
+    import nlpbench
+    from tests.conftest import tiny_suite
+
+    suite = tiny_suite(perf=None, threads=1)
+    for k in ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA", "MKL_CBWR"):
+        monkeypatch.delenv(k, raising=False)
+    here = nlpbench.run(suite, models="d1", out=tmp_path / "a").dir
+    assert cli(["baseline", str(here), str(tmp_path / "b.json"), "--kinds", "quality"]) == 0
+    fingerprint = json.loads((tmp_path / "b.json").read_text())["fingerprint"]
+    assert fingerprint["cpu_capability"] == torch.backends.cpu.get_cpu_capability() and fingerprint["pins"] == {}
+    monkeypatch.setenv("ATEN_CPU_CAPABILITY", "zvector")
+    monkeypatch.setattr(torch.backends.cpu, "get_cpu_capability", lambda: "ZVECTOR")
+    other = nlpbench.run(suite, models="d1", out=tmp_path / "b").dir
+    assert cli(["compare", str(tmp_path / "b.json"), str(other), "--json", str(tmp_path / "v.json")]) == 0
+    verdict = json.loads((tmp_path / "v.json").read_text())
+    assert any("-> 'ZVECTOR'" in d for d in verdict["kernels_differ"])
+    assert set(verdict["rules"].values()) == {"paired-mcnemar+paired-bootstrap"}
+    assert verdict["ok"] and not verdict["regressions"]
