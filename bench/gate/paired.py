@@ -52,11 +52,17 @@ def min_effect(name: str, given: dict[str, float]) -> float | None:
     return None if tol is None else MIN_EFFECT_FACTOR * tol
 
 
-def test_one(p: Pending) -> tuple[str, dict]:
+def resamples(n_tests: int, alpha: float) -> int:
+    """Bootstrap resamples enough that Holm can reach `alpha` over `n_tests`: a bootstrap p is at least
+    1/(n+1), and the smallest p is multiplied by n_tests (1000 up to 20 tests at 0.05, then more)."""
+    return max(1000, math.ceil(2 * n_tests / alpha))
+
+
+def test_one(p: Pending, n_boot: int = 1000) -> tuple[str, dict]:
     """(rule, {"delta", "ci", "p"}) of one metric: new against base on the same examples."""
     entry = metric_entries.get(p.delta.metric)
     rows_b, rows_n = entry.rows(p.preds_base, p.refs), entry.rows(p.preds_new, p.refs)
-    boot = stats.paired_worse(entry.rescore, rows_b, rows_n, entry.higher_is_better, level=LEVEL)
+    boot = stats.paired_worse(entry.rescore, rows_b, rows_n, entry.higher_is_better, n_boot=n_boot, level=LEVEL)
     if p.delta.metric != "accuracy":
         return "paired-bootstrap", boot
     refs = np.asarray(p.refs)
@@ -66,7 +72,8 @@ def test_one(p: Pending) -> tuple[str, dict]:
 
 def judge(pending: list[Pending], given_min_effect: dict[str, float], alpha: float = ALPHA) -> list[Delta]:
     """Tests every pending metric, Holm-corrects the family, and sets each Delta's verdict, rule and reason."""
-    results = [test_one(p) for p in pending]
+    n_boot = resamples(len(pending), alpha)
+    results = [test_one(p, n_boot) for p in pending]
     adjusted = stats.holm([r["p"] for _, r in results])
     for p, (rule, r), p_holm in zip(pending, results, adjusted):
         d, m = p.delta, min_effect(p.delta.metric, given_min_effect)

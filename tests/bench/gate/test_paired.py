@@ -232,3 +232,11 @@ def test_end_to_end_a_baseline_under_one_capability_gates_a_run_under_another(tm
     assert any("-> 'ZVECTOR'" in d for d in verdict["kernels_differ"])
     assert set(verdict["rules"].values()) == {"paired-mcnemar+paired-bootstrap"}
     assert verdict["ok"] and not verdict["regressions"]
+
+
+def test_enough_resamples_that_holm_can_reach_alpha_over_a_large_family():
+    from nlpbench.gate.paired import resamples
+
+    for n_tests in (1, 20, 60, 400):
+        n = resamples(n_tests, 0.05)
+        assert n >= 1000 and n_tests / (n + 1) < 0.05  # the smallest bootstrap p, Holm-scaled, can pass
