@@ -45,11 +45,11 @@ class Pending:
     refs: list
 
 
-def min_effect(name: str, given: dict[str, float]) -> float | None:
+def min_effect(name: str, given: dict[str, float]) -> float:
     if name in given:
         return given[name]
     tol = metric_entries.get(name).tolerance
-    return None if tol is None else MIN_EFFECT_FACTOR * tol
+    return 0.0 if tol is None else MIN_EFFECT_FACTOR * tol  # no tolerance of its own: any significant drop
 
 
 def resamples(n_tests: int, alpha: float) -> int:

@@ -7,7 +7,6 @@ two sides' records and predictions are written directly (what `nlpbench run` wri
 """
 from __future__ import annotations
 
-import argparse
 import json
 import random
 from pathlib import Path
@@ -201,10 +200,6 @@ def test_mcnemar_worse_is_the_one_sided_mid_p():
     assert stats.mcnemar_worse([True] * 5, [False] * 5)["p"] == pytest.approx(1 / 64)
     assert stats.mcnemar_worse([False] * 5, [True] * 5)["p"] == pytest.approx(1 - 1 / 64)
     assert stats.mcnemar_worse([True] * 3, [True] * 3)["p"] == 1.0
-
-
-def namespace(**kw) -> argparse.Namespace:
-    return argparse.Namespace(**kw)
 
 
 def test_end_to_end_a_baseline_under_one_capability_gates_a_run_under_another(tmp_path, monkeypatch):
