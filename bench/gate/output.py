@@ -19,6 +19,7 @@ FLAGGED = ("regression", WARNED, "improved", INCONCLUSIVE)  # the rows the Markd
 def render(result: CompareResult, base_label: str, new_label: str, show_all: bool = False) -> str:
     """The printed report: gated deltas (all with show_all), cell lists, then one verdict line."""
     lines = [f"compare: {new_label} against baseline {base_label} ({result.compared} cells compared)"]
+    lines += [f"rules: {rules_line(result)}"] if result.rules else []
     lines += [f"warning: {w}" for w in result.warnings]
     table = result.table()
     if not table.empty:
@@ -42,6 +43,14 @@ def render(result: CompareResult, base_label: str, new_label: str, show_all: boo
     lines += [f"  {r}" for r in regressions]
     line = inconclusive_line(result)
     return "\n".join(lines + ([line] + [f"  {c}" for c in result.inconclusive] if line else []))
+
+
+def rules_line(result: CompareResult) -> str:
+    """`exact: 10 cells; paired-mcnemar+paired-bootstrap: 6 cells`: which rule judged how many quality cells."""
+    counts: dict[str, int] = {}
+    for rule in result.rules.values():
+        counts[rule] = counts.get(rule, 0) + 1
+    return "; ".join(f"{rule}: {n} cell(s)" for rule, n in counts.items())
 
 
 def inconclusive_line(result: CompareResult) -> str | None:
@@ -100,6 +109,7 @@ def markdown(result: CompareResult, base_label: str, new_label: str) -> str:
     lines = [head, "", f"`{new_label}` against baseline `{base_label}`: {result.compared} cells compared.", ""]
     loud = inconclusive_line(result)
     lines += [f"⚠️ **{_md(loud)}**", ""] if loud else []
+    lines += [f"Rules: {rules_line(result)}", ""] if result.rules else []
     for title, items in (("Regressions", result.regressions), ("Inconclusive", result.inconclusive),
                          ("Warnings", result.all_warnings)):
         if items:

@@ -167,6 +167,11 @@ def test_an_undecided_drop_is_inconclusive_passing_unless_asked(tmp_path, baseli
     cell = next(d for d in verdict["deltas"] if d["cell"] == CLS and d["metric"] == "accuracy")
     assert cell["verdict"] == "inconclusive" and cell["rule"] == "paired-mcnemar" and 0 < cell["p_holm"] <= 1
     assert cli(args + ["--fail-on-inconclusive"]) == 3
+    md = tmp_path / "v.md"
+    assert cli(["compare", str(baseline), str(new), "--markdown", str(md)]) == 0
+    text = md.read_text()
+    assert "INCONCLUSIVE: 1 cell(s) (2 number(s))" in text and "paired-mcnemar+paired-bootstrap: 1 cell(s); paired-bootstrap: 1 cell(s)" in text
+    assert "| paired-mcnemar | inconclusive | p=" in text
     # a larger minimum effect makes the same evidence "same"; a smaller alpha never makes it a regression
     assert cli(args + ["--fail-on-inconclusive", "--min-effect", "accuracy=0.1", "--min-effect", "f1_macro=0.1"]) == 0
 
