@@ -96,6 +96,7 @@ def compare(baseline: Path | Side, new: Path | Side, tolerances: dict[str, float
     mismatched = _identity(base, new, both, result, force)
     use_paired = rule == "paired" or (rule == "auto" and bool(result.fingerprint_differs))
     pending: list[paired.Pending] = []
+    unpaired: list[str] = []  # quality cells the paired rule could not judge, and why
     for cell in both:
         old, cur = base.records[cell], new.records[cell]
         if checks.status(old) != checks.status(cur):
@@ -105,20 +106,32 @@ def compare(baseline: Path | Side, new: Path | Side, tolerances: dict[str, float
         elif checks.status(old) == checks.OK and cell not in mismatched:
             _compare_cell(cell, old, cur, tol, explicit, result)
             if use_paired and old.get("kind") == "quality":
-                pending += _pending(cell, base, new, result)
+                pending += _pending(cell, base, new, result, unpaired)
     if pending:
         paired.judge(pending, min_effect or {}, alpha)
     if use_paired:
-        result.warnings.insert(0, _rule_note(result, rule, len(pending)))
+        result.warnings[:0] = [_rule_note(result, rule, len(pending))] + _unpaired_note(unpaired)
     return result
 
 
-def _pending(cell: str, base: Side, new: Side, result: CompareResult) -> list[paired.Pending]:
+def _pending(cell: str, base: Side, new: Side, result: CompareResult, unpaired: list[str]) -> list[paired.Pending]:
     """The paired tests of one quality cell (its tolerance verdicts stand where its examples can't be paired)."""
     deltas = [d for d in result.deltas if d.cell == cell and d.rule]
     todo, why_not = paired.pending_for(cell, deltas, base.examples(cell), new.examples(cell))
-    result.warnings += [why_not] if why_not else []
+    unpaired += [why_not] if why_not else []
     return todo
+
+
+def _unpaired_note(lines: list[str]) -> list[str]:
+    """One warning per reason (`no per-example predictions on the baseline side`), naming its cells."""
+    by_reason: dict[str, list[str]] = {}
+    for line in lines:
+        cell, _, reason = line.partition(": ")
+        by_reason.setdefault(reason, []).append(cell)
+    return [f"{len(cells)} quality cell(s): {reason} ({', '.join(cells[:3])}{' ...' if len(cells) > 3 else ''})"
+            + (" — rewrite the baseline with `make baseline` / `nlpbench baseline` (format /2 keeps examples)"
+               if "baseline side" in reason else "")
+            for reason, cells in by_reason.items()]
 
 
 def _rule_note(result: CompareResult, rule: str, n: int) -> str:
