@@ -336,4 +336,9 @@ def main(args: argparse.Namespace) -> int:
 def main_baseline(args: argparse.Namespace) -> int:
     path = write_baseline(args.run_dir, args.path, parse_kinds(args.kinds))
     print(f"baseline: {path}")
+    side = load_side(path)
+    bare = [c for c, r in side.records.items() if r.get("kind") == "quality" and side.examples(c) is None]
+    if bare:  # their predictions/ files are gone: on another machine these cells fall back to the tolerance rule
+        print(f"warning: {len(bare)} quality cell(s) without per-example predictions (no predictions/ file in "
+              f"{args.run_dir}): another machine can judge them only by tolerance ({', '.join(bare[:3])})")
     return 0

@@ -240,3 +240,11 @@ def test_enough_resamples_that_holm_can_reach_alpha_over_a_large_family():
     for n_tests in (1, 20, 60, 400):
         n = resamples(n_tests, 0.05)
         assert n >= 1000 and n_tests / (n + 1) < 0.05  # the smallest bootstrap p, Holm-scaled, can pass
+
+
+def test_a_baseline_from_a_run_without_predictions_says_so(tmp_path, capsys):
+    run = write(tmp_path, "base", "AVX512", *data())
+    for f in (run / predictions.DIR).iterdir():
+        f.unlink()
+    assert cli(["baseline", str(run), str(tmp_path / "b.json"), "--kinds", "quality"]) == 0
+    assert "2 quality cell(s) without per-example predictions" in capsys.readouterr().out
