@@ -84,14 +84,19 @@ COMPARE_ARGS ?=
 # test_pool.py), minutes faster on a 2-core runner; perf cells still run one at a time in the driver.
 REGRESS_WORKERS ?= 2
 
+# Kernel ISA pins for the regress and baseline runs (README, "What the gate does on another machine"): every x86-64
+# CPU with AVX2 runs the same ATen/oneDNN/MKL code paths, so AVX2 and AVX-512 machines of one vendor agree digit
+# for digit; the baseline records them. REGRESS_PINS= turns them off (ARM: they don't apply).
+REGRESS_PINS ?= ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2 MKL_CBWR=AVX2
+
 regress: $(STAMP)
-	$(NLPBENCH) run quick threads=1 --workers $(REGRESS_WORKERS) --out results/regress --no-progress $(ARGS)
+	env $(REGRESS_PINS) $(NLPBENCH) run quick threads=1 --workers $(REGRESS_WORKERS) --out results/regress --no-progress $(ARGS)
 	$(NLPBENCH) compare $(BASELINE) $$(ls -d results/regress/quick-* | sort | tail -n 1) $(REGRESS_TOL) $(COMPARE_ARGS)
 
 # quality and cost (parameters, FLOPs, weight/state/activation bytes of the perf cells; no timings): figures
 # that don't depend on the machine, so the committed baseline gates any CI runner
 baseline: $(STAMP)
-	$(NLPBENCH) run quick threads=1 --out results/regress --no-progress $(ARGS)
+	env $(REGRESS_PINS) $(NLPBENCH) run quick threads=1 --workers $(REGRESS_WORKERS) --out results/regress --no-progress $(ARGS)
 	$(NLPBENCH) baseline $$(ls -d results/regress/quick-* | sort | tail -n 1) $(BASELINE) --kinds quality,cost
 
 bench-micro: $(STAMP)

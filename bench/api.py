@@ -203,11 +203,14 @@ def load(run_dir: str | Path) -> Run:
 
 
 def compare(baseline: str | Path | Run, new: str | Path | Run, *, allow_missing: bool = False, force: bool = False,
+            rule: str = "auto", min_effect: dict[str, float] | None = None, fail_on_inconclusive: bool = False,
             **tolerances: float) -> Verdict:  # fmt: skip
-    """The regression gate as a value: `.ok`, `.regressions`, `.warnings`, `.table()`. `baseline` is a run
-    folder, a Run or a baseline JSON; tolerances as `nlpbench compare --tolerance` (`accuracy=0.01`,
+    """The regression gate as a value: `.ok`, `.regressions`, `.inconclusive`, `.warnings`, `.exit_code`,
+    `.table()` (each delta's `verdict`: regression, ok/same, improved, inconclusive; its `rule`). `baseline`
+    is a run folder, a Run or a baseline JSON; tolerances as `nlpbench compare --tolerance` (`accuracy=0.01`,
     `latency=0.2`; a non-finite one is BadInput); `force` compares cells that measured different things
-    (suite, data) with a warning, as `--force`. Nothing in common raises BadInput."""
+    (suite, data) with a warning, as `--force`; `rule`, `min_effect`, `fail_on_inconclusive` as `--rule`,
+    `--min-effect`, `--fail-on-inconclusive`. Nothing in common raises BadInput."""
     from nlpbench.gate.compare import compare as gate
 
     problems = [f"compare: {what}: a run folder, a Run or a baseline JSON; given {shown(x)}"
@@ -217,6 +220,8 @@ def compare(baseline: str | Path | Run, new: str | Path | Run, *, allow_missing:
     if problems:
         raise BadInput(problems)
     as_path = [x.dir if isinstance(x, Run) else Path(x) for x in (baseline, new)]
-    verdict = gate(*as_path, {k: abs(float(v)) for k, v in tolerances.items()}, force=force)
+    verdict = gate(*as_path, {k: abs(float(v)) for k, v in tolerances.items()}, force=force, rule=rule,
+                   min_effect={k: abs(float(v)) for k, v in (min_effect or {}).items()})
     verdict.allow_missing = allow_missing
+    verdict.fail_on_inconclusive = fail_on_inconclusive
     return verdict

@@ -117,6 +117,32 @@ def _cpuinfo_fields() -> dict[str, str]:
     return out
 
 
+# Environment variables that choose which CPU kernels run (so the same model gives other digits under them):
+# PyTorch's ATen dispatch ISA, oneDNN's ISA ceiling, MKL's conditional numerical reproducibility, OpenMP/MKL
+# thread counts. `make regress`/`make baseline` set the first three (README, "CI and regress").
+KERNEL_ENV = ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA", "MKL_CBWR", "OMP_NUM_THREADS",
+              "MKL_NUM_THREADS")
+
+
+def kernels() -> dict:
+    """What decides a trained model's digits beyond the code: the ISA ATen dispatches to
+    (`torch.backends.cpu.get_cpu_capability()`), the BLAS and oneDNN builds, and the pins set for this process."""
+    config = torch.__config__.show()
+    return {"cpu_capability": torch.backends.cpu.get_cpu_capability(),
+            "blas": _config_line(config, "BLAS_INFO="), "mkl": _config_line(config, "Math Kernel Library Version"),
+            "onednn": _config_line(config, "MKL-DNN v"),
+            "env": {k: os.environ[k] for k in KERNEL_ENV if os.environ.get(k)}}
+
+
+def _config_line(config: str, marker: str) -> str | None:
+    """The version after `marker` in `torch.__config__.show()` (first word; None when the build lacks it)."""
+    for line in config.splitlines():
+        if marker in line:
+            words = line.split(marker, 1)[1].strip().split(",")[0].split()
+            return words[0].split("-")[0] if words else None
+    return None
+
+
 def cores() -> dict:
     """Logical and physical cores, and how many this process may run on (a container or taskset limits it)."""
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else psutil.cpu_count()
@@ -180,7 +206,7 @@ def environment(data_dir: str | None = None, data: dict | None = None) -> dict:
 
     `data`: the splits' identity (`nlpbench.data.identity.data_identity`), measured by the caller that
     loaded them; this module sits below the data layer and never reads a split itself."""
-    return {"cpu": cpu_info(), "cores": cores(), "ram_gb": round(psutil.virtual_memory().total / 2**30, 2),
+    return {"cpu": cpu_info(), "kernels": kernels(), "cores": cores(), "ram_gb": round(psutil.virtual_memory().total / 2**30, 2),
             "os": os_info(), "python": {"version": platform.python_version(),
                                         "implementation": platform.python_implementation(),
                                         "executable": sys.executable},

@@ -12,6 +12,12 @@ table's. Perf timings get relative tolerances beyond their measured noise, and o
 (fingerprint: device, CPU, threads, torch, CUDA); perf cost (parameters, FLOPs, weight/state/activation
 bytes) is gated on any machine (nlpbench.gate.perf). Nothing compared at all is bad input, never a pass.
 
+Which rule judges a quality cell depends on the two sides' kernel fingerprints (nlpbench.gate.fingerprint):
+equal -> the tolerances above (`make regress` sets them to 0: exact); different, with per-example predictions
+on both sides (a run folder's predictions/, a format /2 baseline's examples) -> the paired statistical rule
+(nlpbench.gate.paired: McNemar / paired bootstrap, Holm-corrected, a minimum effect), whose states include
+`inconclusive`. `--rule exact|paired` chooses one regardless of the machines.
+
 Either side is a run folder or a baseline file (nlpbench.gate.sides); the verdict goes to the console and,
 on request, to `--json` and `--markdown` files (nlpbench.gate.output).
 """
@@ -23,7 +29,8 @@ from pathlib import Path
 
 from nlpbench import metrics as metric_entries
 from nlpbench.errors import BadInput, unknown_name
-from nlpbench.gate import checks, output, perf
+from nlpbench.gate import checks, output, paired, perf
+from nlpbench.gate import fingerprint as fp
 from nlpbench.gate.checks import number
 from nlpbench.gate.output import render
 from nlpbench.gate.sides import COST_FIELDS, FORMAT, Side, by_cell, load_side, parse_kinds, write_baseline
@@ -58,11 +65,20 @@ QUALITY_INFO = (("n_params", "n_params", False), ("train_s", "train_s", False),
 # ---------------------------------------------------------------- comparing
 
 
+RULES = ("auto", "exact", "paired")
+
+
 def compare(baseline: Path | Side, new: Path | Side, tolerances: dict[str, float] | None = None,
-            force: bool = False) -> CompareResult:  # fmt: skip
+            force: bool = False, rule: str = "auto", min_effect: dict[str, float] | None = None,
+            alpha: float = paired.ALPHA) -> CompareResult:  # fmt: skip
     """Cell-by-cell deltas of `new` against `baseline`, judged against `tolerances` (over DEFAULT_TOLERANCES;
     a key may also name any other quality metric). `force`: cells that measured different things (suite,
-    data, n_eval) are compared anyway, the mismatch a warning. BadInput when no cell is on both sides."""
+    data, n_eval) are compared anyway, the mismatch a warning. `rule`: auto (quality cells by the paired rule
+    when the kernel fingerprints differ, else by tolerance), exact (tolerance always), paired (always where
+    both sides have examples); `min_effect` and `alpha` tune the paired rule. BadInput when no cell is on
+    both sides."""
+    if rule not in RULES:
+        raise BadInput(f"compare: rule must be one of {', '.join(RULES)}; given {rule!r}")
     base = baseline if isinstance(baseline, Side) else load_side(baseline)
     new = new if isinstance(new, Side) else load_side(new)
     named = {m for side in (base, new) for r in side.records.values() for m in (r.get("metrics") or {})}
@@ -71,6 +87,7 @@ def compare(baseline: Path | Side, new: Path | Side, tolerances: dict[str, float
     explicit = set(tolerances or {})  # a quality key given here is a fixed tolerance; else the baseline's interval
     result = CompareResult()
     result.machine_differs = checks.machine_note(base.machine, new.machine, result.warnings)
+    result.fingerprint_differs = fp.differences(base.fingerprint, new.fingerprint)
     result.missing = [c for c in base.records if c not in new.records]
     result.new = [c for c in new.records if c not in base.records]
     both = [c for c in base.records if c in new.records]
@@ -79,6 +96,9 @@ def compare(baseline: Path | Side, new: Path | Side, tolerances: dict[str, float
                        f"{new.label} ({len(new.records)}); are these runs of one suite?")
     result.compared = len(both)
     mismatched = _identity(base, new, both, result, force)
+    use_paired = rule == "paired" or (rule == "auto" and bool(result.fingerprint_differs))
+    pending: list[paired.Pending] = []
+    unpaired: list[str] = []  # quality cells the paired rule could not judge, and why
     for cell in both:
         old, cur = base.records[cell], new.records[cell]
         if checks.status(old) != checks.status(cur):
@@ -87,7 +107,41 @@ def compare(baseline: Path | Side, new: Path | Side, tolerances: dict[str, float
                 result.errors[cell] = (str(cur["error"]).splitlines() or [""])[0]
         elif checks.status(old) == checks.OK and cell not in mismatched:
             _compare_cell(cell, old, cur, tol, explicit, result)
+            if use_paired and old.get("kind") == "quality":
+                pending += _pending(cell, base, new, result, unpaired)
+    if pending:
+        paired.judge(pending, min_effect or {}, alpha)
+    if use_paired:
+        result.warnings[:0] = [_rule_note(result, rule, len(pending))] + _unpaired_note(unpaired)
     return result
+
+
+def _pending(cell: str, base: Side, new: Side, result: CompareResult, unpaired: list[str]) -> list[paired.Pending]:
+    """The paired tests of one quality cell (its tolerance verdicts stand where its examples can't be paired)."""
+    deltas = [d for d in result.deltas if d.cell == cell and d.rule]
+    todo, why_not = paired.pending_for(cell, deltas, base.examples(cell), new.examples(cell))
+    unpaired += [why_not] if why_not else []
+    return todo
+
+
+def _unpaired_note(lines: list[str]) -> list[str]:
+    """One warning per reason (`no per-example predictions on the baseline side`), naming its cells."""
+    by_reason: dict[str, list[str]] = {}
+    for line in lines:
+        cell, _, reason = line.partition(": ")
+        by_reason.setdefault(reason, []).append(cell)
+    return [f"{len(cells)} quality cell(s): {reason} ({', '.join(cells[:3])}{' ...' if len(cells) > 3 else ''})"
+            + (" — rewrite the baseline with `make baseline` / `nlpbench baseline` (format /2 keeps examples)"
+               if "baseline side" in reason else "")
+            for reason, cells in by_reason.items()]
+
+
+def _rule_note(result: CompareResult, rule: str, n: int) -> str:
+    why = ("--rule paired" if rule == "paired" else
+           f"the kernels differ ({'; '.join(result.fingerprint_differs[:4])})")
+    return (f"{why}: {n} quality number(s) judged by the paired statistical rule (one-sided McNemar mid-p / "
+            "paired bootstrap on the baseline's examples, Holm-corrected; a regression needs p < alpha and a "
+            "drop beyond the minimum effect)")
 
 
 def _identity(base: Side, new: Side, cells: list[str], result: CompareResult, force: bool) -> set[str]:
@@ -178,10 +232,12 @@ def _quality_deltas(cell: str, old: dict, new: dict, tol: dict, warnings: list[s
         limit, how = quality_limit(name, m_old, tol, explicit)
         if limit is not None and not math.isfinite(b):
             d.tolerance, d.verdict = "finite", "regression"  # NaN compares false with every limit: never a pass
+            d.rule = "finite"
         elif limit is not None and math.isfinite(a):
             higher = metric_entries.get(name).higher_is_better
             drop = (a - b) if higher else (b - a)
             d.tolerance = f"{'-' if higher else '+'}{limit:.3g}{how}" if limit else "exact"
+            d.rule = "tolerance" if limit else "exact"
             d.verdict = "regression" if drop > limit + 1e-12 else "improved" if -drop > limit else "ok"
         out.append(d)
     for name, path, _ in QUALITY_INFO:
@@ -224,6 +280,16 @@ def register(subparsers) -> None:
     p.add_argument("--force", action="store_true",
                    help="compare cells that measured different things (suite, data_sha256, n_eval): a warning, "
                         "not a regression")
+    p.add_argument("--rule", choices=RULES, default="auto",
+                   help="how quality cells are judged: auto (exact/tolerance on the baseline's machine, the paired "
+                        "statistical rule where the kernel fingerprints differ), exact, paired")
+    p.add_argument("--min-effect", action="append", default=[], metavar="KEY=VALUE",
+                   help="the paired rule's smallest drop that counts, e.g. accuracy=0.02 bleu=2 (default 4x the "
+                        "metric's tolerance); repeatable")
+    p.add_argument("--alpha", type=float, default=paired.ALPHA,
+                   help=f"the paired rule's significance level after Holm's correction (default {paired.ALPHA})")
+    p.add_argument("--fail-on-inconclusive", action="store_true",
+                   help="exit 3 when no cell regressed but some are inconclusive (default: pass, with a loud line)")
     p.add_argument("--json", type=Path, metavar="FILE", dest="json_out",
                    help='write the verdict as JSON: {"ok", "compared", "regressions", "warnings", ...}')
     p.add_argument("--markdown", type=Path, metavar="FILE",
@@ -244,12 +310,22 @@ def main(args: argparse.Namespace) -> int:
 
         return main_models(args.baseline, args.models, args.new)
     tolerances = parse_tolerances(args.tolerance)
+    min_effect = parse_tolerances(getattr(args, "min_effect", None), "--min-effect")
     problems = [f"compare: '{p}' does not exist" for p in (args.baseline, args.new) if not Path(p).exists()]
+    outs = {"--json": getattr(args, "json_out", None), "--markdown": getattr(args, "markdown", None)}
+    problems += output.overwrites_input(outs, (args.baseline, args.new))
+    problems += [f"--min-effect: {unknown_name('metric', k, sorted(metric_entries.registry()))}"
+                 for k in min_effect if k not in metric_entries.registry()]
+    alpha = getattr(args, "alpha", paired.ALPHA)
+    if not 0 < alpha < 1:
+        problems.append(f"--alpha: a level between 0 and 1 (e.g. 0.05); given {alpha}")
     if problems:
         raise BadInput(problems)
     base, new = load_side(args.baseline), load_side(args.new)
-    result = compare(base, new, tolerances, force=getattr(args, "force", False))
+    result = compare(base, new, tolerances, force=getattr(args, "force", False),
+                     rule=getattr(args, "rule", "auto"), min_effect=min_effect, alpha=alpha)
     result.allow_missing = getattr(args, "allow_missing", False)
+    result.fail_on_inconclusive = getattr(args, "fail_on_inconclusive", False)
     labels = (str(args.baseline), str(args.new))
     print(render(result, *labels, show_all=getattr(args, "all", False)))
     if getattr(args, "json_out", None):
@@ -262,4 +338,9 @@ def main(args: argparse.Namespace) -> int:
 def main_baseline(args: argparse.Namespace) -> int:
     path = write_baseline(args.run_dir, args.path, parse_kinds(args.kinds))
     print(f"baseline: {path}")
+    side = load_side(path)
+    bare = [c for c, r in side.records.items() if r.get("kind") == "quality" and side.examples(c) is None]
+    if bare:  # their predictions/ files are gone: on another machine these cells fall back to the tolerance rule
+        print(f"warning: {len(bare)} quality cell(s) without per-example predictions (no predictions/ file in "
+              f"{args.run_dir}): another machine can judge them only by tolerance ({', '.join(bare[:3])})")
     return 0

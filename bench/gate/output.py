@@ -9,16 +9,17 @@ from pathlib import Path
 
 import pandas as pd
 
-from nlpbench.gate.verdict import WARNED, CompareResult
+from nlpbench.gate.verdict import INCONCLUSIVE, WARNED, CompareResult
 
 MAX_LISTED = 30  # cells printed per list (missing, new); the rest are counted
 MAX_ROWS = 60  # above this many gated deltas, perf rows within tolerance are not printed
-FLAGGED = ("regression", WARNED, "improved")  # the rows the Markdown table shows
+FLAGGED = ("regression", WARNED, "improved", INCONCLUSIVE)  # the rows the Markdown table shows
 
 
 def render(result: CompareResult, base_label: str, new_label: str, show_all: bool = False) -> str:
     """The printed report: gated deltas (all with show_all), cell lists, then one verdict line."""
     lines = [f"compare: {new_label} against baseline {base_label} ({result.compared} cells compared)"]
+    lines += [f"rules: {rules_line(result)}"] if result.rules else []
     lines += [f"warning: {w}" for w in result.warnings]
     table = result.table()
     if not table.empty:
@@ -40,7 +41,27 @@ def render(result: CompareResult, base_label: str, new_label: str, show_all: boo
     verdict = f"FAIL: {len(regressions)} regression(s)" if regressions else "OK: no regressions"
     lines += ["", f"{verdict}{f', {n_warn} perf warning(s)' if n_warn else ''}"]
     lines += [f"  {r}" for r in regressions]
-    return "\n".join(lines)
+    line = inconclusive_line(result)
+    return "\n".join(lines + ([line] + [f"  {c}" for c in result.inconclusive] if line else []))
+
+
+def rules_line(result: CompareResult) -> str:
+    """`exact: 10 cells; paired-mcnemar+paired-bootstrap: 6 cells`: which rule judged how many quality cells."""
+    counts: dict[str, int] = {}
+    for rule in result.rules.values():
+        counts[rule] = counts.get(rule, 0) + 1
+    return "; ".join(f"{rule}: {n} cell(s)" for rule, n in counts.items())
+
+
+def inconclusive_line(result: CompareResult) -> str | None:
+    """The loud line: cells the evidence could not decide, and whether they fail this gate."""
+    numbers = [d for d in result.deltas if d.verdict == INCONCLUSIVE]
+    if not numbers:
+        return None
+    n = len({d.cell for d in numbers})
+    fate = "FAIL (--fail-on-inconclusive)" if result.fail_on_inconclusive else "passed; --fail-on-inconclusive fails them"
+    return (f"INCONCLUSIVE: {n} cell(s) ({len(numbers)} number(s)) neither same nor a regression at the paired "
+            f"rule's minimum effect (more examples would decide): {fate}")
 
 
 def _format(df: pd.DataFrame) -> str:
@@ -50,16 +71,22 @@ def _format(df: pd.DataFrame) -> str:
     for col in ("baseline", "new", "delta"):
         df[col] = df[col].map(lambda v: f"{v:.4g}")
     df["change_%"] = df["change_%"].map(lambda v: "" if pd.isna(v) else f"{v:+.1f}%")
-    df["verdict"] = df["verdict"].map(lambda v: v.upper() if v in ("regression", WARNED) else v)
+    df["verdict"] = df["verdict"].map(lambda v: v.upper() if v in ("regression", WARNED, INCONCLUSIVE) else v)
+    if not df["why"].astype(bool).any():  # the paired rule's reasons; nothing to say under the exact rule
+        df = df.drop(columns="why")
     return df.to_string(index=False)
 
 
 def as_dict(result: CompareResult, base_label: str, new_label: str) -> dict:
     """`{"ok", "compared", "regressions", "warnings"}` (plus the labels and every delta, for tooling)."""
     deltas = [{"cell": d.cell, "metric": d.metric, "baseline": _finite(d.base), "new": _finite(d.new),
-               "tolerance": d.tolerance, "verdict": d.verdict} for d in result.deltas]
+               "tolerance": d.tolerance, "verdict": d.verdict, "rule": d.rule}
+              | ({"p": d.p, "p_holm": d.p_holm, "ci90": d.ci, "why": d.why} if d.p is not None else {})
+              for d in result.deltas]
     return {"ok": result.ok, "compared": result.compared, "regressions": result.regressions,
+            "inconclusive": result.inconclusive, "exit_code": result.exit_code,
             "warnings": result.all_warnings, "baseline": base_label, "new": new_label,
+            "kernels_differ": result.fingerprint_differs, "rules": result.rules,
             "missing": result.missing, "new_cells": result.new, "deltas": deltas}
 
 
@@ -80,23 +107,45 @@ def markdown(result: CompareResult, base_label: str, new_label: str) -> str:
     n = len(result.regressions)
     head = "✅ **nlpbench: no regressions**" if result.ok else f"❌ **nlpbench: {n} regression(s)**"
     lines = [head, "", f"`{new_label}` against baseline `{base_label}`: {result.compared} cells compared.", ""]
-    for title, items in (("Regressions", result.regressions), ("Warnings", result.all_warnings)):
+    loud = inconclusive_line(result)
+    lines += [f"⚠️ **{_md(loud)}**", ""] if loud else []
+    lines += [f"Rules: {rules_line(result)}", ""] if result.rules else []
+    for title, items in (("Regressions", result.regressions), ("Inconclusive", result.inconclusive),
+                         ("Warnings", result.all_warnings)):
         if items:
             lines += [f"**{title}**", ""] + [f"- {_md(i)}" for i in items[:MAX_ROWS]]
             lines += [f"- ... and {len(items) - MAX_ROWS} more"] if len(items) > MAX_ROWS else []
             lines.append("")
     rows = [d for d in result.deltas if d.verdict in FLAGGED]
     if rows:
-        lines += ["| cell | metric | baseline | new | change | tolerance | verdict |",
-                  "| --- | --- | ---: | ---: | ---: | --- | --- |"]
+        lines += ["| cell | metric | baseline | new | change | tolerance | rule | verdict | why |",
+                  "| --- | --- | ---: | ---: | ---: | --- | --- | --- | --- |"]
         for d in rows[:MAX_ROWS]:
             change = "" if math.isnan(d.rel) else f"{100 * d.rel:+.1f}%"
             lines.append(f"| {_md(d.cell)} | {d.metric} | {d.base:.4g} | {d.new:.4g} | {change} | {_md(d.tolerance)} "
-                         f"| {'**' + d.verdict + '**' if d.verdict == 'regression' else d.verdict} |")
+                         f"| {d.rule} | {'**' + d.verdict + '**' if d.verdict == 'regression' else d.verdict} "
+                         f"| {_md(d.why)} |")
         lines += [f"\n({len(rows) - MAX_ROWS} more rows in the --json file)"] if len(rows) > MAX_ROWS else []
     else:
         lines.append(f"All {len(result.deltas)} compared numbers within tolerance.")
     return "\n".join(lines) + "\n"
+
+
+def overwrites_input(outputs: dict[str, Path | None], inputs: tuple[Path, ...]) -> list[str]:
+    """A problem line for each output file that is one of the inputs: the baseline file itself, or a file
+    inside an input run folder (records.jsonl, run.json, predictions/...). Checked before anything is read."""
+    problems = []
+    for flag, out in outputs.items():
+        if out is None:
+            continue
+        target = Path(out).resolve()
+        for given in inputs:
+            src = Path(given).resolve()
+            hit = target == src if not src.is_dir() else (src in target.parents and target.exists())
+            if hit:
+                problems.append(f"compare: {flag} {out} would overwrite the input '{given}'; write the verdict "
+                                "elsewhere")
+    return problems
 
 
 def _md(text: str) -> str:

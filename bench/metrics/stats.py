@@ -15,7 +15,9 @@ Pure functions over per-example predictions (no I/O):
   (`sacrebleu.significance.PairedTest`, what `sacrebleu --paired-bs/--paired-ar`
   runs), plus a paired-bootstrap interval of Δ from the same sufficient statistics;
 - `seed_bootstrap`: Δ over seeds, seed by seed, by a two-level bootstrap (seeds, then examples);
-- `holm`: Holm–Bonferroni adjusted p-values of one family of tests.
+- `holm`: Holm–Bonferroni adjusted p-values of one family of tests;
+- `mcnemar_worse`, `paired_worse`: the regression gate's one-sided paired tests of a new system against a
+  baseline on the baseline's own examples (McNemar's mid-p; a paired bootstrap of any metric's rescore).
 """
 from __future__ import annotations
 
@@ -231,6 +233,34 @@ def seed_bootstrap(rescore: Callable, rows_a: Sequence[np.ndarray], rows_b: Sequ
         seeds, idx = rng.integers(0, k, size=k), rng.integers(0, n, size=n)
         diffs[i] = np.mean([rescore(rows_a[s][idx]) - rescore(rows_b[s][idx]) for s in seeds])
     return _delta_summary(delta, diffs, level)
+
+
+def mcnemar_worse(correct_base: Sequence[bool], correct_new: Sequence[bool]) -> dict:
+    """One-sided McNemar mid-p that the new system is right less often than the baseline on the same examples:
+    b = base right & new wrong, c = base wrong & new right, p = P(X > b) + P(X = b)/2 for X ~ Binomial(b + c,
+    1/2) (the mid-p: the exact test's conservatism halved at the observed count; 1.0 when nothing is
+    discordant)."""
+    a, n_ = np.asarray(correct_base, bool), np.asarray(correct_new, bool)
+    b, c = int(np.sum(a & ~n_)), int(np.sum(~a & n_))
+    n = b + c
+    if n == 0:
+        return {"b": b, "c": c, "p": 1.0}
+    above = sum(math.comb(n, i) for i in range(b + 1, n + 1))
+    return {"b": b, "c": c, "p": float((above + math.comb(n, b) / 2) / 2**n)}
+
+
+def paired_worse(rescore: Callable, rows_base: np.ndarray, rows_new: np.ndarray, higher_is_better: bool = True,
+                 n_boot: int = 1000, seed: int = 0, level: float = 0.90) -> dict:
+    """Δ = metric(new) − metric(base) over the same examples (per-example `rows`, `rescore` a subset's metric:
+    sacreBLEU's corpus BLEU/chrF of the resampled sentences, macro-F1 of the resampled pairs), its `level`
+    percentile interval from a seeded paired bootstrap, and the one-sided p that new is worse: the share of
+    null-centred resampled deltas at least as far on the worse side as the observed one."""
+    delta = rescore(rows_new) - rescore(rows_base)
+    diffs = np.array([rescore(rows_new[i]) - rescore(rows_base[i]) for i in _indices(len(rows_base), n_boot, seed)])
+    lo, hi = np.quantile(diffs, [(1 - level) / 2, (1 + level) / 2])
+    centred = diffs - diffs.mean()
+    worse = np.sum(centred <= delta + 1e-12) if higher_is_better else np.sum(centred >= delta - 1e-12)
+    return {"delta": float(delta), "ci": [float(lo), float(hi)], "p": float((worse + 1) / (n_boot + 1))}
 
 
 def holm(pvalues: Sequence[float]) -> list[float]:

@@ -101,3 +101,14 @@ def test_data_identity_hashes_each_split_as_loaded():
     assert data_identity(suite.tasks, load_all_data(suite, None)) == ident  # same data, same hashes
     other = load_all_data(validate(tiny_suite(seed=1)), None)  # another seed draws other synthetic examples
     assert data_identity(suite.tasks, other)["classification"]["splits"]["test"]["sha256"] != splits["test"]["sha256"]
+
+
+def test_kernels_record_the_aten_capability_the_builds_and_the_pins(monkeypatch):
+    monkeypatch.setenv("MKL_CBWR", "AVX2")
+    monkeypatch.delenv("ATEN_CPU_CAPABILITY", raising=False)
+    k = env.kernels()
+    assert k["cpu_capability"] == torch.backends.cpu.get_cpu_capability()
+    assert k["env"]["MKL_CBWR"] == "AVX2" and "ATEN_CPU_CAPABILITY" not in k["env"]
+    if torch.backends.mkldnn.is_available():
+        assert k["onednn"] and k["onednn"][0].isdigit()  # "3.12.0", parsed from torch.__config__.show()
+    assert "kernels" in env.environment()

@@ -22,7 +22,7 @@ def test_json_and_markdown_carry_the_verdict(tmp_path, monkeypatch):
     assert data["regressions"] == [f"{LSTM} accuracy", f"{PERF} latency_p50_ms is nan (baseline 10)"]
     assert any("different machine" in w for w in data["warnings"])
     assert {"cell": PERF, "metric": "latency_p50_ms", "baseline": 10.0, "new": "nan", "tolerance": "finite",
-            "verdict": "regression"} in data["deltas"]
+            "verdict": "regression", "rule": ""} in data["deltas"]
     text = md.read_text()
     assert text.startswith("❌ **nlpbench: 2 regression(s)**")
     assert f"| {LSTM} | accuracy | 0.85 | 0.3 | -64.7% |" in text and "**regression**" in text

@@ -137,3 +137,25 @@ def test_paired_bs_and_confidence_match_sacrebleu_cli(mt_files):
     mean, half = conf["confidence_mean"], conf["confidence_var"]
     assert mine["ci95"] == pytest.approx([mean - half, mean + half], abs=0.06)  # CLI rounds to 4 decimals
     assert "bs:1000" in mine["signature"] and mine["score"] == pytest.approx(conf["score"], abs=1e-4)
+
+
+def test_mcnemar_worse_is_the_one_sided_mid_p():
+    # 5 worse, 0 better: P(X > 5) + P(X = 5)/2 with X ~ Bin(5, 1/2) = 1/64
+    assert stats.mcnemar_worse([True] * 5, [False] * 5)["p"] == pytest.approx(1 / 64)
+    assert stats.mcnemar_worse([False] * 5, [True] * 5)["p"] == pytest.approx(1 - 1 / 64)
+    assert stats.mcnemar_worse([True] * 3, [True] * 3)["p"] == 1.0
+
+
+def test_paired_worse_is_one_sided_and_its_interval_holds_the_change():
+    acc = metrics.get("accuracy")
+    refs = np.arange(200) % 2
+    base = refs.copy()
+    worse = refs.copy()
+    worse[:20] = 1 - worse[:20]  # 20 examples turned wrong
+    rows_b, rows_w = acc.rows(base, refs), acc.rows(worse, refs)
+    down = stats.paired_worse(acc.rescore, rows_b, rows_w)
+    assert down["delta"] == pytest.approx(-0.1) and down["p"] < 0.01 and down["ci"][1] < 0
+    up = stats.paired_worse(acc.rescore, rows_w, rows_b)  # the other way round: better, not worse
+    assert up["p"] > 0.99
+    assert stats.paired_worse(acc.rescore, rows_b, rows_b)["p"] == 1.0
+    assert stats.paired_worse(acc.rescore, rows_b, rows_w, higher_is_better=False)["p"] > 0.99
