@@ -22,7 +22,12 @@ def cmd_cache(args) -> int:
         print(f"removed {_size(cache.clean(where))} from {where}")
         return 0
     usage = cache.usage(where)
-    print(f"cache folder: {where} (set ${cache.ENV} to move it)" + ("" if where.is_dir() else "; not created yet"))
+    state = ""
+    if not where.is_dir():
+        state = "; not created yet"
+    elif not cache.writable(where):
+        state = "; not writable: runs cache in a temporary folder removed when they exit"
+    print(f"cache folder: {where} (set ${cache.ENV} to move it){state}")
     print(f"parsed data files: {usage[cache.TABLES][0]} ({_size(usage[cache.TABLES][1])})")
     print(f"fingerprints of large files: {_size(usage[cache.FINGERPRINTS][1])}")
     return 0

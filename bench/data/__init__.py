@@ -59,7 +59,7 @@ def load_task_data(task, data_dir: str | None, seed: int, at: str = "dataset") -
     problems: list[str] = []
     splits = {}
     for split, ds in raw.items():
-        mapped = _map_columns(ds, task, split, at, problems, checks._where(split, sources))
+        mapped = _map_columns(ds, task, split, at, problems, checks.where(split, sources))
         if mapped is not None:
             limit = spec.max_examples.get(split)
             splits[split] = mapped.select(range(min(limit, len(mapped)))) if limit else mapped
@@ -92,7 +92,7 @@ def _map_columns(ds: datasets.Dataset, task, split: str, at: str, problems: list
         if col not in ds.column_names:
             key = "columns_by_split." + split if role in spec.columns_by_split.get(split, {}) else "columns"
             problems.append(
-                f"{at}.{key}.{role}: column {shown(col)} not in the {split} data; columns there: {clip(', '.join(ds.column_names), 300)}"
+                f"{at}.{key}.{role}: column {shown(col)} not in the {split} data; columns there: {clip(', '.join(ds.column_names), 300)}{where}"
             )
             ok = False
     if not ok:

@@ -39,7 +39,7 @@ def configured_root() -> Path:
     return Path(base) / "nlpbench"
 
 
-def _writable(path: Path) -> bool:
+def writable(path: Path) -> bool:
     try:
         path.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=path):  # access() can say yes on a read-only mount; a real write can't lie
@@ -53,7 +53,7 @@ def root() -> Path:
     """The folder to cache in: the configured one when it can be written, else this process's temporary one."""
     global _fallback
     path = configured_root()
-    if _writable(path):
+    if writable(path):
         return path
     if _fallback is None or not _fallback.is_dir():
         _fallback = Path(tempfile.mkdtemp(prefix="nlpbench-cache-"))

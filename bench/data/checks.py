@@ -18,7 +18,8 @@ from nlpbench.tasks import get_task
 DEFAULT_MAX_OVERLAP = 0.05
 
 
-def _where(split: str, sources: dict) -> str:
+def where(split: str, sources: dict) -> str:
+    """The end of a message naming the files a split was read from (' in /data/dev.tsv'); '' for generated data."""
     files = sources.get(split) or []
     return f" in {', '.join(f['path'] for f in files)}" if files else ""
 
@@ -51,14 +52,15 @@ def label_set(splits: dict, given: list | None, sources: dict, at: str, problems
             what = {"empty": "an empty label; every example needs one of",
                     "outside": f"label {shown(v)} outside the label set",
                     "unseen": f"label {shown(v)}, which no train example has; the model can't learn it. Label set"}[kind]
-            problems.append(f"{at}: {split} row {i + 1} has {what} [{', '.join(labels)}]{more}{_where(split, sources)}")
+            problems.append(f"{at}: {split} row {i + 1} has {what} [{', '.join(labels)}]{more}{where(split, sources)}")
     return labels
 
 
 def identical_splits(sources: dict, at: str) -> list[str]:
     """Splits read from files of identical content, one line per pair."""
     problems, first = [], {}
-    for split, files in sources.items():
+    order = ("train", "validation", "test")  # the later split is the one named as the copy
+    for split, files in sorted(sources.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else 3):
         key = tuple(f["sha256"] for f in files)
         if key and key in first:
             other = first[key]

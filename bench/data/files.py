@@ -15,6 +15,7 @@ import csv
 import gzip
 import io
 import json
+import logging
 import re
 import zlib
 from pathlib import Path
@@ -59,10 +60,15 @@ def _tabular(path: Path, fmt: str, at: str, split: str) -> tuple[datasets.Datase
     def parse(cache_dir: str) -> datasets.Dataset:
         if fmt != "parquet":
             _check_utf8(path, at)
+        quiet = logging.getLogger("datasets")
+        level = quiet.level
+        quiet.setLevel(logging.CRITICAL)  # datasets logs a parser error on a line of its own: ours says it once
         try:
             ds = datasets.load_dataset(builder, data_files=str(path), split="train", cache_dir=cache_dir, **kwargs)
         except Exception as e:  # datasets wraps parser errors in several types: the reason is in the chain
             raise BadInput(f"{at}: cannot read {path} as {fmt}: {_reason(e, path, fmt, split)}") from None
+        finally:
+            quiet.setLevel(level)
         if fingerprint.stamp(path) != before:  # the copy kept must be of the content that was hashed
             raise BadInput(f"{at}: {path} changed while it was being read; run again once it is written")
         return ds
@@ -120,8 +126,8 @@ def _bad_json_line(path: Path) -> str | None:
             if line.strip():
                 try:
                     row = json.loads(line)
-                except ValueError as e:
-                    return f"line {n} is not JSON ({str(e)[:120]})"
+                except json.JSONDecodeError as e:
+                    return f"line {n} is not JSON ({e.msg} at column {e.colno})"
                 if not isinstance(row, dict):
                     return f"line {n} is a JSON {type(row).__name__}, not an object of columns"
     return None

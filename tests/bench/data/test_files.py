@@ -42,7 +42,7 @@ def test_wrong_column_names_the_columns_there(sst_like):
     with pytest.raises(BadInput) as e:
         load_task_data(task_from(suite), None, 0, at="tasks.0.dataset")
     assert e.value.problems == [
-        "tasks.0.dataset.columns.text: column 'sentance' not in the train data; columns there: label, sentence"
+        f"tasks.0.dataset.columns.text: column 'sentance' not in the train data; columns there: label, sentence in {sst_like / 'train.tsv'}"
     ]
 
 
