@@ -121,7 +121,7 @@ def cmd_validate(args) -> int:
     for task, td in zip(suite.tasks, data):
         sizes = ", ".join(f"{s} {len(ds)}" for s, ds in td.splits.items())
         print(f"{task.label}: {td.dataset} ({sizes}); models: {', '.join(m.label for m in task.models)}")
-        print(overlap_line(task.label, td.overlap) or f"{task.label}: no validation or test split to compare with train")
+        print(overlap_line(task.label, td.overlap) or f"{task.label}: no validation or test split to check against train")
     if suite.tasks:
         from nlpbench.launch.units import quality_launcher
         from nlpbench.launch.process import worker_count, worker_threads

@@ -27,7 +27,7 @@ class TaskData:
     dataset: str  # a name for records and tables
     splits: dict[str, datasets.Dataset]
     label_names: list[str] = field(default_factory=list)
-    files: dict[str, list[dict]] = field(default_factory=dict)  # split -> identity of each file read (fingerprint.identity)
+    files: dict[str, list[dict]] = field(default_factory=dict)  # split -> each file read (fingerprint.identity)
     overlap: dict[str, dict] = field(default_factory=dict)  # split -> examples also in train (checks.overlap)
 
     @property
@@ -55,7 +55,7 @@ def load_task_data(task, data_dir: str | None, seed: int, at: str = "dataset") -
 
     spec = task.dataset
     loader = {"synthetic": generators.load, "files": files.load, "hub": hub.load}[spec.source]
-    raw, name, sources = loader(task, data_dir, seed, at)  # {split: Dataset with source columns}, {split: [file identity]}
+    raw, name, sources = loader(task, data_dir, seed, at)  # {split: Dataset with source columns}, {split: [file]}
     problems: list[str] = []
     splits = {}
     for split, ds in raw.items():
@@ -92,7 +92,8 @@ def _map_columns(ds: datasets.Dataset, task, split: str, at: str, problems: list
         if col not in ds.column_names:
             key = "columns_by_split." + split if role in spec.columns_by_split.get(split, {}) else "columns"
             problems.append(
-                f"{at}.{key}.{role}: column {shown(col)} not in the {split} data; columns there: {clip(', '.join(ds.column_names), 300)}{where}"
+                f"{at}.{key}.{role}: column {shown(col)} not in the {split} data; columns there: "
+                f"{clip(', '.join(ds.column_names), 300)}{where}"
             )
             ok = False
     if not ok:
@@ -103,7 +104,8 @@ def _map_columns(ds: datasets.Dataset, task, split: str, at: str, problems: list
         if role != "label":
             bad = [i for i, v in enumerate(ds[role]) if not isinstance(v, str)]
             if bad:
-                problems.append(f"{at}: {split} row {bad[0] + 1} has no text in column {shown(wanted[role])} ({len(bad)} such rows){where}")
+                problems.append(f"{at}: {split} row {bad[0] + 1} has no text in column {shown(wanted[role])} "
+                                f"({len(bad)} such rows){where}")
                 return None
     return ds
 

@@ -64,7 +64,8 @@ def identical_splits(sources: dict, at: str) -> list[str]:
         key = tuple(f["sha256"] for f in files)
         if key and key in first:
             other = first[key]
-            same = "the same file" if [f["path"] for f in files] == [f["path"] for f in sources[other]] else "files with identical content"
+            same_paths = [f["path"] for f in files] == [f["path"] for f in sources[other]]
+            same = "the same file" if same_paths else "files with identical content"
             problems.append(f"{at}.files.{split}: the {split} split is {same} as {other} (sha256 {key[0][:12]}): "
                             f"scores on it would measure memory, not generalisation; give each split its own data")
         first.setdefault(key, split)

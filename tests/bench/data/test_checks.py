@@ -84,3 +84,17 @@ def test_a_byte_that_is_not_utf8_names_the_line_also_in_a_gzipped_table(sst_like
     for name in ("dev.tsv", "dev2.tsv.gz"):
         (line,) = _problems(sst_like, files={"train": str(sst_like / "train.tsv"), "validation": str(sst_like / name)})
         assert line == f"d.files.validation: {sst_like / name}: line 3 is not UTF-8 text (invalid start byte at byte 25)"
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 3, 1 << 20])
+def test_the_utf8_check_counts_lines_and_bytes_across_chunks(tmp_path, monkeypatch, chunk):
+    from nlpbench.data import files
+
+    monkeypatch.setattr(files, "CHUNK", chunk)  # a two-byte character cut by a chunk's end is still one character
+    path = tmp_path / "t.tsv"
+    path.write_bytes("ab\ncdé\nfg\n".encode() + b"\xff\nh\n")
+    with pytest.raises(BadInput) as e:
+        files._check_utf8(path, "x")
+    assert e.value.problems == [f"x: {path}: line 4 is not UTF-8 text (invalid start byte at byte 11)"]
+    path.write_bytes("é\né\n".encode())
+    files._check_utf8(path, "x")  # whole characters only: fine
