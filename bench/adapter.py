@@ -158,6 +158,11 @@ class Hooks(Protocol):
     def predict_proba(self, batch: dict) -> list[list[float]]:
         """Class probabilities per row (predictions files); without it: softmax of forward's logits."""
 
+    def max_positions(self, cfg: Any) -> int | None:
+        """The longest sequence (tokens) a model built from `cfg` can take, e.g. a learned position table's
+        size; None: no limit. Read on the class (a staticmethod) at validate time, so a perf `seq_len` beyond
+        it is refused before anything runs. Without it: no limit."""
+
     def export_onnx(self, example: dict, session: Callable[[bytes], Any]) -> OnnxExport:
         """The `onnx` deployment variant (nlpbench.variants.onnx_rt): graphs traced on `example` and a copy of
         the adapter running them through `session(graph_bytes)` (an ONNX Runtime session). Without it a
@@ -175,9 +180,10 @@ HOOKS = {
     "checkpoint_sha256": "None or a sha256 hex digest",
     "generate": "a method generate(batch, max_new_tokens, fixed_length=False)",
     "predict_proba": "a method predict_proba(batch) -> per-row class probabilities",
+    "max_positions": "a staticmethod max_positions(cfg) -> int or None (the longest sequence)",
     "export_onnx": "a method export_onnx(example, session) -> OnnxExport",
 }
-METHOD_HOOKS = ("generate", "predict_proba", "export_onnx")
+METHOD_HOOKS = ("generate", "predict_proba", "export_onnx", "max_positions")
 LEGACY_TOKENIZER = "tok"  # the attribute the README's adapter template used before `tokenizer`
 
 

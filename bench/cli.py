@@ -1,4 +1,4 @@
-"""The `nlpbench` command line: run, validate, list, report, compare, profile, ab.
+"""The `nlpbench` command line: run, validate, list, report, compare, profile, ab, cache.
 
 Exit codes: 0 success; 1 a regression (compare), a failed required cell, or a run with no `ok` cell;
 2 bad input — every problem on its own line, no traceback — and failed writes (a full
@@ -125,11 +125,13 @@ def launcher_override(args) -> list[str]:
 
 def cmd_validate(args) -> int:
     from nlpbench.commands.validate import validate_selected
+    from nlpbench.data.checks import overlap_line
 
     suite, data = validate_selected(args.suite, args.overrides, args.data_dir, **selected(args))  # every problem
     for task, td in zip(suite.tasks, data):
         sizes = ", ".join(f"{s} {len(ds)}" for s, ds in td.splits.items())
         print(f"{task.label}: {td.dataset} ({sizes}); models: {', '.join(m.label for m in task.models)}")
+        print(overlap_line(task.label, td.overlap) or f"{task.label}: no validation or test split to check against train")
     if suite.tasks:
         from nlpbench.launch.units import quality_launcher
         from nlpbench.launch.process import worker_count, worker_threads
@@ -230,6 +232,9 @@ def parser() -> argparse.ArgumentParser:
     compare.register(sub)
     profile.register(sub)
     ab.register(sub)
+    from nlpbench.commands import cache
+
+    cache.register(sub)
     for command in sub.choices.values():
         _add_verbosity(command)
     return ap

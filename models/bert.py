@@ -22,7 +22,9 @@ the same trainer, handed in as `TaskInfo.trainer` (models sit below the quality 
 from __future__ import annotations
 
 import dataclasses
+import json
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -270,6 +272,17 @@ class BertAdapter:
 
     def predict(self, batch: dict) -> list[int]:
         return self.forward(batch).argmax(-1).tolist()
+
+    @staticmethod
+    def max_positions(cfg: BertClsConfig) -> int | None:
+        """max_position_embeddings: a local checkpoint's config.json says it; a hub one is read only at setup."""
+        if cfg.checkpoint is None:
+            return max(MAX_POSITIONS, cfg.max_len)
+        try:
+            config = json.loads((Path(pretrained.resolve(cfg.checkpoint)) / "config.json").read_text())
+            return int(config["max_position_embeddings"])
+        except (BadInput, OSError, ValueError, KeyError, TypeError):
+            return None
 
     def synthetic_batch(self, batch_size: int, seq_len: int, generator: torch.Generator) -> dict:
         if self.cfg.checkpoint is not None:  # its tokenizer's specials and input names (DistilBERT: no token_type_ids)

@@ -348,6 +348,11 @@ class TransformerAdapter:
 
     # -- decoding -----------------------------------------------------------
 
+    @staticmethod
+    def max_positions(cfg: TransformerConfig) -> int | None:
+        """A learned position table holds cfg.max_positions positions; sinusoidal ones have no limit."""
+        return cfg.max_positions if cfg.positional == "learned" else None
+
     def _len_cap(self) -> int:
         return self.cfg.max_positions - 1 if self.cfg.positional == "learned" else 1 << 20
 

@@ -1,7 +1,10 @@
 """Shared fixtures: tiny suites and data files written into tmp dirs."""
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 
 import pytest
 import torch
@@ -10,6 +13,9 @@ import yaml
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+if "NLPBENCH_CACHE" not in os.environ:  # parsed data files (nlpbench.data.cache): the tests' own, not the user's
+    os.environ["NLPBENCH_CACHE"] = tempfile.mkdtemp(prefix="nlpbench-test-cache-")
+    atexit.register(shutil.rmtree, os.environ["NLPBENCH_CACHE"], True)
 torch.set_num_threads(1)  # tests are about behaviour; one thread keeps them deterministic and polite
 
 

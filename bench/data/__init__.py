@@ -8,6 +8,7 @@ together as one BadInput.
 """
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +27,8 @@ class TaskData:
     dataset: str  # a name for records and tables
     splits: dict[str, datasets.Dataset]
     label_names: list[str] = field(default_factory=list)
+    files: dict[str, list[dict]] = field(default_factory=dict)  # split -> each file read (fingerprint.identity)
+    overlap: dict[str, dict] = field(default_factory=dict)  # split -> examples also in train (checks.overlap)
 
     @property
     def num_labels(self) -> int | None:
@@ -46,35 +49,41 @@ def resolve_path(rel: str, data_dir: str | None) -> Path:
 
 
 def load_task_data(task, data_dir: str | None, seed: int, at: str = "dataset") -> TaskData:
-    """Loads and normalises one task's data; BadInput lists every problem found."""
-    from nlpbench.data import files, generators, hub
+    """Loads and normalises one task's data, then checks its splits (nlpbench.data.checks: labels, identical
+    splits, overlap with train); BadInput lists every problem found."""
+    from nlpbench.data import checks, files, generators, hub
 
     spec = task.dataset
     loader = {"synthetic": generators.load, "files": files.load, "hub": hub.load}[spec.source]
-    raw, name = loader(task, data_dir, seed, at)  # {split: Dataset with source columns}
+    raw, name, sources = loader(task, data_dir, seed, at)  # {split: Dataset with source columns}, {split: [file]}
     problems: list[str] = []
     splits = {}
     for split, ds in raw.items():
-        mapped = _map_columns(ds, task, split, at, problems)
+        mapped = _map_columns(ds, task, split, at, problems, checks.where(split, sources))
         if mapped is not None:
             limit = spec.max_examples.get(split)
             splits[split] = mapped.select(range(min(limit, len(mapped)))) if limit else mapped
+    problems += checks.identical_splits(sources, at)
+    labels: list[str] = []
+    if task.task == "classification" and not problems:  # before the holdout: row numbers are the files' own
+        labels = checks.label_set(splits, spec.labels, sources, at, problems)
     if spec.holdout and "train" in splits and not problems:
         splits = _holdout(splits, spec.holdout, seed, at, problems)
-    labels: list[str] = []
-    if task.task == "classification" and not problems:
-        labels = _encode_labels(splits, spec.labels, at, problems)
+        sources = {**sources, "validation": sources.get("train", [])}  # carved out of train's file
+    overlap = checks.overlap(task.task, splits) if not problems else {}
+    limit = checks.DEFAULT_MAX_OVERLAP if spec.max_overlap is None else spec.max_overlap
+    problems += checks.overlap_problems(overlap, limit, at)
     if problems:
         raise BadInput(problems)
     if task.task == "classification":
         splits = {s: _labels_to_ids(ds, labels) for s, ds in splits.items()}
-    return TaskData(task.task, name, splits, labels)
+    return TaskData(task.task, name, splits, labels, files=sources, overlap=overlap)
 
 
-def _map_columns(ds: datasets.Dataset, task, split: str, at: str, problems: list[str]):
+def _map_columns(ds: datasets.Dataset, task, split: str, at: str, problems: list[str], where: str = ""):
     spec = task.dataset
     if len(ds) == 0:
-        problems.append(f"{at}.files.{split}: the {split} data is empty (no rows)")
+        problems.append(f"{at}.files.{split}: the {split} data is empty (no rows){where}")
         return None
     mapping = {**spec.columns, **spec.columns_by_split.get(split, {})}
     wanted = {role: mapping.get(role, role) for role in get_task(task.task).roles}
@@ -83,7 +92,8 @@ def _map_columns(ds: datasets.Dataset, task, split: str, at: str, problems: list
         if col not in ds.column_names:
             key = "columns_by_split." + split if role in spec.columns_by_split.get(split, {}) else "columns"
             problems.append(
-                f"{at}.{key}.{role}: column {shown(col)} not in the {split} data; columns there: {clip(', '.join(ds.column_names), 300)}"
+                f"{at}.{key}.{role}: column {shown(col)} not in the {split} data; columns there: "
+                f"{clip(', '.join(ds.column_names), 300)}{where}"
             )
             ok = False
     if not ok:
@@ -94,24 +104,10 @@ def _map_columns(ds: datasets.Dataset, task, split: str, at: str, problems: list
         if role != "label":
             bad = [i for i, v in enumerate(ds[role]) if not isinstance(v, str)]
             if bad:
-                problems.append(f"{at}: {split} row {bad[0] + 1} has no text in column {shown(wanted[role])} ({len(bad)} such rows)")
+                problems.append(f"{at}: {split} row {bad[0] + 1} has no text in column {shown(wanted[role])} "
+                                f"({len(bad)} such rows){where}")
                 return None
     return ds
-
-
-def _encode_labels(splits, given: list | None, at: str, problems: list[str]) -> list[str]:
-    """The label set as strings: the suite's `labels`, else the labels seen in train (sorted)."""
-    seen = sorted({str(v) for v in splits["train"]["label"] if v is not None}, key=_label_key) if "train" in splits else []
-    labels = [str(v) for v in given] if given else seen
-    if len(labels) < 2:
-        problems.append(f"{at}.labels: a classification task needs at least 2 labels; found {labels}")
-    allowed = set(labels)
-    for split, ds in splits.items():
-        for i, v in enumerate(ds["label"]):
-            if str(v) not in allowed:
-                problems.append(f"{at}: {split} row {i + 1} has label {v!r} outside the label set [{', '.join(labels)}]")
-                break
-    return labels
 
 
 def _label_key(v: str):
@@ -148,4 +144,9 @@ def load_all_data(suite, data_dir: str | None) -> list[TaskData]:
             problems += e.problems
     if problems:
         raise BadInput(problems)
+    from nlpbench.data.checks import overlap_line
+
+    for task, td in zip(suite.tasks, out):  # any overlap below the limit is said once (and kept in run.json)
+        if any(o["n"] for o in td.overlap.values()):
+            logging.getLogger("nlpbench").info(overlap_line(task.label, td.overlap))
     return out

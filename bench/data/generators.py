@@ -28,4 +28,4 @@ def load(task, data_dir, seed: int, at: str):
     for split, n in sizes.items():
         out[split] = datasets.Dataset.from_dict({k: v[start : start + n] for k, v in rows.items()})
         start += n
-    return out, f"synthetic:{spec.name}"
+    return out, f"synthetic:{spec.name}", {}

@@ -24,4 +24,4 @@ def load(task, data_dir, seed: int, at: str):
     out = {split: loaded[name] for split, name in names.items() if name in loaded}
     if "train" not in out:
         raise BadInput(f"{at}.splits.train: hub data set '{spec.name}' has no split '{names['train']}'; it has {', '.join(loaded)}")
-    return out, spec.name
+    return out, spec.name, {}

@@ -42,16 +42,48 @@ def check_perf(suite, data) -> None:
     from nlpbench.perf.compiling import check_generate_compile
 
     p = suite.perf
-    if p is None or "generate" not in p.modes or True not in p.compiles:
+    if p is None:
         return
-    problems = []
-    for model, name, task, *_ in perf_models(suite, data):
-        if task == "translation":
-            problems += check_generate_compile(get_adapter(model.adapter), name, "perf.compile")
+    problems = position_problems(suite, data)
+    if "generate" in p.modes and True in p.compiles:
+        for model, name, task, *_ in perf_models(suite, data):
+            if task == "translation":
+                problems += check_generate_compile(get_adapter(model.adapter), name, "perf.compile")
     if problems:
         from nlpbench.errors import BadInput
 
         raise BadInput(problems)
+
+
+def position_problems(suite, data) -> list[str]:
+    """Perf lengths beyond what a model can take (its adapter's `max_positions` hook, e.g. a learned position
+    table): one line per model and mode, instead of an IndexError recorded for each cell."""
+    from nlpbench.adapter import hook
+    from nlpbench.errors import BadInput
+
+    p, problems = suite.perf, []
+    for model, name, task, *_ in perf_models(suite, data):
+        cls = get_adapter(model.adapter)
+        limit_of = hook(cls, "max_positions")
+        try:
+            limit = limit_of(adapter_config(cls, model.params)) if limit_of else None
+        except BadInput:  # bad params are the schema stage's lines
+            continue
+        if limit is None:
+            continue
+        for mode in p.modes:
+            if mode == "generate" and not get_task(task).generates:
+                continue
+            key = f"perf.limits.{mode}.seq_lens" if mode in p.limits and p.limits[mode].seq_lens else "perf.seq_lens"
+            long = [s for s in p.grid(mode)[1] if s > limit]
+            if long:
+                problems.append(f"{key}: {name} ({model.adapter}) takes at most {limit} positions; {mode} at seq_len "
+                                f"{', '.join(map(str, long))} can't run (drop them, or give {mode} its own "
+                                f"perf.limits.{mode}.seq_lens)")  # fmt: skip
+            if mode == "generate" and p.max_new_tokens + 1 > limit:  # the decoder's positions: BOS + new tokens
+                problems.append(f"perf.max_new_tokens: {name} ({model.adapter}) takes at most {limit} positions; "
+                                f"allowed <= {limit - 1}; given {p.max_new_tokens}")
+    return list(dict.fromkeys(problems))
 
 
 def perf_specs(ctx, data) -> list:

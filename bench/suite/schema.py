@@ -11,7 +11,7 @@ import os
 import sys
 from importlib.resources import files
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, ValidationError, model_validator
@@ -30,6 +30,7 @@ SUITES_DIR = Path(str(files("nlpbench.suites")))  # shipped in the wheel; a suit
 Split = Literal["train", "validation", "test"]
 DType = Literal["fp32", "bf16", "fp16"]
 TaskName = Literal[TASK_NAMES]  # nlpbench.tasks is the one list of tasks
+Seed = Annotated[int, Field(ge=0, le=2**32 - 1)]  # what numpy's seed takes (the trainer seeds random, numpy, torch)
 
 
 class Strict(BaseModel):
@@ -65,6 +66,9 @@ class DatasetSpec(Strict):
     # carve a seeded validation split out of train (a fraction < 1, or a count), so the split that picks the
     # checkpoint is not the one published
     holdout: PositiveFloat | None = None
+    # the largest fraction of a validation/test split whose input text also occurs in train (casefolded,
+    # whitespace collapsed); above it the data is refused. Default 0.05 (nlpbench.data.checks)
+    max_overlap: float | None = Field(None, ge=0, le=1)
 
 
 class TaskSpec(Strict):
@@ -158,8 +162,8 @@ class ServeSpec(Strict):
 class Suite(Strict):
     name: str
     description: str | None = None
-    seed: int = 0
-    seeds: list[int] | None = Field(None, min_length=1)  # each quality cell once per seed (ids gain /seed<k>)
+    seed: Seed = 0
+    seeds: list[Seed] | None = Field(None, min_length=1)  # each quality cell once per seed (ids gain /seed<k>)
     device: Literal["auto", "cpu", "cuda"] = "auto"
     dtype: DType = "fp32"  # autocast for training/eval on CUDA
     threads: PositiveInt | None = None  # torch CPU threads; default: torch's choice (all cores)
@@ -249,6 +253,9 @@ def validate(raw: dict, data_dir: str | None = None, check_files: bool = True) -
 
 def _semantic_problems(suite: Suite, data_dir: str | None, check_files: bool) -> list[str]:
     problems: list[str] = []
+    repeated = [s for i, s in enumerate(suite.seeds or []) if s in suite.seeds[:i]]
+    if repeated:  # a repeated seed trains the same cells twice under one id
+        problems.append(f"seeds: each seed once; {', '.join(map(str, dict.fromkeys(repeated)))} repeated in {suite.seeds}")
     for ti, task in enumerate(suite.tasks):
         at = f"tasks.{ti}"
         for mi, m in enumerate(task.metrics or []):  # an entry naming this task kind, or a plugin (tried here)

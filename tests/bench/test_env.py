@@ -96,7 +96,8 @@ def test_data_identity_hashes_each_split_as_loaded():
     ident = data_identity(suite.tasks, data)
     splits = ident["classification"]["splits"]
     assert set(splits) == {"train", "validation", "test"}
-    assert splits["test"] == {"n": 50, "sha256": data_sha256(data[0].splits["test"])}
+    assert splits["test"] == {"n": 50, "sha256": data_sha256(data[0].splits["test"]),
+                              "overlap": {"n": 0, "of": 50, "fraction": 0.0}}  # synthetic: no files to list
     assert len({s["sha256"] for s in splits.values()}) == 3  # the splits differ, so do their hashes
     assert data_identity(suite.tasks, load_all_data(suite, None)) == ident  # same data, same hashes
     other = load_all_data(validate(tiny_suite(seed=1)), None)  # another seed draws other synthetic examples

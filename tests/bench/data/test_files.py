@@ -31,9 +31,10 @@ def test_relative_paths_resolve_against_data_dir_and_env(sst_like, monkeypatch):
 
 def test_a_test_split_uses_its_own_mapping(sst_like):
     suite = files_suite(sst_like)
-    suite["tasks"][0]["dataset"]["files"]["test"] = str(sst_like / "dev.tsv")
+    (sst_like / "test.tsv").write_text("label\tcontent\n1\ta fine test\n0\ta dull test\n")  # dev's header
+    suite["tasks"][0]["dataset"]["files"]["test"] = str(sst_like / "test.tsv")
     data = load_task_data(task_from(suite), None, 0)
-    assert data.splits["test"]["text"] == data.splits["validation"]["text"]
+    assert data.splits["test"]["text"] == ["a fine test", "a dull test"]
 
 
 def test_wrong_column_names_the_columns_there(sst_like):
@@ -41,7 +42,7 @@ def test_wrong_column_names_the_columns_there(sst_like):
     with pytest.raises(BadInput) as e:
         load_task_data(task_from(suite), None, 0, at="tasks.0.dataset")
     assert e.value.problems == [
-        "tasks.0.dataset.columns.text: column 'sentance' not in the train data; columns there: label, sentence"
+        f"tasks.0.dataset.columns.text: column 'sentance' not in the train data; columns there: label, sentence in {sst_like / 'train.tsv'}"
     ]
 
 
