@@ -85,6 +85,8 @@ def data_differences(before: dict, now: dict) -> list[str]:
 
 def _leaves_differ(old, new, at: str = "") -> list[str]:
     """`key old -> new` for each leaf both sides hold that differs (hashes shortened to 12 characters)."""
+    if at.endswith("files") and isinstance(old, list) and isinstance(new, list):  # what the files hold, not where
+        old, new = (",".join(_short(f.get("sha256")) for f in side if isinstance(f, dict)) for side in (old, new))
     if isinstance(old, dict) and isinstance(new, dict):
         keys = sorted(set(old) & set(new), key=str)
         return [c for k in keys for c in _leaves_differ(old[k], new[k], f"{at}.{k}" if at else str(k))]

@@ -154,3 +154,15 @@ def test_a_damaged_middle_line_is_named_with_a_way_out_and_the_folder_left_as_it
     capsys.readouterr()
     assert main(["report", str(rd)]) == 2
     assert "line 2 is not JSON" in one_line(capsys)
+
+
+def test_data_files_compare_by_content_not_path():
+    """A data folder moved (same bytes, another path) is the same data; changed bytes are not."""
+    from nlpbench.store.resume import data_differences
+
+    def ident(path, sha):
+        return {"t": {"dataset": "files", "splits": {"test": {"n": 3, "sha256": "a" * 64,
+                                                              "files": [{"path": path, "bytes": 9, "sha256": sha}]}}}}
+    assert data_differences(ident("/old/test.tsv", "b" * 64), ident("/new/test.tsv", "b" * 64)) == []
+    assert data_differences(ident("/old/test.tsv", "b" * 64), ident("/old/test.tsv", "c" * 64)) == [
+        "t/test: files " + "b" * 12 + " -> " + "c" * 12]
