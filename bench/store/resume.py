@@ -75,7 +75,8 @@ def data_differences(before: dict, now: dict) -> list[str]:
             out.append(f"{task}: dataset {old.get('dataset')} -> {new.get('dataset')}")
         old_splits, new_splits = old.get("splits") or {}, new.get("splits") or {}
         for split in sorted(set(old_splits) & set(new_splits)):
-            changed = _leaves_differ(old_splits[split], new_splits[split])
+            a, b = (_ordered(sides[split]) for sides in (old_splits, new_splits))
+            changed = _leaves_differ(a, b)
             if changed:
                 out.append(f"{task}/{split}: {', '.join(changed)}")
         for key in sorted(set(old) & set(new) - {"dataset", "splits"}):  # fingerprints added later (files, ...)
@@ -83,12 +84,20 @@ def data_differences(before: dict, now: dict) -> list[str]:
     return out
 
 
+def _ordered(split: dict) -> dict:
+    """A split's identity, rows and sha256 first; `overlap` left out (derived from the data compared already)."""
+    if not isinstance(split, dict):
+        return split
+    first = {k: split[k] for k in ("n", "sha256") if k in split}
+    return {**first, **{k: v for k, v in sorted(split.items()) if k not in first and k != "overlap"}}
+
+
 def _leaves_differ(old, new, at: str = "") -> list[str]:
     """`key old -> new` for each leaf both sides hold that differs (hashes shortened to 12 characters)."""
     if at.endswith("files") and isinstance(old, list) and isinstance(new, list):  # what the files hold, not where
         old, new = (",".join(_short(f.get("sha256")) for f in side if isinstance(f, dict)) for side in (old, new))
     if isinstance(old, dict) and isinstance(new, dict):
-        keys = sorted(set(old) & set(new), key=str)
+        keys = [k for k in old if k in new]  # in the first side's order (_ordered: the telling keys first)
         return [c for k in keys for c in _leaves_differ(old[k], new[k], f"{at}.{k}" if at else str(k))]
     return [] if old == new else [f"{at} {_short(old)} -> {_short(new)}"]
 

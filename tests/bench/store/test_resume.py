@@ -39,7 +39,8 @@ def first_run(write_suite, tmp_path, suite=None, models="d1") -> tuple[Path, Pat
 
 
 def test_a_resume_on_a_changed_test_file_is_refused_and_writes_nothing(sst_like, write_suite, tmp_path, capsys):
-    (sst_like / "test.tsv").write_text((sst_like / "dev.tsv").read_text())
+    head, *rows = (sst_like / "dev.tsv").read_text().splitlines(keepends=True)
+    (sst_like / "test.tsv").write_text("".join([head, *reversed(rows)]))  # its own file: identical splits are refused
     suite = files_suite(sst_like, files={"train": str(sst_like / "train.tsv"), "validation": str(sst_like / "dev.tsv"),
                                          "test": str(sst_like / "test.tsv")})  # fmt: skip
     suite["tasks"][0]["models"].append({"adapter": "dummy", "name": "d2", "train": {"epochs": 1}})
