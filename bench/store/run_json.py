@@ -24,6 +24,10 @@ def open_run(suite: Suite, out: Path | None, resume: Path | None) -> Path:
     if not meta.is_file():
         raise BadInput(f"--resume: {resume} is not a run folder (no run.json)")
     before, now = json.loads(meta.read_text()).get("config") or {}, suite.model_dump(mode="json")
+    try:  # an older version's config, with the keys added since at their defaults (e.g. `tune: null`)
+        before = Suite.model_validate(before).model_dump(mode="json")
+    except ValueError:
+        pass  # not a suite this version reads: compared as stored, so the difference is named
     for key in PLACEMENT:  # a resumed run may place its units differently: same results
         before.pop(key, None), now.pop(key, None)
     if before != now:
