@@ -116,8 +116,12 @@ def train_cost(result, device: torch.device, dtype: str) -> dict:
     busy = result.train_s - result.eval_s
     rate = result.flops / busy / 1e9 if busy > 0 and result.flops else None
     out = {"train_flops": float(result.flops), "train_flops_complete": result.flops_complete,
-           "train_gflops_per_s": round(rate, 3) if rate else None}
+           "train_gflops_per_s": _sig(rate) if rate else None}
     if rate:
         peak = worker_peak(device.type, dtype if device.type == "cuda" else "fp32")["gflops"]
-        out.update(peak_gflops=round(peak, 2), peak_fraction=round(rate / peak, 4) if peak else None)
+        out.update(peak_gflops=_sig(peak), peak_fraction=_sig(rate / peak) if peak else None)
     return out
+
+
+def _sig(x: float) -> float:
+    return float(f"{x:.4g}")  # four significant digits: a tiny model's fraction of peak is not rounded to 0
