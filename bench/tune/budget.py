@@ -60,7 +60,7 @@ class StepFlops:
             self.adapter.model = self._twin
             try:
                 with track_flops() as work:
-                    loss = self.adapter.loss(batch)
+                    loss = type(self.adapter).loss(self.adapter, batch)  # the class's: an instance's wrapper is the run's
                     loss.backward()
             finally:
                 self.adapter.model = real

@@ -10,7 +10,7 @@ from nlpbench.store.results import read_records
 from nlpbench.tune import trials
 from tests.conftest import tiny_suite
 
-TUNE = {"trials": 4, "studies": 2, "confirm_seeds": 2, "budget": {"flops": "1.5e6"}}
+TUNE = {"trials": 4, "studies": 2, "confirm_seeds": 2, "budget": {"flops": "4e5"}}
 
 
 def tune_suite(**tune) -> dict:
@@ -35,8 +35,8 @@ def test_trials_defaults_and_confirmations_are_recorded(full):
     by_role = {role: [r for r in recs if r["tune_role"] == role] for role in ("trial", "default", "confirm")}
     assert len(by_role["trial"]) == 2 * 4 and {r["split"] for r in by_role["trial"]} == {"validation"}  # test unseen
     assert {r["study"] for r in by_role["trial"]} == {0, 1}
-    assert all(r["budget"] == {"flops": 1.5e6} and r["wall_s"] > 0 for r in by_role["trial"])
-    assert all(1.5e6 <= r["train_flops"] and r["fit"]["stopped"] == "flops" for r in by_role["trial"])
+    assert all(r["budget"] == {"flops": 4e5} and r["wall_s"] > 0 for r in by_role["trial"])
+    assert all(4e5 <= r["train_flops"] and r["fit"]["stopped"] == "flops" for r in by_role["trial"])
     assert len(by_role["default"]) == 2
     assert {(r["name"], r["split"], r["seed"]) for r in by_role["confirm"]} == {
         (f"{m}.tuned", s, k) for m in ("d1", "d2") for s in ("validation", "test") for k in (1, 2)}
