@@ -42,7 +42,9 @@ def _select(rec: dict) -> float | None:
     return float(sel) if isinstance(sel, (int, float)) else next((v for v in m.values() if isinstance(v, (int, float))), None)
 
 
-def _table(name: str, title: str, df: pd.DataFrame) -> Table:
+def _table(name: str, title: str, df: pd.DataFrame) -> Table | None:
+    if df.empty:  # e.g. crossings with one architecture
+        return None
     return Table(Spec(name, title, (df.columns[0],), tuple((c, c) for c in df.columns), ()), df.reset_index(drop=True))
 
 
@@ -210,7 +212,7 @@ def tables(run_dir: Path, records: list[dict]) -> list[Table]:
         rows = [{"arm": k, "trial": v.pop("_trial"), "validation": v.pop("_validation"),
                  "entry": yaml.safe_dump(v, default_flow_style=True, width=10**6).strip()} for k, v in configs.items()]
         out.append(_table("tune_configs", "Tune: chosen configs (paste an entry under a task's models:)", pd.DataFrame(rows)))
-    return out + verdict_tables(run_dir, records)
+    return [t for t in out if t is not None] + verdict_tables(run_dir, records)
 
 
 def pictures(records: list[dict], folder: Path) -> dict[str, Path]:

@@ -108,3 +108,11 @@ def test_a_model_space_typo_is_named(tmp_path):
     suite["tasks"][0]["models"][0]["tune"] = {"space": {"params.dimm": {"choice": [4, 8]}}}
     with pytest.raises(nlpbench.BadInput, match="dimm"):
         nlpbench.run(suite, out=tmp_path)
+
+
+def test_tpe_runs_in_rounds_and_tells_the_journal(tmp_path):
+    run = nlpbench.run(tune_suite(sampler="tpe", trials=3, studies=1, confirm_seeds=0), out=tmp_path, models="d1")
+    assert run.exit_code == 0
+    trials_ = sorted((r["trial"], r["tune_params"]["train.lr"]) for r in run.records if r.get("tune_role") == "trial")
+    assert [t for t, _ in trials_] == [0, 1, 2] and len({lr for _, lr in trials_}) == 3
+    assert not [r for r in run.records if r.get("tune_role") == "confirm"]
