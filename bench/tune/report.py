@@ -78,8 +78,10 @@ def crossing_frame(by_model: dict[str, list[dict]]) -> pd.DataFrame:
             N = min(len(va), len(vb))
             ea, eb = curves.curve(va)[:N], curves.curve(vb)[:N]
             cross = curves.crossings(ea, eb)
+            budget = by_model[a][0].get("budget") or {}
             for n in sorted({1, N, *cross}):
-                rows.append({"model_a": a, "model_b": b, "n": n, "expected_a": ea[n - 1], "expected_b": eb[n - 1],
+                rows.append({"model_a": a, "model_b": b, "n": n, **{f"budget_{k}": n * float(x) for k, x in budget.items()},
+                             "expected_a": ea[n - 1], "expected_b": eb[n - 1],
                              "p_a_beats_b": curves.p_beats(va, vb, n), "curves_cross_here": n in cross})
     return pd.DataFrame(rows)
 

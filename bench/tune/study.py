@@ -39,6 +39,16 @@ def suite_problems(suite) -> list[str]:
             for p in tune_problems(t, f"tasks.{ti}", adapter_space, model_problems)]
 
 
+def plan_line(suite) -> str:
+    """What `validate` says the tune stage will run."""
+    arms_ = arms(suite)
+    n = sum(suite.tasks[a.task_index].tune.trials for a in arms_)
+    k = sum(suite.tasks[a.task_index].tune.confirm_seeds for a in arms_)
+    models = len({(a.task_index, a.model_index) for a in arms_})
+    return (f"tune: {len(arms_)} arm(s) (model x space): {n} trial unit(s), {models} untuned at the trial budget, "
+            f"{k} confirmation unit(s)")
+
+
 def run_tune(ctx, data) -> list[str]:
     """The stage: trials and defaults of every arm, then each arm's best config confirmed over fresh seeds."""
     suite = ctx.suite
