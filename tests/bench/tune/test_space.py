@@ -50,3 +50,15 @@ def test_every_shipped_adapter_declares_a_valid_space(name):
     space = adapters()[name].search_space
     assert space and not S.problems(space, name)
     assert S.optuna_distributions(space).keys() == S.dims(space).keys()
+
+
+def test_the_contract_refuses_a_malformed_search_space():
+    from nlpbench.contract import hook_problems
+
+    class Bad:
+        search_space = {"lr": {"uniform": [0, 1]}}
+
+    class Good:
+        search_space = {"train.lr": {"uniform": [0, 1]}}
+
+    assert [p.split(":")[0] for p in hook_problems(Bad)] == ["search_space"] and not hook_problems(Good)
