@@ -116,3 +116,12 @@ def test_tpe_runs_in_rounds_and_tells_the_journal(tmp_path):
     trials_ = sorted((r["trial"], r["tune_params"]["train.lr"]) for r in run.records if r.get("tune_role") == "trial")
     assert [t for t, _ in trials_] == [0, 1, 2] and len({lr for _, lr in trials_}) == 3
     assert not [r for r in run.records if r.get("tune_role") == "confirm"]
+
+
+@pytest.mark.parametrize("name", ["quick-tune", "sst2-tune", "multi30k-tune"])
+def test_shipped_tune_suites_are_valid(name):
+    from nlpbench.suite.schema import read_suite, validate
+    from nlpbench.tune.study import plan_line
+
+    suite = validate(read_suite(name), check_files=False)  # data files: `nlpbench validate` checks them
+    assert "trial unit(s)" in plan_line(suite) and all(t.tune for t in suite.tasks)
