@@ -230,6 +230,7 @@ def pictures(records: list[dict], folder: Path) -> dict[str, Path]:
                 line = ax.plot(c[x], c["expected_max"], marker="o", label=model)[0]
                 ax.fill_between(c[x], c["lo"], c["hi"], alpha=0.15, color=line.get_color())
         axes[0].set_xlabel("trials n")
+        axes[0].xaxis.set_major_locator(plt.MaxNLocator(integer=True))
         axes[1].set_xlabel("wall minutes spent (n × mean trial wall time)")
         for ax in axes:
             ax.set_ylabel("expected best validation score")
