@@ -17,6 +17,7 @@ Per task and space (nlpbench.tune.study's records: `tune_role` trial, default, c
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -174,15 +175,17 @@ def verdict_tables(run_dir: Path, records: list[dict]) -> list[Table]:
                 for row in t.frame.to_dict("records"):
                     if isinstance(row.get("verdict"), str):
                         verdicts.setdefault((task, row["model_a"], row["model_b"], row["metric"]), {})[sp] = row["verdict"]
-    rows = []
+    rows: dict[str, list] = {}
     for (task, a, b, metric), by_space in verdicts.items():
-        texts = [v.split(",")[0] for v in by_space.values()]
+        texts = [re.sub(r"\s*[(,]\s*p\b.*$", "", v) for v in by_space.values()]  # the verdict without its p
         holds = len(set(texts)) == 1 and not texts[0].startswith("no detectable")
-        rows.append({"task": task, "pair": f"{a} vs {b}", "metric": metric, **{f"space {s}": v for s, v in by_space.items()},
-                     "verdict": texts[0] if len(set(texts)) == 1 else "differs between spaces", "holds": holds})
-    if rows:
-        out.append(_table("tune_verdict", "Tune: verdict after equal tuning (holds = significant, same in every space)",
-                          pd.DataFrame(rows)))
+        rows.setdefault(task, []).append({"pair": f"{a} vs {b}", "metric": metric,
+                                          **{f"space {s}": v for s, v in by_space.items()},
+                                          "verdict": texts[0] if len(set(texts)) == 1 else "differs between spaces",
+                                          "holds": holds})
+    for task, task_rows in rows.items():
+        out.append(_table(f"tune_verdict_{_safe(task)}", f"Tune: {task}, verdict after equal tuning (holds: "
+                          "significant after Holm, and the same in every space)", pd.DataFrame(task_rows)))
     return out
 
 

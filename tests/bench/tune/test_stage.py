@@ -59,7 +59,7 @@ def test_the_journal_holds_every_trial_told(full):
 def test_the_report_has_the_tune_section(full):
     for name in ("tune_curves_classification_default", "tune_best_of_budget_classification_default",
                  "tune_crossings_classification_default", "tune_time_to_target_classification_default",
-                 "tune_configs", "tune_confirm_classification_default", "tune_verdict"):
+                 "tune_configs", "tune_confirm_classification_default", "tune_verdict_classification"):
         assert (full.dir / f"{name}.csv").is_file(), name
     assert (full.dir / "plots" / "tune_classification_default.png").is_file()
     report = (full.dir / "report.md").read_text()
