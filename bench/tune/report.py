@@ -97,7 +97,9 @@ def best_of_budget(by_model: dict[str, list[dict]], defaults: dict[str, float]) 
         b = np.array(list(best.values()))
         rows.append({"model": model, "studies": len(b), "trials_per_study": round(len(recs) / max(len(b), 1), 2),
                      "median_best": float(np.median(b)), "iqr_lo": float(np.percentile(b, 25)),
-                     "iqr_hi": float(np.percentile(b, 75)), "best": float(b.max()), "untuned": defaults.get(model)})
+                     "iqr_hi": float(np.percentile(b, 75)), "best": float(b.max()), "untuned": defaults.get(model),
+                     # trials a safety cap (max_minutes) stopped before their budget was spent: not equal budgets
+                     "cut_by_clock": sum((r.get("fit") or {}).get("stopped") == "time" for r in recs)})
     return pd.DataFrame(rows)
 
 
@@ -199,7 +201,8 @@ def tables(run_dir: Path, records: list[dict]) -> list[Table]:
     defaults = {}
     for r in records:
         if r.get("tune_role") == "default" and r.get("split") == "validation" and r.get("status", "ok") == "ok":
-            defaults[(r["tune_task"], r["tune_model"])] = _select(r)
+            cut = " (cut by max_minutes)" if (r.get("fit") or {}).get("stopped") == "time" else ""
+            defaults[(r["tune_task"], r["tune_model"])] = f"{_select(r):.4g}{cut}" if cut else _select(r)
     out = []
     for (task, sp), by_model in groups(records).items():
         tag, where = f"{_safe(task)}_{_safe(sp)}", f"{task}, space {sp}"

@@ -107,7 +107,8 @@ def default_items(suite, arms_: list[Arm]) -> list[Item]:
         seen.add((arm.task_index, arm.model_index))
         budget = suite.tasks[arm.task_index].tune.budget
         tags = {"tune_role": "default", "tune_task": arm.task_label, "tune_model": arm.label, "budget": normalized(budget)}
-        out.append(Item(arm.task_index, budgeted(base_entry(suite, arm), budget, f"{arm.label}.default"), tags))
+        entry = S.apply(base_entry(suite, arm), {}, S.pinned(arm.space))  # the space's pinned keys (caps, eval_every) too
+        out.append(Item(arm.task_index, budgeted(entry, budget, f"{arm.label}.default"), tags))
     return out
 
 
