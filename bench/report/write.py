@@ -287,4 +287,7 @@ def report_and_summary(run_dir: Path) -> None:
     """The end of `run` and `eval`: the report files written, the summary printed."""
     path = write_report([run_dir])
     print(summary_table([r for r in read_records(run_dir) if not tune_report.is_tune(r)]))
+    for verdict in sorted(Path(run_dir).glob("tune_verdict_*.csv")):  # the tune stage's bottom line
+        print(f"\n{verdict.stem} (the tune section of report.md has the curves and tables)\n"
+              f"{to_markdown(pd.read_csv(verdict).fillna('').astype(str))}")
     log(f"report: {path}")
