@@ -24,6 +24,7 @@ from nlpbench.registry import get_adapter
 from nlpbench.suite.schema import adapter_config, train_config
 from nlpbench.tasks import get_task
 from nlpbench.tune.budget import train_cost
+from nlpbench.tune.prune import watch
 
 
 def cell_id(task_label: str, model_label: str, split: str, seed: int | None = None) -> str:
@@ -84,7 +85,7 @@ def run_quality_unit(task, model, data, ctx) -> list[dict]:
     tag = seed_tag(ctx)
     ckpt = checkpoint_path(ctx.run_dir, task.label, model.label, tag)
     result = fit(
-        adapter, encoded["train"], tcfg, score_fn=score_fn if val else None,
+        adapter, encoded["train"], tcfg, score_fn=watch(score_fn if val else None, model, ctx.run_dir),
         ckpt=ckpt, seed=ctx.seed, dtype=ctx.dtype, progress=ctx.progress,
     )  # fmt: skip
     if not ckpt.exists():  # no validation split: keep the final weights, for the work that rebuilds this model

@@ -123,7 +123,7 @@ class FitResult:
     epochs: float = 0.0
     best_score: float | None = None
     best_step: int = 0
-    stopped: str = "epochs"  # epochs | time | patience | flops
+    stopped: str = "epochs"  # epochs | time | patience | flops | pruned
     flops: int = 0  # training FLOPs spent (forward + backward of every step, as perf's train_step counts them)
     flops_complete: bool = True  # no matmul-like op went uncounted
     history: list[dict] = field(default_factory=list)  # one entry per validation pass
@@ -185,6 +185,8 @@ class _Fit:
         r.history.append({"step": r.steps, "examples": r.examples, "epoch": round(epoch, 3),
                           "minutes": round(self.elapsed() / 60, 3), "score": score, "flops": r.flops})
         best = r.best_score is None or score > r.best_score
+        if getattr(self.score_fn, "stop", False):  # a tune trial's pruner (nlpbench.tune.prune) says stop
+            r.stopped = "pruned"
         if best:
             r.best_score, r.best_step, self.bad_evals = score, r.steps, 0
             self.save()

@@ -6,38 +6,22 @@ stopped between the two is caught up from the records at the next start (`Teller
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 from nlpbench.context import log
 from nlpbench.store.results import read_records
 from nlpbench.tune import space as S
+from nlpbench.tune.storage import open_storage, optuna_quiet
 from nlpbench.tune.trials import run_items, score_of, trial_item
 
 
-def _optuna():
-    import optuna
-
-    optuna.logging.set_verbosity(optuna.logging.WARNING)  # our own log lines say what runs
-    return optuna
-
-
-def open_storage(path: Path):
-    optuna = _optuna()
-    from optuna.storages.journal import JournalFileBackend, JournalStorage
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return JournalStorage(JournalFileBackend(str(path)))
-
-
 def load(storage, arm, suite, sampler=None):
-    optuna = _optuna()
+    optuna = optuna_quiet()
     return optuna.create_study(storage=storage, study_name=arm.study_name, direction="maximize",
                                sampler=sampler or optuna.samplers.RandomSampler(seed=suite.seed), load_if_exists=True)
 
 
 def sobol_study(storage, arm, suite) -> tuple[object, list[tuple[int, dict]]]:
     """The arm's study with its N Sobol points asked (once: a resumed run finds them there); (study, [(n, params)])."""
-    optuna = _optuna()
+    optuna = optuna_quiet()
     tune = suite.tasks[arm.task_index].tune
     study = load(storage, arm, suite)
     points = S.sobol_points(arm.space, tune.trials, suite.seed)
@@ -69,13 +53,15 @@ class Teller:
         arm = self.arms.get((rec.get("tune_task"), rec.get("tune_model"), rec.get("space")))
         if rec.get("tune_role") != "trial" or arm is None:
             return
-        optuna = _optuna()
+        optuna = optuna_quiet()
         study = self.study(arm)
         trial = next((t for t in study.get_trials(deepcopy=False) if t.number == rec["trial"]), None)
         if trial is None or trial.state != optuna.trial.TrialState.RUNNING:
             return
         value = score_of(rec, self.suite.tasks[arm.task_index])
-        if value is None:
+        if value is not None and (rec.get("fit") or {}).get("stopped") == "pruned":
+            study.tell(trial.number, state=optuna.trial.TrialState.PRUNED)
+        elif value is None:
             study.tell(trial.number, state=optuna.trial.TrialState.FAIL)
         else:
             study.tell(trial.number, value)
@@ -89,7 +75,7 @@ class Teller:
 def run_tpe(ctx, data, storage, arms_, teller: Teller, workers: int) -> None:
     """TPE arms in rounds of `workers` trials per arm, each round asked from the results told so far; trials a
     stopped run had asked but not finished are run again with the params the journal holds."""
-    optuna = _optuna()
+    optuna = optuna_quiet()
     suite = ctx.suite
     while True:
         teller.catch_up(read_records(ctx.run_dir))  # results a stopped run stored but did not tell

@@ -99,7 +99,9 @@ def best_of_budget(by_model: dict[str, list[dict]], defaults: dict[str, float]) 
                      "median_best": float(np.median(b)), "iqr_lo": float(np.percentile(b, 25)),
                      "iqr_hi": float(np.percentile(b, 75)), "best": float(b.max()), "untuned": defaults.get(model),
                      # trials a safety cap (max_minutes) stopped before their budget was spent: not equal budgets
-                     "cut_by_clock": sum((r.get("fit") or {}).get("stopped") == "time" for r in recs)})
+                     "cut_by_clock": sum((r.get("fit") or {}).get("stopped") == "time" for r in recs),
+                     # stopped early by tune.pruner: their scores pull the expected-max curve down
+                     "pruned": sum((r.get("fit") or {}).get("stopped") == "pruned" for r in recs)})
     return pd.DataFrame(rows)
 
 

@@ -5,6 +5,7 @@ tune:
   trials: 10                 # N trials per architecture (and per space)
   budget: {flops: 2.0e12}    # the same for every architecture: {flops: X} (default kind) | {steps: N} | {minutes: M}
   sampler: sobol             # sobol (quasi-random, independent draws: what the curves assume) | tpe (Optuna's TPE)
+  pruner: none               # tpe only: median (nlpbench.tune.prune)
   studies: 2                 # AlgoPerf's split of the N trials into S studies of N/S for the best-of-budget table
   confirm_seeds: 5           # the best config of each architecture rerun with k fresh seeds, test scored once
   target: 0.85               # time-to-target on validation (default: the median best validation score)
@@ -30,12 +31,15 @@ class ModelTune(BaseModel):
     space: dict[str, Any] = {}
     spaces: dict[str, dict[str, Any]] = {}
     skip: bool = False
+    # set by the tune stage on a TPE trial's entry when `pruner: median`: {journal, study, number} (nlpbench.tune.prune)
+    report_to: dict[str, Any] | None = None
 
 
 class TuneSpec(ModelTune):
     trials: PositiveInt = 10
     budget: dict[str, Any] | None = None  # required: the per-trial budget (nlpbench.tune.budget)
     sampler: Literal["sobol", "tpe"] = "sobol"
+    pruner: Literal["none", "median"] = "none"  # tpe only: Optuna's MedianPruner on each validation pass
     studies: PositiveInt = 1
     confirm_seeds: int = Field(5, ge=0)
     target: float | None = None
@@ -56,6 +60,8 @@ def tune_problems(task, at: str, adapter_space, model_problems) -> list[str]:
     tune = task.tune
     out = budget_problems(tune.budget, f"{at}.tune.budget") if tune.budget is not None else [
         f"{at}.tune.budget: required, the same for every architecture: {{flops: X}}, {{steps: N}} or {{minutes: M}}"]
+    if tune.pruner != "none" and tune.sampler != "tpe":
+        out.append(f"{at}.tune.pruner: with sampler tpe only (pruned trials would bias the Sobol curves)")
     if tune.trials % tune.studies:
         out.append(f"{at}.tune.studies: must divide trials ({tune.trials}) into equal studies; given {tune.studies}")
     out += S.problems(tune.space, f"{at}.tune.space")

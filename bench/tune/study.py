@@ -29,9 +29,9 @@ from nlpbench.store.results import read_records
 from nlpbench.suite.schema import model_problems
 from nlpbench.tune import journal
 from nlpbench.tune.spec import tune_problems
-from nlpbench.tune.trials import Arm, Item, adapter_space, arms, default_items, run_items, score_of, trial_item
+from nlpbench.tune.storage import open_storage
+from nlpbench.tune.trials import JOURNAL, Arm, Item, adapter_space, arms, default_items, run_items, score_of, trial_item
 
-JOURNAL = "tune/journal.log"
 
 
 def suite_problems(suite) -> list[str]:
@@ -57,7 +57,7 @@ def run_tune(ctx, data) -> list[str]:
             raise BadInput(f"tasks.{ti}.tune: trials are scored on a validation split, and this dataset has none "
                            "(give it one, or holdout: 0.1)")
     arms_ = arms(suite)
-    storage = journal.open_storage(Path(ctx.run_dir) / JOURNAL)
+    storage = open_storage(Path(ctx.run_dir) / JOURNAL)
     log(f"tune: {len(arms_)} arm(s) (task, model, space); journal {Path(ctx.run_dir) / JOURNAL}")
     run_items(ctx, data, default_items(suite, arms_), splits=["validation"])
     sobol = [a for a in arms_ if suite.tasks[a.task_index].tune.sampler == "sobol"]
@@ -107,6 +107,7 @@ def confirm(ctx, data, arms_: list[Arm]) -> None:
             continue
         item = trial_item(suite, arm, rec["trial"], rec["tune_params"])
         item.entry["name"] = arm.name("tuned")
+        item.entry.pop("tune", None)  # a confirmation reports to no study
         item.tags = {**item.tags, "tune_role": "confirm"}
         by_k.setdefault(tune.confirm_seeds, []).append(item)
     for k, items in by_k.items():

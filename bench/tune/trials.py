@@ -22,6 +22,9 @@ from nlpbench.tune.budget import normalized, train_overrides
 from nlpbench.tune.spec import ModelTune
 
 
+JOURNAL = "tune/journal.log"  # the Optuna JournalStorage file, relative to the run folder
+
+
 def adapter_space(adapter: str) -> dict:
     try:
         return hook(get_adapter(adapter), "search_space", {}) or {}
@@ -95,7 +98,11 @@ def trial_item(suite, arm: Arm, number: int, params: dict) -> Item:
     per_study = tune.trials // tune.studies
     tags = {"tune_role": "trial", "tune_task": arm.task_label, "tune_model": arm.label, "space": arm.space_name,
             "trial": number, "study": number // per_study, "tune_params": params, "budget": normalized(tune.budget)}
-    return Item(arm.task_index, budgeted(entry, tune.budget, arm.name(f"t{number:03d}")), tags)
+    entry = budgeted(entry, tune.budget, arm.name(f"t{number:03d}"))
+    if tune.sampler == "tpe" and tune.pruner == "median":  # the unit reports each validation pass (nlpbench.tune.prune)
+        entry["tune"] = {"report_to": {"journal": JOURNAL, "study": arm.study_name, "number": number}}
+        tags["pruner"] = tune.pruner
+    return Item(arm.task_index, entry, tags)
 
 
 def default_items(suite, arms_: list[Arm]) -> list[Item]:

@@ -125,3 +125,28 @@ def test_shipped_tune_suites_are_valid(name):
 
     suite = validate(read_suite(name), check_files=False)  # data files: `nlpbench validate` checks them
     assert "trial unit(s)" in plan_line(suite) and all(t.tune for t in suite.tasks)
+
+
+def test_a_median_pruner_stops_tpe_trials_and_says_so(tmp_path):
+    suite = tune_suite(sampler="tpe", pruner="median", trials=5, studies=1, confirm_seeds=0,
+                       budget={"flops": "3e6"}, space={"train.lr": {"log_uniform": [1e-5, 1e-1]}})
+    run = nlpbench.run(suite, out=tmp_path, models="d1")
+    assert run.exit_code == 0
+    trials_ = [r for r in run.records if r.get("tune_role") == "trial"]
+    assert len(trials_) == 5 and all(r["pruner"] == "median" for r in trials_)
+    stopped = {r["trial"]: r["fit"]["stopped"] for r in trials_}
+    assert set(stopped.values()) == {"flops", "pruned"}  # seeded TPE, one thread: the same trials every time
+    import optuna
+    from optuna.storages.journal import JournalFileBackend, JournalStorage
+
+    study = optuna.load_study(study_name="classification/d1/default",
+                              storage=JournalStorage(JournalFileBackend(str(run.dir / "tune" / "journal.log"))))
+    states = {t.number: t.state.name for t in study.trials}
+    assert states == {n: "PRUNED" if s == "pruned" else "COMPLETE" for n, s in stopped.items()}
+    assert all(t.intermediate_values for t in study.trials)  # every trial reported its validation passes
+    assert "pruned" in (run.dir / "tune_best_of_budget_classification_default.csv").read_text()
+
+
+def test_a_pruner_needs_tpe():
+    with pytest.raises(nlpbench.BadInput, match="pruner"):
+        nlpbench.run(tune_suite(pruner="median"), out="/nonexistent")
