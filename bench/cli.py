@@ -142,6 +142,10 @@ def cmd_validate(args) -> int:
             workers = worker_count(suite)
             where += f", {workers} workers x {worker_threads(suite, workers)} thread(s)"
         print(f"training: {n} unit(s) ({where})")
+    if any(t.tune for t in suite.tasks):
+        from nlpbench.tune.study import plan_line
+
+        print(plan_line(suite))
     if suite.perf:
         from nlpbench.perf.plan import perf_models
 

@@ -22,6 +22,7 @@ import re
 import torch
 
 from nlpbench.adapter import HOOKS, METHOD_HOOKS, vocab_size
+from nlpbench.tune.space import problems as space_problems
 from nlpbench.tasks import TASKS
 
 REQUIRED = ("setup", "encode", "collate", "loss", "predict", "synthetic_batch", "forward")
@@ -59,6 +60,9 @@ def hook_problems(cls: type) -> list[str]:
                 if getattr(cls, m, None) is not None and not callable(getattr(cls, m))]
     if not isinstance(getattr(cls, "train_defaults", {}), dict):
         problems.append(_bad("train_defaults", cls.train_defaults))
+    space = getattr(cls, "search_space", {})
+    if not isinstance(space, dict) or space_problems(space, "search_space"):
+        problems.append(_bad("search_space", space))
     methods = getattr(cls, "decoding_methods", None)
     if methods is not None and not (isinstance(methods, tuple) and all(isinstance(m, str) and m for m in methods)):
         problems.append(_bad("decoding_methods", methods))

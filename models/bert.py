@@ -202,6 +202,15 @@ class BertAdapter:
         "lr": 2e-4, "weight_decay": 0.01, "schedule": "linear", "warmup": 0.1,
         "clip_norm": 1.0, "batch_size": 64, "epochs": 3,
     }
+    # the tune stage's default space: the fine-tuning recipe (width and depth stay: a checkpoint fixes them)
+    search_space = {
+        "train.lr": {"log_uniform": [2e-5, 2e-3]},
+        "train.batch_size": {"choice": [16, 32, 64]},
+        "train.schedule": {"choice": ["linear", "cosine"]},
+        "train.warmup": {"uniform": [0.0, 0.2]},
+        "train.weight_decay": {"uniform": [0.0, 0.1]},
+        "params.dropout": {"uniform": [0.0, 0.3]},
+    }
 
     def __init__(self, config: BertClsConfig, info: TaskInfo):
         self.cfg, self.info = config, info

@@ -48,6 +48,11 @@ class BagClassifier(nn.Module):
 class DummyAdapter(TextClassifier):
     Config = DummyConfig
     train_defaults = {"lr": 5e-2, "epochs": 2, "batch_size": 32}
+    search_space = {  # the tune stage's default space: small, for the tests
+        "train.lr": {"log_uniform": [1e-3, 1e-1]},
+        "train.batch_size": {"choice": [16, 32]},
+        "params.dim": {"choice": [8, 16, 32]},
+    }
 
     def build(self, vocab_size: int, num_labels: int) -> nn.Module:
         return BagClassifier(vocab_size, self.cfg.dim, num_labels)

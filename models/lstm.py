@@ -79,6 +79,17 @@ class LSTMClassifier(nn.Module):
 class LSTMAdapter(TextClassifier):
     Config = LSTMConfig
     train_defaults = {"lr": 2e-3, "batch_size": 64, "epochs": 3, "weight_decay": 0.0}
+    # the tune stage's default space (nlpbench.tune.space; a suite's `tune.space` overrides it key by key)
+    search_space = {
+        "train.lr": {"log_uniform": [3e-4, 1e-2]},
+        "train.batch_size": {"choice": [16, 32, 64]},
+        "train.schedule": {"choice": ["constant", "linear", "cosine"]},
+        "train.warmup": {"uniform": [0.0, 0.2]},
+        "train.weight_decay": {"uniform": [0.0, 0.1]},
+        "params.dropout": {"uniform": [0.0, 0.5]},
+        "params.hidden_size": {"choice": [64, 128, 256]},
+        "params.num_layers": {"int": [1, 2]},
+    }
     inputs = ("ids", "lengths")  # lengths: the packed recurrence never runs over padding
     tokenizer_params = ("min_frequency", "lowercase")
     unk_for_empty = True  # an empty text becomes one <unk>, so packing has a step

@@ -160,6 +160,18 @@ class Seq2SeqAdapter:
     Config = Seq2SeqConfig
     tasks = ("translation",)
     train_defaults = {"lr": 1e-3, "batch_size": 64, "clip_norm": 1.0, "weight_decay": 0.0}
+    # the tune stage's default space (nlpbench.tune.space)
+    search_space = {
+        "train.lr": {"log_uniform": [3e-4, 3e-3]},
+        "train.batch_size": {"choice": [32, 64, 128]},
+        "train.schedule": {"choice": ["constant", "linear", "cosine"]},
+        "train.warmup": {"uniform": [0.0, 0.1]},
+        "train.weight_decay": {"uniform": [0.0, 0.05]},
+        "params.dropout": {"uniform": [0.1, 0.5]},
+        "params.label_smoothing": {"uniform": [0.0, 0.2]},
+        "params.hidden_size": {"choice": [128, 256, 512]},
+        "params.emb_size": {"choice": [128, 256]},
+    }
     decoding_methods = ("encode", "step")  # what decoding calls on the model (perf compile: nlpbench.perf.compiling)
 
     def __init__(self, config: Seq2SeqConfig, info: TaskInfo):

@@ -259,6 +259,18 @@ class TransformerAdapter:
     tasks = ("classification", "translation")
     # Warm-up then 1/sqrt(step) decay, as the paper (fraction of the planned steps).
     train_defaults = {"lr": 5e-4, "schedule": "inverse_sqrt", "warmup": 0.1, "clip_norm": 1.0, "batch_size": 64}
+    # the tune stage's default space, for both roles (classifier and translator: only keys that act in both;
+    # a translation suite adds e.g. params.label_smoothing and params.n_decoder_layers in its tune.space)
+    search_space = {
+        "train.lr": {"log_uniform": [1e-4, 3e-3]},
+        "train.batch_size": {"choice": [16, 32, 64]},
+        "train.schedule": {"choice": ["linear", "cosine", "inverse_sqrt"]},
+        "train.warmup": {"uniform": [0.0, 0.2]},
+        "train.weight_decay": {"uniform": [0.0, 0.1]},
+        "params.dropout": {"uniform": [0.0, 0.3]},
+        "params.d_model": {"choice": [64, 128, 256]},
+        "params.n_layers": {"int": [1, 4]},
+    }
     decoding_methods = ("encode", "decode")  # what decoding calls on the model (perf compile: nlpbench.perf.compiling)
 
     def __init__(self, config: TransformerConfig, info: TaskInfo):

@@ -23,6 +23,8 @@ from nlpbench.quality.trained import checkpoint_path
 from nlpbench.registry import get_adapter
 from nlpbench.suite.schema import adapter_config, train_config
 from nlpbench.tasks import get_task
+from nlpbench.tune.budget import train_cost
+from nlpbench.tune.prune import watch
 
 
 def cell_id(task_label: str, model_label: str, split: str, seed: int | None = None) -> str:
@@ -88,7 +90,7 @@ def run_quality_unit(task, model, data, ctx) -> list[dict]:
         result = FitResult(stopped="not trained")
     else:
         result = fit(
-            adapter, encoded["train"], tcfg, score_fn=score_fn if val else None,
+            adapter, encoded["train"], tcfg, score_fn=watch(score_fn if val else None, model, ctx.run_dir),
             ckpt=ckpt, seed=ctx.seed, dtype=ctx.dtype, progress=ctx.progress,
         )  # fmt: skip
     if not ckpt.exists():  # no validation split: keep the final weights, for the work that rebuilds this model
@@ -107,6 +109,7 @@ def run_quality_unit(task, model, data, ctx) -> list[dict]:
         "train_examples_per_s": round(result.examples_per_s, 2),
         "fit": {k: v for k, v in dataclasses.asdict(result).items() if k not in ("train_s",)},
         "stopped_by_clock": result.stopped == "time",
+        **train_cost(result, ctx.device, ctx.dtype),  # FLOPs spent, GFLOP/s and its fraction of the probed peak
     }
     if task.targets:
         common["time_to_target"] = targets.time_to_target(result.history, task.targets, select)

@@ -5,7 +5,10 @@ Seeded; AdamW with gradient clipping and a schedule from `transformers`'
 of `pool` batches) so a batch holds sentences of similar length and CPU time
 isn't spent on padding; validation every `eval_every` steps and at each epoch
 end, keeping the best checkpoint on disk (re-loaded with `weights_only=True`);
-a wall-clock budget `max_minutes`; autocast on CUDA. A loss that is not finite
+a wall-clock budget `max_minutes`, a step budget `max_steps` or a FLOP budget `max_flops`
+(the schedule then runs over the FLOPs spent); autocast on CUDA. Every step's training FLOPs are counted
+(nlpbench.tune.budget.StepFlops: once per batch shape, on a copy of the model, RNG untouched) into
+`FitResult.flops`. A loss that is not finite
 stops training at once (`Diverged`): weights that took a NaN step are noise, and a
 unit that scored them would be recorded `ok` at chance accuracy.
 """
@@ -25,6 +28,7 @@ from tqdm.auto import tqdm
 from nlpbench.context import log
 from nlpbench.precision import autocast
 from nlpbench.store import unit_status
+from nlpbench.tune.budget import StepFlops
 
 
 def seed_everything(seed: int) -> None:
@@ -65,11 +69,14 @@ def predict_all(adapter, examples: list[dict], batch_size: int, dtype: str = "fp
     return preds
 
 
-def make_optimizer(model: torch.nn.Module, cfg, total_steps: int, elapsed: Callable[[], float] | None = None):
+def make_optimizer(model: torch.nn.Module, cfg, total_steps: int, elapsed: Callable[[], float] | None = None,
+                   spent: Callable[[], float] | None = None):
     """AdamW and the learning-rate schedule `cfg` (lr, weight_decay, adam_beta2, schedule, warmup) asks for.
 
     With `cfg.clock_schedule` and `cfg.max_minutes`, the schedule advances by whichever is further, steps or
-    the clock (`elapsed()` seconds), so a run the clock cuts short still ends its decay near lr 0."""
+    the clock (`elapsed()` seconds), so a run the clock cuts short still ends its decay near lr 0. With
+    `cfg.max_flops`, the schedule advances by the fraction of the FLOP budget `spent()`, over `total_steps`
+    (the steps the budget is estimated to buy), so every trial's decay ends where its budget does."""
     from transformers import get_scheduler
 
     betas = (0.9, getattr(cfg, "adam_beta2", 0.999))
@@ -80,6 +87,9 @@ def make_optimizer(model: torch.nn.Module, cfg, total_steps: int, elapsed: Calla
     if getattr(cfg, "clock_schedule", False) and cfg.max_minutes and elapsed is not None:
         by_step, budget = sched.lr_lambdas[0], 60 * cfg.max_minutes
         sched.lr_lambdas[0] = lambda step: by_step(max(step, int(elapsed() / budget * total_steps)))
+    if getattr(cfg, "max_flops", None) and spent is not None:
+        by_step, flops = sched.lr_lambdas[0], cfg.max_flops
+        sched.lr_lambdas[0] = lambda step: by_step(min(total_steps, int(spent() / flops * total_steps)))
     return opt, sched
 
 
@@ -113,7 +123,9 @@ class FitResult:
     epochs: float = 0.0
     best_score: float | None = None
     best_step: int = 0
-    stopped: str = "epochs"  # epochs | time | patience
+    stopped: str = "epochs"  # epochs | time | patience | flops | pruned
+    flops: int = 0  # training FLOPs spent (forward + backward of every step, as perf's train_step counts them)
+    flops_complete: bool = True  # no matmul-like op went uncounted
     history: list[dict] = field(default_factory=list)  # one entry per validation pass
 
     @property
@@ -135,6 +147,7 @@ class _Fit:
         self.bad_evals = 0
         self.best_state = None
         self.total, self.per_epoch = 0, 1
+        self.flops = StepFlops(adapter)
 
     def elapsed(self) -> float:
         return time.perf_counter() - self.start
@@ -143,7 +156,23 @@ class _Fit:
         return self.cfg.max_minutes is not None and self.elapsed() > 60 * self.cfg.max_minutes
 
     def optimizer(self, total_steps: int):
-        return make_optimizer(self.adapter.model, self.cfg, total_steps, elapsed=self.elapsed)
+        return make_optimizer(self.adapter.model, self.cfg, total_steps, elapsed=self.elapsed,
+                              spent=lambda: self.result.flops)
+
+    def spent_budget(self, total: int) -> bool:
+        """The step or FLOP budget is used up."""
+        if self.cfg.max_flops:
+            return self.result.flops >= self.cfg.max_flops
+        return self.result.steps >= total
+
+    def budget_steps(self, train: list[dict], lengths: list[int], seed: int) -> int:
+        """The steps a FLOP budget buys, estimated from the first batch a fresh generator of the same seed
+        draws (the trainer's own generator is not touched), so the schedule's warmup and decay span the budget."""
+        first = bucketed_batches(lengths, self.cfg.batch_size, np.random.default_rng(seed), self.cfg.pool)[0]
+        per_step = self.flops(self.adapter.collate([train[i] for i in first]))
+        if not per_step:  # nothing counted: the budget would never run out
+            raise ValueError("max_flops: this model's training step counts 0 FLOPs; use a steps or minutes budget")
+        return max(1, math.ceil(self.cfg.max_flops / per_step))
 
     def evaluate(self, epoch: float) -> None:
         if self.score_fn is None:
@@ -154,8 +183,10 @@ class _Fit:
         self.adapter.model.train()
         r = self.result
         r.history.append({"step": r.steps, "examples": r.examples, "epoch": round(epoch, 3),
-                          "minutes": round(self.elapsed() / 60, 3), "score": score})
+                          "minutes": round(self.elapsed() / 60, 3), "score": score, "flops": r.flops})
         best = r.best_score is None or score > r.best_score
+        if getattr(self.score_fn, "stop", False):  # a tune trial's pruner (nlpbench.tune.prune) says stop
+            r.stopped = "pruned"
         if best:
             r.best_score, r.best_step, self.bad_evals = score, r.steps, 0
             self.save()
@@ -195,6 +226,7 @@ class _Fit:
 
     def step(self, batch_examples: list[dict], opt, sched, scaler) -> float:
         batch = self.adapter.collate(batch_examples)
+        self.result.flops += self.flops(batch)
         with train_autocast(self.device, self.dtype):
             loss = self.adapter.loss(batch)
         update(self.adapter.model, loss, opt, sched, scaler, self.cfg.clip_norm)
@@ -229,25 +261,29 @@ def fit(
     lengths = [e["length"] for e in train]
     per_epoch = math.ceil(len(train) / cfg.batch_size)
     total = cfg.max_steps or max(1, math.ceil(per_epoch * cfg.epochs))
+    if cfg.max_flops:
+        total = f.budget_steps(train, lengths, seed)
     f.total, f.per_epoch = total, per_epoch
     opt, sched = f.optimizer(total)
     scaler = torch.amp.GradScaler(enabled=f.device.type == "cuda" and dtype == "fp16")
     adapter.model.train()
     bar = tqdm(total=total, desc=f"train {adapter.name}", disable=not progress, leave=False, unit="step")
     epoch = 0
-    while f.result.steps < total and f.result.stopped == "epochs":
+    while (cfg.max_flops or f.result.steps < total) and f.result.stopped == "epochs":
         for batch in bucketed_batches(lengths, cfg.batch_size, rng, cfg.pool):
             loss = f.step([train[i] for i in batch], opt, sched, scaler)
             bar.update(1)
             bar.set_postfix(loss=f"{loss:.3f}", refresh=False)
             f.report()
-            done = f.result.steps >= total
+            done = f.spent_budget(total)
             if f.out_of_time():
                 f.result.stopped = "time"
             if f.result.stopped == "time" or done or (cfg.eval_every and f.result.steps % cfg.eval_every == 0):
                 f.evaluate(f.result.steps / per_epoch)
             if cfg.patience and f.bad_evals >= cfg.patience:
                 f.result.stopped = "patience"
+            if done and cfg.max_flops and f.result.stopped == "epochs":
+                f.result.stopped = "flops"
             if done or f.result.stopped != "epochs":
                 break
         else:
@@ -255,6 +291,7 @@ def fit(
                 f.evaluate(f.result.steps / per_epoch)  # epoch end
         epoch += 1
     bar.close()
+    f.result.flops_complete = f.flops.complete
     f.result.train_s = f.elapsed()
     f.result.epochs = f.result.steps / per_epoch
     f.restore_best()

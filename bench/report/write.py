@@ -29,6 +29,14 @@ from nlpbench.report.targets import table as ttt_table
 from nlpbench.suite.stages import STAGES
 from nlpbench.store.lock import as_read, status_note
 from nlpbench.store.results import read_records
+from nlpbench.tune import report as tune_report
+
+
+
+def _title(name: str) -> str:
+    """A picture's heading (the tune plots add theirs as they are drawn)."""
+    return {**plots.TITLES, **tune_report.TITLES}.get(name, name)
+
 
 # tables beyond quality/perf/generation, one function per stage of the run (nlpbench.suite.stages), each making
 # tables only when its records exist: deployment variants, serving
@@ -118,22 +126,28 @@ def write_report(run_dirs: list[Path], out_dir: Path | None = None, latex: bool 
     check_same_data({run.label: run.records for run in runs}, force)
     out = Path(out_dir) if out_dir is not None else runs[0].path
     out.mkdir(parents=True, exist_ok=True)
+    plain = {run.label: [r for r in run.records if not tune_report.is_tune(r)] for run in runs}  # tune: own section
     if len(runs) == 1:
-        tables = build_tables(runs[0].records, EXTRA_TABLES)
+        tables = build_tables(plain[runs[0].label], EXTRA_TABLES)
     else:
-        tables = side_by_side({run.label: run.records for run in runs}, EXTRA_TABLES)
+        tables = side_by_side(plain, EXTRA_TABLES)
     if len(runs) == 1:  # paired tests between the run's models, after its quality tables
         at = sum(t.spec.name.startswith("quality_") for t in tables)
-        tables[at:at] = [*pairwise.tables(runs[0].path, runs[0].records),
-                         *filter(None, [ttt_table(runs[0].records)])]
+        tables[at:at] = [*pairwise.tables(runs[0].path, plain[runs[0].label]),
+                         *filter(None, [ttt_table(plain[runs[0].label])])]
+        tables += tune_report.tables(runs[0].path, runs[0].records)  # the tune stage's section (nlpbench.tune)
     for stale in [*out.glob("quality_*.csv"), *out.glob("deployment_*.csv"), *out.glob("pairwise_*.csv"),
+                  *out.glob("tune_*.csv"),
                   out / "time_to_target.csv", out / "perf.csv", out / "generation.csv", out / "serve.csv"]:
         stale.unlink(missing_ok=True)  # a refreshed report must not keep tables that are gone
     for table in tables:
         flat(table.frame).to_csv(out / f"{table.spec.name}.csv", index=False)
     if latex:
         write_latex(tables, out / "latex")
-    pictures = plots.write_plots({run.label: run.records for run in runs}, out / "plots")
+    pictures = plots.write_plots(plain, out / "plots")
+    if len(runs) == 1:
+        pictures.update(tune_report.pictures(runs[0].records, out / "plots"))
+        tune_report.write_configs(runs[0].records, runs[0].path, out)
     (out / "report.md").write_text(render_markdown(runs, tables, pictures, out), encoding="utf-8")
     (out / "report.html").write_text(render_html(runs, tables, pictures), encoding="utf-8")
     return out / "report.md"
@@ -184,7 +198,7 @@ def render_markdown(runs: list[Run], tables: list[Table], pictures: dict[str, Pa
         parts += ["", "## Cells that did not finish ok", "", _md_table(failures)]
     if pictures:
         parts += ["", "## Plots", ""]
-        parts += [f"![{plots.TITLES[name]}]({path.relative_to(out).as_posix() if path.is_relative_to(out) else path})"
+        parts += [f"![{_title(name)}]({path.relative_to(out).as_posix() if path.is_relative_to(out) else path})"
                   for name, path in pictures.items()]
     if not tables:
         parts += ["", "(no records yet)"]
@@ -215,7 +229,7 @@ def render_html(runs: list[Run], tables: list[Table], pictures: dict[str, Path])
         body += ["<h2>Cells that did not finish ok</h2>", frame_html(pd.DataFrame(failures))]
     for name, path in pictures.items():
         data = base64.b64encode(path.read_bytes()).decode("ascii")
-        body += [f"<h2>{html.escape(plots.TITLES[name])}</h2>",
+        body += [f"<h2>{html.escape(_title(name))}</h2>",
                  f'<img alt="{html.escape(name)}" src="data:image/png;base64,{data}">']
     return (f"<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>{title}</title>"
             f"<style>{_CSS}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n")
@@ -277,5 +291,8 @@ def main(args: argparse.Namespace) -> int:
 def report_and_summary(run_dir: Path) -> None:
     """The end of `run` and `eval`: the report files written, the summary printed."""
     path = write_report([run_dir])
-    print(summary_table(read_records(run_dir)))
+    print(summary_table([r for r in read_records(run_dir) if not tune_report.is_tune(r)]))
+    for verdict in sorted(Path(run_dir).glob("tune_verdict_*.csv")):  # the tune stage's bottom line
+        print(f"\n{verdict.stem} (the tune section of report.md has the curves and tables)\n"
+              f"{to_markdown(pd.read_csv(verdict).fillna('').astype(str))}")
     log(f"report: {path}")

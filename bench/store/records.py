@@ -71,6 +71,18 @@ class QualityRecord(Record):
     samples: list[dict[str, Any]] | None = None  # a few predictions to eyeball
     diverged_step: int | None = None  # status diverged: the optimiser step whose loss was not finite (1-based)
     diverged_loss: str | None = None  # ... and that loss, "nan", "inf" or "-inf" (JSON has no such numbers)
+    train_flops: float | None = None  # training FLOPs spent (nlpbench.tune.budget.StepFlops; validation not counted)
+    train_flops_complete: bool | None = None  # false: a matmul-like op had no FLOP formula
+    train_gflops_per_s: float | None = None  # achieved, validation passes left out
+    peak_gflops: float | None = None  # this worker's matmul probe (nlpbench.perf.probe.worker_peak)
+    peak_fraction: float | None = None  # train_gflops_per_s / peak_gflops
+    # the tune stage (nlpbench.tune): trial | default | confirm, and what the trial was
+    tune_role: str | None = None
+    trial: int | None = None
+    study: int | None = None
+    space: str | None = None
+    tune_params: dict[str, Any] | None = None
+    budget: dict[str, Any] | None = None
 
 
 class PerfRecord(Record):

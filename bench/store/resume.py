@@ -55,6 +55,10 @@ def read_run_json(run_dir: Path, what: str = "--resume") -> dict:
 def suite_differences(before: dict, suite: Suite) -> list[str]:
     """Top-level suite keys whose values differ, placement aside; a key `before` lacks is its default."""
     before = dict(before) if isinstance(before, dict) else {}
+    try:  # an older version's config, with keys added since at their defaults (nested too, e.g. a task's `tune`)
+        before = Suite.model_validate(before).model_dump(mode="json")
+    except ValueError:
+        pass  # not a suite this version reads: compared as stored, so the difference is named
     now, defaults = suite.model_dump(mode="json"), Suite.model_construct().model_dump(mode="json")
     for key in PLACEMENT:  # a resumed run may place its units differently: same results
         before.pop(key, None), now.pop(key, None)

@@ -25,6 +25,7 @@ from nlpbench.suite.errors import format_errors
 from nlpbench.suite.overrides import apply_overrides
 from nlpbench.suite.values import raw_problems
 from nlpbench.tasks import TASK_NAMES, get_task
+from nlpbench.tune.spec import ModelTune, TuneSpec
 
 SUITES_DIR = Path(str(files("nlpbench.suites")))  # shipped in the wheel; a suite is one of these names or a path
 Split = Literal["train", "validation", "test"]
@@ -43,6 +44,7 @@ class ModelSpec(Strict):
     params: dict[str, Any] = {}
     train: dict[str, Any] | None = {}  # null: evaluate the model as set up (a pretrained checkpoint), no training
     required: bool = False  # a failed cell of a required model makes `run` exit 1
+    tune: ModelTune | None = None  # its own search-space layers in the task's tune stage (nlpbench.tune)
 
     @property
     def label(self) -> str:
@@ -80,6 +82,7 @@ class TaskSpec(Strict):
     select_metric: str | None = None  # validation metric for the best checkpoint
     targets: dict[str, float] = {}  # time-to-target on the selection metric, e.g. {accuracy: 0.8}
     models: list[ModelSpec] = Field(min_length=1)
+    tune: TuneSpec | None = None  # the tune stage: equal-budget trials per model, curves, confirmation (nlpbench.tune)
 
     @property
     def label(self) -> str:

@@ -34,6 +34,8 @@ class Stage:
 
 STAGES = (
     Stage("tasks", lambda s: True, run="nlpbench.launch.units:run_quality"),  # training units, scored
+    Stage("tune", lambda s: any(t.tune for t in s.tasks), "nlpbench.tune.study:suite_problems",
+          run="nlpbench.tune.study:run_tune"),  # trials, then the winners confirmed (tables: nlpbench.tune.report)
     Stage("variants", lambda s: s.variants != ["fp32"], "nlpbench.variants:suite_problems",
           "nlpbench.report.variants:deployment_tables", run="nlpbench.variants.run:run_stage"),
     Stage("serve", lambda s: s.serve is not None, "nlpbench.serve:serve_problems", "nlpbench.report.serve:serve_tables",
