@@ -225,7 +225,7 @@ def run_perf(ctx, data) -> list[str]:
     models with a failed cell."""
     from nlpbench.context import log
     from nlpbench.perf.plan import perf_models, perf_specs
-    from nlpbench.perf.probe import probe_peak_gflops
+    from nlpbench.perf.probe import ceiling_line, probe_peak_gflops
     from nlpbench.store.records import perf_record, utc_now
     from nlpbench.store.results import write_json
 
@@ -233,7 +233,7 @@ def run_perf(ctx, data) -> list[str]:
     ctx.peak_gflops = probe.get("gflops")
     meta = json.loads((ctx.run_dir / "run.json").read_text())
     write_json(ctx.run_dir / "run.json", {**meta, "matmul_probe": probe})
-    log(f"matmul probe: {probe.get('gflops', 0):.1f} GFLOP/s peak ({probe.get('dtype')}, n={probe.get('n')})")
+    log(ceiling_line(probe))
     specs = perf_specs(ctx, data)
     by_id = {s.cell: s for s in specs}
     models = {name: m for m, name, *_ in perf_models(ctx.suite, data)}
