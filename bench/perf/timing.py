@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from nlpbench.perf.noise import noise_fields
 from nlpbench.perf.trackers import Latency
 
 
@@ -17,7 +18,7 @@ def timing_fields(batch_size: int, tokens_per_sample: int, lat: Latency, first: 
         "latency_ms": lat.summary(),
         "throughput": {"samples_per_s": batch_size / p50_s, "tokens_per_s": batch_size * tokens_per_sample / p50_s},
         "achieved_gflops": (flops / p50_s / 1e9) if flops else None,
-        "noisy": lat.noisy,
+        **noise_fields(lat),  # noisy, noisy_reason, noise (the sweep judges it again against the machine's drift)
     }
     achieved = out["achieved_gflops"]
     if achieved and peak_gflops and achieved > peak_gflops:
@@ -32,7 +33,6 @@ def timing_fields(batch_size: int, tokens_per_sample: int, lat: Latency, first: 
         inconsistent = n > 1 and tn <= t1
         out.update(
             time_to_first_token_ms=t1, per_token_ms=(tn - t1) / (n - 1) if n > 1 else None,
-            time_to_first_token_iqr_ms=first.iqr, max_new_tokens=n,
-            noisy=lat.noisy or first.noisy or inconsistent,
+            time_to_first_token_iqr_ms=first.iqr, max_new_tokens=n, **noise_fields(lat, first, inconsistent),
         )  # fmt: skip
     return out
