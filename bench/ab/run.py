@@ -52,6 +52,7 @@ TURN_S = 0.02  # seconds of work per turn: the turn passes every few iterations 
 LEGS = 4  # a cell is opened afresh this many times per side, alternating between the worker pairs
 PAIRS = 2  # worker processes per side: one process's luck (memory placement) must not decide a verdict
 MAX_EXTRA_S = 30.0  # default cap on an inconclusive cell's extra sampling (seconds of wall time per cell)
+INTERIM_BOOT = 500  # bootstrap resamples of the checks between groups of extra legs
 MAX_TURN_ITERS = 64  # sub-millisecond cells: still a switch at least every 64 iterations
 OPEN_KEYS = ("cell", "adapter", "params", "task", "num_labels", "mode", "batch_size", "seq_len", "dtype",
              "max_new_tokens", "device", "seed", "warmup")  # fmt: skip
@@ -276,7 +277,10 @@ def compare_sides(run_dir: Path, pair: tuple[Side, Side], pairs: list[list[Worke
 
 
 def _decided(cell: str, recs: list[dict], tolerance: float) -> bool:
-    return judge(cell, *recs, tolerance)["verdict"] != INCONCLUSIVE
+    """Whether extra sampling may stop: the verdict on fewer resamples (a judge of a fast cell's tens of
+    thousands of samples at 2000 resamples takes seconds, which the cap would spend on judging); the row
+    written is judged in full, so a cell decided here by a hair can still read inconclusive there."""
+    return judge(cell, *recs, tolerance, n_boot=INTERIM_BOOT)["verdict"] != INCONCLUSIVE
 
 
 def _hello(side: Side, worker: Worker) -> dict:

@@ -48,11 +48,12 @@ LEVEL = 0.99
 FAILING = ("regression", "error")
 INCONCLUSIVE = "inconclusive"  # the state string `compare` uses too
 EXIT_INCONCLUSIVE = 3  # only inconclusive cells, and the caller asked them to fail
-BOOT_CHUNK = 250  # bootstrap resamples computed at once (memory: chunk x samples floats)
+N_BOOT = 2000  # bootstrap resamples of the verdict
 
 
-def judge(cell: str, base: dict, head: dict, tolerance: float = TOLERANCE) -> dict:
-    """One row: cell, ratio, ci99, verdict, and each side's p50 (from the two sides' records)."""
+def judge(cell: str, base: dict, head: dict, tolerance: float = TOLERANCE, n_boot: int = N_BOOT) -> dict:
+    """One row: cell, ratio, ci99, verdict, and each side's p50 (from the two sides' records). `n_boot`: fewer
+    resamples for extra sampling's interim checks (a resample costs time in proportion to the samples)."""
     row = {"cell": cell, "ratio": None, "ci99": None, "base_p50_ms": _p50(base), "head_p50_ms": _p50(head)}
     if head.get("status") in ("error", "oom") or (head.get("status") != "ok" and base.get("status") == "ok"):
         return {**row, "verdict": "error", "error": head.get("error")}
@@ -60,9 +61,9 @@ def judge(cell: str, base: dict, head: dict, tolerance: float = TOLERANCE) -> di
         return {**row, "verdict": "no-base", "error": base.get("error")}
     blocks = base.get("_blocks") or []
     if len(blocks) >= MIN_BLOCKS:
-        r = blocked_ratio_of_medians(blocks, level=LEVEL)
+        r = blocked_ratio_of_medians(blocks, n_boot=n_boot, level=LEVEL)
     else:
-        r = ratio_of_medians(base["_samples_ms"], head["_samples_ms"], level=LEVEL)
+        r = ratio_of_medians(base["_samples_ms"], head["_samples_ms"], n_boot=n_boot, level=LEVEL)
     lo, hi = r["ci"]
     return {**row, "ratio": r["ratio"], "ci99": [lo, hi], "verdict": state(lo, hi, tolerance)}
 
@@ -82,27 +83,14 @@ def blocked_ratio_of_medians(blocks: list, n_boot: int = 2000, seed: int = 0, le
     which the machine ran slow falls on both sides of the resample together instead of widening the interval
     as if it could have fallen on one side only (the samples of one side are not independent of the other's)."""
     rng = np.random.default_rng(seed)
-    base, head = _padded([b for b, _ in blocks]), _padded([h for _, h in blocks])
-    picks = rng.integers(0, len(blocks), size=(n_boot, len(blocks)))
-    ratios = np.concatenate([_medians(head, p) / _medians(base, p) for p in np.array_split(picks, max(1, n_boot // BOOT_CHUNK))])
+    base = [np.asarray(b, float) for b, _ in blocks]
+    head = [np.asarray(h, float) for _, h in blocks]
+    ratios = np.empty(n_boot)
+    for j, pick in enumerate(rng.integers(0, len(blocks), size=(n_boot, len(blocks)))):
+        ratios[j] = np.median(np.concatenate([head[i] for i in pick])) / np.median(np.concatenate([base[i] for i in pick]))
     lo, hi = np.quantile(ratios, [(1 - level) / 2, (1 + level) / 2])
-    point = np.nanmedian(head) / np.nanmedian(base)
+    point = np.median(np.concatenate(head)) / np.median(np.concatenate(base))
     return {"ratio": float(point), "ci": [float(lo), float(hi)]}
-
-
-def _padded(parts: list) -> np.ndarray:
-    """Blocks as rows of one array, NaN-padded to the longest (legs may time different turn lengths)."""
-    out = np.full((len(parts), max(len(p) for p in parts)), np.nan)
-    for i, p in enumerate(parts):
-        out[i, : len(p)] = p
-    return out
-
-
-def _medians(rows: np.ndarray, picks: np.ndarray) -> np.ndarray:
-    """The median of each resample's samples (the picked blocks' rows together; padding ignored). Vectorised:
-    resampling hundreds of blocks one concatenation at a time took seconds a cell, and extra sampling
-    (nlpbench.ab.run) judges a cell again after each group of legs."""
-    return np.nanmedian(rows[picks].reshape(len(picks), -1), axis=1)
 
 
 def _p50(rec: dict) -> float | None:
@@ -206,7 +194,8 @@ def plot(rows: list[dict], tolerance: float, path: Path) -> None:
     ax.set_yticks(range(len(shown)), [r["cell"].removeprefix("perf/") for r in shown], fontsize=7)
     ax.invert_yaxis()
     ax.set_xlabel(f"median(head) / median(base), {LEVEL:.0%} interval")
-    ax.set_title(f"nlpbench ab: head vs base latency per cell (grey: ±{tolerance:.0%}; red: regression, orange: inconclusive)", fontsize=9)
+    ax.set_title(f"nlpbench ab: head vs base latency per cell (grey: ±{tolerance:.0%}; red: regression, "
+                 "orange: inconclusive)", fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -293,20 +293,6 @@ def test_same_needs_the_whole_interval_inside_the_tolerance_else_inconclusive():
     assert state(0.8, 0.94, 0.05) == "faster" and state(0.95, 1.05, 0.05) == "same"
 
 
-def test_blocked_interval_matches_the_concatenating_bootstrap():
-    from nlpbench.ab.verdict import blocked_ratio_of_medians
-
-    rng = np.random.default_rng(1)
-    blocks = [(list(rng.normal(10, 1, n)), list(rng.normal(11, 1, n))) for n in [4] * 20 + [6] * 15]
-    r = blocked_ratio_of_medians(blocks, n_boot=300)
-    ref_rng, ratios = np.random.default_rng(0), []  # the plain loop the vectorised one replaced
-    for pick in ref_rng.integers(0, len(blocks), size=(300, len(blocks))):
-        h = np.concatenate([blocks[i][1] for i in pick])
-        b = np.concatenate([blocks[i][0] for i in pick])
-        ratios.append(np.median(h) / np.median(b))
-    assert r["ci"] == pytest.approx(list(np.quantile(ratios, [0.005, 0.995])), rel=1e-12)
-
-
 class NoisyWorker(FakeWorker):
     """Samples of `ms` times lognormal noise from a seeded generator; a fake clock advances by what it 'ran'."""
 

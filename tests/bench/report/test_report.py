@@ -201,7 +201,8 @@ def test_the_report_says_how_far_the_perf_figures_hold():
 
     meta = {"machine_drift": {"line": "machine drift: ... good to ±9%; compare with `nlpbench ab`"},
             "matmul_probe": {"gflops": 100.0, "dtype": "fp32", "threads": 2, "shape": [1024, 1024, 1024],
-                             "shapes": [{}, {}, {}], "ceiling": {"gflops": None, "why": "unknown: no clock readable"}}}  # fmt: skip
+                             "shapes": [{}, {}, {}],
+                             "ceiling": {"gflops": None, "why": "unknown: no clock readable"}}}  # fmt: skip
     fields = {f: None for f in Run.__dataclass_fields__}
     notes = _perf_notes([Run(**{**fields, "label": "r1", "meta": meta, "records": []}),
                          Run(**{**fields, "label": "old", "meta": {}, "records": []})])  # fmt: skip
