@@ -217,7 +217,7 @@ def run_ab(suite_arg: str, base: str, head: str | None = None, overrides=(), out
             raise BadInput("ab: nothing compared (the suite's perf grid is empty)")
         verdict = _quality(run_dir, pair, suite, (suite_arg, overrides, data_dir, models, tasks),
                            quality_tolerances or {}) if quality else None  # fmt: skip
-    write_outputs(run_dir, rows, tolerance, json_path, verdict)
+    write_outputs(run_dir, rows, tolerance, json_path, verdict, fail_on_inconclusive)
     loud = loud_line(rows, tolerance, fail_on_inconclusive)
     print(f"{summary(rows)}\n{loud + chr(10) if loud else ''}run folder: {run_dir}")
     return exit_code(rows, fail_on_inconclusive, verdict is None or verdict[0]["ok"])

@@ -149,7 +149,7 @@ CELL_KEYS = ("cell", "ratio", "ci99", "verdict", "legs", "seconds", "extra_secon
 
 
 def write_outputs(run_dir: Path, rows: list[dict], tolerance: float, json_path: Path | None = None,
-                  quality: tuple[dict, str] | None = None) -> None:  # fmt: skip
+                  quality: tuple[dict, str] | None = None, fail_on_inconclusive: bool = False) -> None:  # fmt: skip
     """ab.csv, ab.md, plots/ab.png in the run folder; `json_path`: {"ok", "inconclusive": [cells], "cells":
     [...]} for CI (`ok`: no regression or error; inconclusive cells are listed, not failed), plus "quality"
     ({"ok", "compared", "regressions", "warnings"}) with `quality` (its JSON and Markdown)."""
@@ -157,7 +157,7 @@ def write_outputs(run_dir: Path, rows: list[dict], tolerance: float, json_path: 
     df.to_csv(run_dir / "ab.csv", index=False)
     shown = df.map(_cell_text).astype(str)
     head = f"tolerance +{tolerance:.0%}, {LEVEL:.0%} bootstrap interval of median(head) / median(base)"
-    loud = loud_line(rows, tolerance)
+    loud = loud_line(rows, tolerance, fail_on_inconclusive)
     md = f"# nlpbench ab\n\n{head}\n\n{to_markdown(shown)}\n\n{summary(rows)}\n" + (f"\n**{loud}**\n" if loud else "")
     plot(rows, tolerance, run_dir / "plots" / "ab.png")
     verdicts = {"ok": ok(rows), "inconclusive": inconclusive(rows),
