@@ -108,6 +108,24 @@ def test_a_planted_slowdown_in_the_working_tree_is_a_regression(repo, tmp_path, 
     assert info["head"]["root"] == str(repo) and info["head"]["dirty"] is True
 
 
+def test_an_undecided_cell_is_sampled_more_then_passes_loudly_or_exits_3(repo, tmp_path, monkeypatch, capsys):
+    from nlpbench.ab import verdict
+
+    monkeypatch.chdir(repo)
+    monkeypatch.setattr(verdict, "state", lambda lo, hi, tolerance: "inconclusive")  # a cell that never decides
+    argv = ["ab", "ab.yaml", "threads=1", "--base", "a", "--head", "a", "--max-extra-seconds", "6"]
+    assert main([*argv, "--out", str(tmp_path / "r1"), "--json", str(tmp_path / "v.json")]) == 0  # passes, loudly
+    out = capsys.readouterr().out
+    assert "INCONCLUSIVE: 1 cell(s) undecided" in out and "they pass" in out
+    v = json.loads((tmp_path / "v.json").read_text())
+    (cell,) = v["cells"]
+    assert v["ok"] is True and v["inconclusive"] == [cell["cell"]] and cell["verdict"] == "inconclusive"
+    assert cell["legs"] >= 8 and 0 < cell["extra_seconds"] <= 6 and cell["seconds"] > cell["extra_seconds"]
+    assert f"{cell['legs']} legs" in out and "s of it extra" in out
+    assert main([*argv, "--max-extra-seconds", "0", "--fail-on-inconclusive", "--out", str(tmp_path / "r2")]) == 3
+    assert "they FAIL this run" in capsys.readouterr().out
+
+
 def test_a_revision_that_does_not_exist_is_bad_input(repo, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(repo)
     assert main(["ab", "ab.yaml", "--base", "no-such-rev", "--out", str(tmp_path)]) == 2
