@@ -255,8 +255,6 @@ def run_perf(ctx, data) -> list[str]:
     from nlpbench.store.records import perf_record, utc_now
     from nlpbench.store.results import write_json
 
-    from nlpbench.perf.noise import DriftProbe
-
     probe = probe_peak_gflops(ctx.device.type)
     ctx.peak_gflops = probe.get("gflops")
     meta = json.loads((ctx.run_dir / "run.json").read_text())

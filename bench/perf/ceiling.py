@@ -19,6 +19,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from nlpbench.env import cpuinfo_fields
+
 FP32_FLOPS_PER_CYCLE = (("avx512f", 64), ("fma", 32), ("avx", 16), ("sse2", 8))  # widest first
 HALF_FLOPS_PER_CYCLE = {"bf16": (("amx_bf16", 1024), ("avx512_bf16", 128)),
                         "fp16": (("amx_fp16", 1024), ("avx512_fp16", 128))}  # fmt: skip
@@ -42,9 +44,7 @@ def clock_ghz(max_freq: Path = MAX_FREQ, cpuinfo: dict | None = None) -> tuple[f
         return int(max_freq.read_text().strip()) / 1e6, "cpufreq max"
     except (OSError, ValueError):
         pass
-    from nlpbench.env import _cpuinfo_fields
-
-    mhz = (cpuinfo if cpuinfo is not None else _cpuinfo_fields()).get("cpu MHz")
+    mhz = (cpuinfo if cpuinfo is not None else cpuinfo_fields()).get("cpu MHz")
     try:
         return float(mhz) / 1e3, "/proc/cpuinfo cpu MHz (nominal in a VM; turbo may exceed it)"
     except (TypeError, ValueError):
@@ -56,9 +56,7 @@ def isa_ceiling(device: str, dtype: str, threads: int, cpuinfo: dict | None = No
     """{"gflops" (None: unknown), "cores", "flops_per_cycle", "isa", "clock_ghz", "clock_source", "why"}."""
     if device != "cpu":
         return {"gflops": None, "why": f"unknown: no ISA-and-clock formula for device {device}"}
-    from nlpbench.env import _cpuinfo_fields
-
-    fields = cpuinfo if cpuinfo is not None else _cpuinfo_fields()
+    fields = cpuinfo if cpuinfo is not None else cpuinfo_fields()
     flags = set((fields.get("flags") or "").split())
     per_cycle, isa = flops_per_cycle(dtype, flags)
     ghz, source = clock_ghz(max_freq, fields)
