@@ -251,11 +251,12 @@ def run_perf(ctx, data) -> list[str]:
     models with a failed cell."""
     from nlpbench.context import log
     from nlpbench.perf.plan import perf_models, perf_specs
-    from nlpbench.perf.probe import ceiling_line, probe_peak_gflops
+    from nlpbench.perf.probe import DEFAULT_DTYPE, ceiling_line, worker_peak
     from nlpbench.store.records import perf_record, utc_now
     from nlpbench.store.results import write_json
 
-    probe = probe_peak_gflops(ctx.device.type)
+    # cached: inline cells at this dtype and thread count divide by this same probe instead of running another
+    probe = worker_peak(ctx.device.type, DEFAULT_DTYPE[ctx.device.type], seconds=0.8)
     ctx.peak_gflops = probe.get("gflops")
     meta = json.loads((ctx.run_dir / "run.json").read_text())
     write_json(ctx.run_dir / "run.json", {**meta, "matmul_probe": probe})
