@@ -95,13 +95,14 @@ def alternate(spec: PerfCellSpec, pairs: list[list[Worker]], legs: int = LEGS, d
     time it in ABBA blocks for 1/legs of `min_iters` and `min_seconds`, close it. [base record, head record],
     each with every sample (`_samples_ms`), the cell's ABBA blocks (`_blocks`: [(base, head) samples]) and
     `_legs`, `_extra_s`. `decided(records) -> bool`: when false after the legs, `legs` more at a time, as long
-    as the next group (as long as the last one took) ends within `max_extra_s` of the first extra leg."""
+    as the next group (as long as the last one took) ends within `max_extra_s` of the first extra leg; a group
+    that runs past it stops after the leg that did (the machine slowed: a 30 s cap once took 106 s)."""
     started, t0 = utc_now(), clock()
     per_leg = dataclasses.replace(spec, min_iters=math.ceil(spec.min_iters / legs), min_seconds=spec.min_seconds / legs)
     opened: list = [None, None]
     failed: list = [None, None]
     blocks: list[tuple[list[float], list[float]]] = []
-    leg, extra_t0, group_s = 0, None, 0.0
+    leg, extra_t0, group_s, capped = 0, None, 0.0, False
     while True:
         g0 = clock()
         for leg in range(leg, leg + legs):
@@ -112,10 +113,13 @@ def alternate(spec: PerfCellSpec, pairs: list[list[Worker]], legs: int = LEGS, d
             if any(failed):
                 break
             blocks += leg_blocks
+            if extra_t0 is not None and clock() - extra_t0 >= max_extra_s:
+                capped = True  # also mid-group: a machine that slowed down (a shared VM) must not overrun the cap
+                break
         leg, now = leg + 1, clock()
         group_s, extra_t0 = now - g0, now if extra_t0 is None else extra_t0
         recs = _records(spec, blocks, opened, failed, started, now - t0)
-        if any(failed) or decided is None or decided(recs) or now - extra_t0 + group_s > max_extra_s:
+        if any(failed) or capped or decided is None or decided(recs) or now - extra_t0 + group_s > max_extra_s:
             break
     extra = now - extra_t0
     return [{**r, "_legs": leg, "_extra_s": extra} for r in recs]

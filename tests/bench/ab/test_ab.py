@@ -312,31 +312,36 @@ def test_same_needs_the_whole_interval_inside_the_tolerance_else_inconclusive():
 
 
 class NoisyWorker(FakeWorker):
-    """Samples of `ms` times lognormal noise from a seeded generator; a fake clock advances by what it 'ran'."""
+    """Samples of `ms` times lognormal noise from a seeded generator; a fake clock advances by what it 'ran'.
+    `machine["slow_after"]`: after that many legs (two opens each) every sample is 50 times slower."""
 
-    def __init__(self, side, ms, turns, rng, clock):
+    def __init__(self, side, ms, turns, rng, clock, machine):
         super().__init__(side, ms, turns)
-        self.rng, self.clock = rng, clock
+        self.rng, self.clock, self.machine = rng, clock, machine
 
     def ask(self, msg):
+        if msg["op"] == "open":
+            self.machine["opens"] += 1
         if msg["op"] != "time":
             return super().ask(msg)
-        xs = list(self.ms * np.exp(self.rng.normal(0, 0.15, msg["iters"])))
+        slow = 50.0 if self.machine["opens"] > 2 * self.machine.get("slow_after", 1e9) else 1.0
+        xs = list(self.ms * slow * np.exp(self.rng.normal(0, 0.15, msg["iters"])))
         self.clock[0] += sum(xs) / 1e3
         return {"samples_ms": xs}
 
 
-def _noisy_cell(slower: float, max_extra_s: float, seed: int = 0):
+def _noisy_cell(slower: float, max_extra_s: float, seed: int = 0, slowdown_after: int | None = None):
     from functools import partial
 
     from nlpbench.ab.run import _decided, alternate
     from nlpbench.perf.cell import PerfCellSpec
 
     rng, clock, turns = np.random.default_rng(seed), [0.0], []
+    machine = {"opens": 0, **({"slow_after": slowdown_after} if slowdown_after is not None else {})}
     spec = PerfCellSpec.make(adapter="dummy", params={}, task="classification", mode="forward", batch_size=1,
                              seq_len=8, min_iters=8, min_seconds=0.05)  # fmt: skip
-    pairs = [[NoisyWorker(0, 10.0, turns, rng, clock), NoisyWorker(1, 10.0 * slower, turns, rng, clock)]
-             for _ in range(2)]  # fmt: skip
+    pairs = [[NoisyWorker(0, 10.0, turns, rng, clock, machine),
+              NoisyWorker(1, 10.0 * slower, turns, rng, clock, machine)] for _ in range(2)]  # fmt: skip
     decided = partial(_decided, spec.cell, tolerance=0.05)
     recs = alternate(spec, pairs, decided=decided, max_extra_s=max_extra_s, clock=lambda: clock[0])
     return recs, decided
@@ -357,6 +362,11 @@ def test_an_inconclusive_cell_is_sampled_until_it_decides():
 def test_extra_sampling_stops_at_its_time_cap():
     recs, decided = _noisy_cell(1.05, max_extra_s=2.0)  # on the tolerance's edge: can't decide
     assert not decided(recs) and recs[0]["_extra_s"] <= 2.0 and recs[0]["_legs"] > 4
+
+
+def test_a_machine_that_slows_down_stops_extra_sampling_mid_group():
+    recs, _ = _noisy_cell(1.05, max_extra_s=2.0, slowdown_after=4)  # from leg 5 on, every sample 50 times slower
+    assert recs[0]["_legs"] == 5 and recs[0]["_extra_s"] > 2.0  # stopped after the leg that passed the cap
 
 
 def test_exit_codes_and_json_for_inconclusive_cells(tmp_path):
