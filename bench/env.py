@@ -212,3 +212,8 @@ def environment(data_dir: str | None = None, data: dict | None = None) -> dict:
                                         "executable": sys.executable},
             "packages": packages(), "cuda": cuda_info(), "data_dir": data_directory(data_dir),
             "data": data or {}}
+
+
+def cpuinfo_fields() -> dict[str, str]:
+    """The first processor's /proc/cpuinfo `key: value` fields (nlpbench.perf.ceiling reads its flags and clock)."""
+    return _cpuinfo_fields()

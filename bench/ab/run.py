@@ -13,7 +13,11 @@ cell goes on until each side has `perf.min_iters` samples and
 one build's luck (where its memory landed) can move a cell by 10-70% for as
 long as it lives — A/A runs with one worker per side flagged such cells with
 tight intervals. A pair's later legs warm up with one step (it built the shape
-before). The verdict (nlpbench.ab.verdict) pools each side's legs. The run folder holds run.json, each side's records
+before). The verdict (nlpbench.ab.verdict) pools each side's legs. A cell whose
+verdict is `inconclusive` (its interval straddles the tolerance) gets more legs,
+`LEGS` at a time (so ABBA and BAAB stay balanced), until it decides or the next
+group would pass `max_extra_s` (`--max-extra-seconds`); each row says how many
+legs and seconds it took (`legs`, `seconds`, `extra_seconds`). The run folder holds run.json, each side's records
 (`base/records.jsonl`, `head/records.jsonl`, written as each cell ends), the
 ratio table (`ab.csv`, `ab.md`), `ab.json` and `plots/ab.png`.
 """
@@ -25,13 +29,14 @@ import math
 import shutil
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 import torch
 
 from nlpbench.ab.client import Worker, WorkerError
 from nlpbench.ab.sides import Side, sides
-from nlpbench.ab.verdict import TOLERANCE, judge, ok, summary, write_outputs
+from nlpbench.ab.verdict import INCONCLUSIVE, TOLERANCE, exit_code, judge, loud_line, summary, write_outputs
 from nlpbench.env import machine, resolve_device
 from nlpbench.errors import BadInput
 from nlpbench.metrics.stats import compact
@@ -46,6 +51,8 @@ from nlpbench.tasks import get_task
 TURN_S = 0.02  # seconds of work per turn: the turn passes every few iterations (many ABBA blocks per cell)
 LEGS = 4  # a cell is opened afresh this many times per side, alternating between the worker pairs
 PAIRS = 2  # worker processes per side: one process's luck (memory placement) must not decide a verdict
+MAX_EXTRA_S = 30.0  # default cap on an inconclusive cell's extra sampling (seconds of wall time per cell)
+INTERIM_BOOT = 500  # bootstrap resamples of the checks between groups of extra legs
 MAX_TURN_ITERS = 64  # sub-millisecond cells: still a switch at least every 64 iterations
 OPEN_KEYS = ("cell", "adapter", "params", "task", "num_labels", "mode", "batch_size", "seq_len", "dtype",
              "max_new_tokens", "device", "seed", "warmup")  # fmt: skip
@@ -82,24 +89,44 @@ def turn_iters(step_ms: list[float]) -> int:
     return max(1, min(MAX_TURN_ITERS, math.ceil(TURN_S * 1e3 / max(max(step_ms, default=1.0), 1e-3))))
 
 
-def alternate(spec: PerfCellSpec, pairs: list[list[Worker]], legs: int = LEGS) -> list[dict]:
+def alternate(spec: PerfCellSpec, pairs: list[list[Worker]], legs: int = LEGS, decided=None,
+              max_extra_s: float = 0.0, clock=time.perf_counter) -> list[dict]:  # fmt: skip
     """The cell in `legs` legs, leg l on worker pair l mod len(pairs): both sides open it (a fresh model),
     time it in ABBA blocks for 1/legs of `min_iters` and `min_seconds`, close it. [base record, head record],
-    each with every sample (`_samples_ms`) and the cell's ABBA blocks (`_blocks`: [(base, head) samples])."""
-    started, t0 = utc_now(), time.perf_counter()
+    each with every sample (`_samples_ms`), the cell's ABBA blocks (`_blocks`: [(base, head) samples]) and
+    `_legs`, `_extra_s`. `decided(records) -> bool`: when false after the legs, `legs` more at a time, as long
+    as the next group (as long as the last one took) ends within `max_extra_s` of the first extra leg; a group
+    that runs past it stops after the leg that did (the machine slowed: a 30 s cap once took 106 s)."""
+    started, t0 = utc_now(), clock()
     per_leg = dataclasses.replace(spec, min_iters=math.ceil(spec.min_iters / legs), min_seconds=spec.min_seconds / legs)
     opened: list = [None, None]
     failed: list = [None, None]
     blocks: list[tuple[list[float], list[float]]] = []
-    for leg in range(legs):
-        workers = pairs[leg % len(pairs)]
-        warm = per_leg if leg < len(pairs) else dataclasses.replace(per_leg, warmup=1)  # this pair warmed it before
-        first = (leg // len(pairs)) % 2  # each pair's later legs mirrored: head opens first, BAAB (see _leg)
-        leg_blocks, opened, failed = _leg(warm, workers, first)
-        if any(failed):
+    leg, extra_t0, group_s, capped = 0, None, 0.0, False
+    while True:
+        g0 = clock()
+        for leg in range(leg, leg + legs):
+            workers = pairs[leg % len(pairs)]
+            warm = per_leg if leg < len(pairs) else dataclasses.replace(per_leg, warmup=1)  # this pair warmed it before
+            first = (leg // len(pairs)) % 2  # each pair's later legs mirrored: head opens first, BAAB (see _leg)
+            leg_blocks, opened, failed = _leg(warm, workers, first)
+            if any(failed):
+                break
+            blocks += leg_blocks
+            if extra_t0 is not None and clock() - extra_t0 >= max_extra_s:
+                capped = True  # also mid-group: a machine that slowed down (a shared VM) must not overrun the cap
+                break
+        leg, now = leg + 1, clock()
+        group_s, extra_t0 = now - g0, now if extra_t0 is None else extra_t0
+        recs = _records(spec, blocks, opened, failed, started, now - t0)
+        if any(failed) or capped or decided is None or decided(recs) or now - extra_t0 + group_s > max_extra_s:
             break
-        blocks += leg_blocks
-    wall = time.perf_counter() - t0
+    extra = now - extra_t0
+    return [{**r, "_legs": leg, "_extra_s": extra} for r in recs]
+
+
+def _records(spec, blocks, opened, failed, started, wall) -> list[dict]:
+    """[base, head] records from the blocks so far (each with `_blocks`)."""
     recs = []
     for i, side in enumerate(("base", "head")):
         rec = _record(spec, side, [x for b in blocks for x in b[i]], opened[i], failed, i, started, wall)
@@ -164,11 +191,16 @@ def _record(spec: PerfCellSpec, side: str, samples, opened, failed, i: int, star
 
 def run_ab(suite_arg: str, base: str, head: str | None = None, overrides=(), out: Path | None = None,
            tolerance: float = TOLERANCE, json_path: Path | None = None, data_dir: str | None = None,
-           models=None, tasks=None, argv=None, quality: bool = False, quality_tolerances=None) -> int:  # fmt: skip
-    """Runs the comparison; 1 when a cell regressed (or failed on head), else 0. `quality`: the suite's
-    quality cells too, each side training with its own code (nlpbench.ab.quality), after the perf cells."""
+           models=None, tasks=None, argv=None, quality: bool = False, quality_tolerances=None,
+           max_extra_s: float = MAX_EXTRA_S, fail_on_inconclusive: bool = False) -> int:  # fmt: skip
+    """Runs the comparison; 1 when a cell regressed (or failed on head), 3 when cells stayed inconclusive and
+    `fail_on_inconclusive`, else 0 (nlpbench.ab.verdict.exit_code). `quality`: the suite's quality cells too,
+    each side training with its own code (nlpbench.ab.quality), after the perf cells. `max_extra_s`: the cap
+    on an inconclusive cell's extra sampling."""
     if not (math.isfinite(tolerance) and tolerance >= 0):
         raise BadInput(f"--tolerance: allowed a finite number >= 0; given {tolerance}")
+    if not (math.isfinite(max_extra_s) and max_extra_s >= 0):
+        raise BadInput(f"--max-extra-seconds: allowed a finite number >= 0; given {max_extra_s}")
     with sides(base, head) as pair, tempfile.TemporaryDirectory(prefix="nlpbench-ab-logs-") as logs:
         suite, specs = _grid(suite_arg, overrides, data_dir, models, tasks, quality)
         pairs = [[Worker(s.root, Path(logs) / f"{s.name}{j or ''}.log") for s in pair]
@@ -179,7 +211,7 @@ def run_ab(suite_arg: str, base: str, head: str | None = None, overrides=(), out
         run_dir = None
         try:
             run_dir = new_run_dir(f"ab-{suite.name}", out)
-            rows = compare_sides(run_dir, pair, pairs, specs, suite, tolerance, argv)
+            rows = compare_sides(run_dir, pair, pairs, specs, suite, tolerance, argv, max_extra_s)
         finally:
             for w in workers:
                 w.stop()
@@ -189,9 +221,10 @@ def run_ab(suite_arg: str, base: str, head: str | None = None, overrides=(), out
             raise BadInput("ab: nothing compared (the suite's perf grid is empty)")
         verdict = _quality(run_dir, pair, suite, (suite_arg, overrides, data_dir, models, tasks),
                            quality_tolerances or {}) if quality else None  # fmt: skip
-    write_outputs(run_dir, rows, tolerance, json_path, verdict)
-    print(f"{summary(rows)}\nrun folder: {run_dir}")
-    return 0 if ok(rows) and (verdict is None or verdict[0]["ok"]) else 1
+    write_outputs(run_dir, rows, tolerance, json_path, verdict, fail_on_inconclusive)
+    loud = loud_line(rows, tolerance, fail_on_inconclusive)
+    print(f"{summary(rows)}\n{loud + chr(10) if loud else ''}run folder: {run_dir}")
+    return exit_code(rows, fail_on_inconclusive, verdict is None or verdict[0]["ok"])
 
 
 def _quality(run_dir: Path, pair, suite, args: tuple, tolerances: dict) -> tuple[dict, str]:
@@ -213,8 +246,9 @@ def _grid(suite_arg: str, overrides, data_dir, models, tasks, quality: bool = Fa
 
 
 def compare_sides(run_dir: Path, pair: tuple[Side, Side], pairs: list[list[Worker]], specs, suite,
-                  tolerance: float, argv) -> list[dict]:  # fmt: skip
-    info = {"command": "ab", "suite": suite.name, "argv": argv, "tolerance": tolerance, "started_at": utc_now(),
+                  tolerance: float, argv, max_extra_s: float = MAX_EXTRA_S) -> list[dict]:  # fmt: skip
+    info = {"command": "ab", "suite": suite.name, "argv": argv, "tolerance": tolerance, "max_extra_s": max_extra_s,
+            "started_at": utc_now(),
             "machine": machine(resolve_device(suite.device)), "status": "running"}  # fmt: skip
     stores = {s.name: RecordStore(_mkdir(run_dir / s.name)) for s in pair}
     rows: list[dict] = []
@@ -227,10 +261,12 @@ def compare_sides(run_dir: Path, pair: tuple[Side, Side], pairs: list[list[Worke
                 info[s.name]["nlpbench"] = _hello(s, w)["nlpbench"]  # which code it imported
         write_json(run_dir / "run.json", info)
         for spec in specs:
-            recs = alternate(spec, pairs)
+            recs = alternate(spec, pairs, decided=partial(_decided, spec.cell, tolerance=tolerance),
+                             max_extra_s=max_extra_s)  # fmt: skip
             for rec in recs:
                 stores[rec["side"]].append({**{k: v for k, v in rec.items() if k[0] != "_"}, "suite": suite.name})
-            rows.append(judge(spec.cell, *recs, tolerance))
+            rows.append({**judge(spec.cell, *recs, tolerance), "legs": recs[0]["_legs"],
+                         "seconds": recs[0]["wall_s"], "extra_seconds": recs[0]["_extra_s"]})  # fmt: skip
             print(_line(rows[-1]), flush=True)
         info["status"] = "finished"
     except BaseException as e:
@@ -242,6 +278,13 @@ def compare_sides(run_dir: Path, pair: tuple[Side, Side], pairs: list[list[Worke
         if info["status"] != "finished" and rows:
             write_outputs(run_dir, rows, tolerance)  # what finished is kept
     return rows
+
+
+def _decided(cell: str, recs: list[dict], tolerance: float) -> bool:
+    """Whether extra sampling may stop: the verdict on fewer resamples (a judge of a fast cell's tens of
+    thousands of samples at 2000 resamples takes seconds, which the cap would spend on judging); the row
+    written is judged in full, so a cell decided here by a hair can still read inconclusive there."""
+    return judge(cell, *recs, tolerance, n_boot=INTERIM_BOOT)["verdict"] != INCONCLUSIVE
 
 
 def _hello(side: Side, worker: Worker) -> dict:
@@ -260,6 +303,8 @@ def _line(row: dict) -> str:
     if row["ratio"] is None:
         return f"{row['cell']}: {row['verdict']} ({row.get('error')})"
     lo, hi = row["ci99"]
+    extra = f", {row['extra_seconds']:.1f} s of it extra" if row.get("extra_seconds") else ""
     return (f"{row['cell']}: base {row['base_p50_ms']:.3g} ms, head {row['head_p50_ms']:.3g} ms, "
-            f"ratio {row['ratio']:.3f} [{lo:.3f}, {hi:.3f}] {row['verdict']}")  # fmt: skip
+            f"ratio {row['ratio']:.3f} [{lo:.3f}, {hi:.3f}] {row['verdict']} "
+            f"({row['seconds']:.1f} s, {row['legs']} legs{extra})")  # fmt: skip
 

@@ -12,7 +12,11 @@ device) with a larger batch size are written `skipped` without being tried (the
 queue's OOM chain). With `rounds` > 1 (inline and process) every cell is timed in
 that many interleaved rounds (nlpbench.perf.rounds) and written when its last
 round ends: inline, a cell is set up and warmed once and kept warm for its later
-rounds; `process` pays a fresh interpreter per round.
+rounds; `process` pays a fresh interpreter per round. A cell may stop before its
+last round once its median is precise, or get more rounds up to a time cap
+(`perf.precision`, `perf.max_seconds`: nlpbench.perf.rounds.stop_reason). With a
+`DriftProbe` (nlpbench.perf.noise) a fixed kernel is timed after every round and
+each record's `noisy` is judged against the machine's drift over its lifetime.
 """
 from __future__ import annotations
 
@@ -29,7 +33,8 @@ from nlpbench.errors import BadInput
 from nlpbench.launch.executors import get_executor
 from nlpbench.launch.jobs import Job, execute, inline
 from nlpbench.perf.cell import PerfCellSpec, base_record, run_cell_safely
-from nlpbench.perf.rounds import WarmCell, cell_rounds, merge, round_spec, warm_windows
+from nlpbench.perf.noise import DriftProbe, rejudge
+from nlpbench.perf.rounds import WarmCell, cell_rounds, merge, round_spec, sampling, stop_reason, warm_windows
 
 LAUNCHERS = ("inline", "process", "ray", "torchrun")
 
@@ -90,10 +95,13 @@ def executor_for(launcher: str, **options):
 
 
 def sweep(specs: list[PerfCellSpec], launcher: str, write: Callable[[dict], None], done: Iterable[str] = frozenset(),
-          progress: bool = True, timeout_s: float | None = None, rounds: int = 1, **options) -> None:
+          progress: bool = True, timeout_s: float | None = None, rounds: int = 1, precision: float | None = None,
+          max_seconds: float | None = None, drift: DriftProbe | None = None, **options) -> None:  # fmt: skip
     """Runs `specs` (skipping ids in `done`) with `launcher`; each record goes to `write` as its cell ends.
 
-    `timeout_s` bounds one cell under `process`, `ray` and `torchrun` (None: no bound).
+    `timeout_s` bounds one cell under `process`, `ray` and `torchrun` (None: no bound). `precision`,
+    `max_seconds`: adaptive rounds (nlpbench.perf.rounds); `drift`: ticked after every job, and each record's
+    `noisy` judged against it (nlpbench.perf.noise).
     `options`: the launcher's own settings (ray: `address`, `num_cpus`; torchrun: `nproc`)."""
     executor = executor_for(launcher, **options)
     done = set(done)
@@ -103,8 +111,14 @@ def sweep(specs: list[PerfCellSpec], launcher: str, write: Callable[[dict], None
                leave=False)  # fmt: skip
     written: list[dict] = []
 
+    if drift is not None:
+        drift.tick()  # the machine before the first cell
+
     def on_records(job, records):
+        if drift is not None:
+            drift.after_job(job.cells)
         for rec in records:
+            rec = rejudge(rec, drift)
             written.append(rec)
             write(rec)
 
@@ -116,7 +130,7 @@ def sweep(specs: list[PerfCellSpec], launcher: str, write: Callable[[dict], None
         else:
             windows = warm_windows(todo) if launcher == "inline" else [todo]
             for window in windows:
-                Rounds(window, rounds, launcher, timeout_s).run(executor, on_records, bar)
+                Rounds(window, rounds, launcher, timeout_s, precision, max_seconds).run(executor, on_records, bar)
     finally:
         bar.close()
     if launcher == "ray":
@@ -137,16 +151,19 @@ class Rounds:
     alive, ...; a cell's record (its rounds merged) is written when its last round ends. Inline, each cell is
     a WarmCell set up once; in processes, each round is a fresh child and the rounds' records are merged."""
 
-    def __init__(self, window: list[PerfCellSpec], rounds: int, launcher: str, timeout_s: float | None):
+    def __init__(self, window: list[PerfCellSpec], rounds: int, launcher: str, timeout_s: float | None,
+                 precision: float | None = None, max_seconds: float | None = None):  # fmt: skip
         self.window, self.rounds, self.launcher, self.timeout_s = window, rounds, launcher, timeout_s
+        self.precision, self.max_seconds = precision, max_seconds
         self.live: dict[str, object] = {}  # cell -> WarmCell (inline) or its rounds' records so far (process)
 
     def run(self, executor, on_records, bar) -> None:
+        """Round r of every cell still live, r = 0, 1, ... until each has stopped (`stop_reason`)."""
         try:
-            for r in range(self.rounds):
-                jobs = [self.job(s, r) for s in self.window if r < cell_rounds(s, self.rounds)
-                        and (r == 0 or s.cell in self.live)]  # fmt: skip
+            r = 0
+            while jobs := [self.job(s, r) for s in self.window if r == 0 or s.cell in self.live]:
                 execute(jobs, executor, on_records, launcher=self.launcher, bar=bar)
+                r += 1
         finally:
             for cell in self.live.values():
                 if isinstance(cell, WarmCell):
@@ -157,11 +174,10 @@ class Rounds:
         if n == 1:
             return cell_job(spec, self.launcher, self.timeout_s)
         job = cell_job(round_spec(spec, n, r), self.launcher, self.timeout_s)
-        last = r == n - 1
         if self.launcher == "inline":
-            job.run = partial(self.warm_round, spec, n, last)
+            job.run = partial(self.warm_round, spec, n)
         else:
-            job.accept = lambda out: self.process_round(spec.cell, out["records"][0], last)
+            job.accept = lambda out: self.process_round(spec.cell, out["records"][0], n)
         if r > 0:
             job.chain = None  # opened in round 1: the OOM chain ruled then
         lost = job.lost
@@ -173,12 +189,18 @@ class Rounds:
         job.lost = lost_round
         return job
 
+    def stop(self, samples: list[float], done: int, n: int, timed_s: float) -> str | None:
+        return stop_reason(samples, done, n, timed_s, self.precision, self.max_seconds)
+
+    def stamped(self, rec: dict, samples: list[float], done: int, reason: str) -> list[dict]:
+        return [{**rec, "sampling": sampling(samples, done, reason, self.precision, self.max_seconds)}]
+
     def drop(self, cell: str) -> None:
         gone = self.live.pop(cell, None)
         if isinstance(gone, WarmCell):
             gone.close()
 
-    def warm_round(self, spec: PerfCellSpec, n: int, last: bool) -> list[dict]:
+    def warm_round(self, spec: PerfCellSpec, n: int) -> list[dict]:
         cell = self.live.get(spec.cell)
         if cell is None:
             cell = WarmCell.open(spec, n)
@@ -189,15 +211,19 @@ class Rounds:
         if failed is not None:
             self.live.pop(spec.cell, None)
             return [failed]
-        return [self.live.pop(spec.cell).record()] if last else []
+        samples, done = cell.samples(), len(cell.parts)
+        reason = self.stop(samples, done, n, cell.timed_s())
+        return self.stamped(self.live.pop(spec.cell).record(), samples, done, reason) if reason else []
 
-    def process_round(self, cell: str, rec: dict, last: bool) -> list[dict]:
+    def process_round(self, cell: str, rec: dict, n: int) -> list[dict]:
         if rec["status"] != "ok":
             self.live.pop(cell, None)
             return [rec]
         parts = self.live.setdefault(cell, [])
         parts.append(rec)
-        return [merge(self.live.pop(cell))] if last else []
+        samples = [x for p in parts for x in p.get("_samples_ms") or ()]
+        reason = self.stop(samples, len(parts), n, sum(p.get("timed_s") or 0.0 for p in parts))
+        return self.stamped(merge(self.live.pop(cell)), samples, len(parts), reason) if reason else []
 
 
 def run_inline(spec: PerfCellSpec, timeout_s: float | None = None) -> dict:
@@ -225,15 +251,16 @@ def run_perf(ctx, data) -> list[str]:
     models with a failed cell."""
     from nlpbench.context import log
     from nlpbench.perf.plan import perf_models, perf_specs
-    from nlpbench.perf.probe import probe_peak_gflops
+    from nlpbench.perf.probe import DEFAULT_DTYPE, ceiling_line, worker_peak
     from nlpbench.store.records import perf_record, utc_now
     from nlpbench.store.results import write_json
 
-    probe = probe_peak_gflops(ctx.device.type)
+    # cached: inline cells at this dtype and thread count divide by this same probe instead of running another
+    probe = worker_peak(ctx.device.type, DEFAULT_DTYPE[ctx.device.type], seconds=0.8)
     ctx.peak_gflops = probe.get("gflops")
     meta = json.loads((ctx.run_dir / "run.json").read_text())
     write_json(ctx.run_dir / "run.json", {**meta, "matmul_probe": probe})
-    log(f"matmul probe: {probe.get('gflops', 0):.1f} GFLOP/s peak ({probe.get('dtype')}, n={probe.get('n')})")
+    log(ceiling_line(probe))
     specs = perf_specs(ctx, data)
     by_id = {s.cell: s for s in specs}
     models = {name: m for m, name, *_ in perf_models(ctx.suite, data)}
@@ -250,6 +277,12 @@ def run_perf(ctx, data) -> list[str]:
             failed.add(model.label)
 
     p = ctx.suite.perf
+    drift = DriftProbe(ctx.device.type) if p.launcher in ("inline", "process") else None
     sweep(specs, p.launcher, write, done=ctx.store.done(), progress=ctx.progress, rounds=p.rounds,
-          **launcher_options(p))
+          precision=p.precision, max_seconds=p.max_seconds, drift=drift, **launcher_options(p))
+    if drift is not None:
+        summary = drift.summary()
+        meta = json.loads((ctx.run_dir / "run.json").read_text())
+        write_json(ctx.run_dir / "run.json", {**meta, "machine_drift": summary})
+        log(summary["line"])
     return sorted(failed)

@@ -117,6 +117,8 @@ def combine(spec: PerfCellSpec, ranks: list[dict], single: dict) -> dict:
     rec.pop("rank")
     rec.pop("peak_fraction", None)  # the probed peak is one process's, not N's
     rec.pop("peak_gflops", None)
+    rec.pop("peak_source", None)
+    rec.pop("probe_gflops", None)
     rec.update(
         throughput={"samples_per_s": samples, "tokens_per_s": samples * tokens_per_row(spec)},
         global_batch_size=n * spec.batch_size,

@@ -42,7 +42,7 @@ from nlpbench.metrics.stats import compact
 from nlpbench.perf.compiling import compile_model, compiled_frames, eager
 from nlpbench.perf.footprint import memory_fields, weight_bytes
 from nlpbench.perf.modes import make_workload
-from nlpbench.perf.probe import worker_peak
+from nlpbench.perf.probe import raise_peak, worker_peak
 from nlpbench.perf.timing import timing_fields
 from nlpbench.perf.trackers import cpu_baseline, measure_latency, settle_gc, track_flops, track_memory
 from nlpbench.store.records import utc_now
@@ -301,11 +301,11 @@ def tokens_per_row(spec: PerfCellSpec) -> int:
 def cell_record(spec: PerfCellSpec, m: dict, params: int) -> dict:
     lat, mem, counted = m["latency"], m["memory"], m["flops"]
     # peak: a probe in this worker, at this dtype and thread count, median to median (nlpbench.perf.probe)
-    peak = worker_peak(spec.device, spec.dtype)["gflops"] if counted.flops else None
+    peak = worker_peak(spec.device, spec.dtype) if counted.flops else {}
     rec = base_record(spec, "ok")
     rec.update(
         **timing_fields(spec.batch_size, tokens_per_row(spec), lat, m.get("first"), spec.max_new_tokens,
-                        counted.flops, peak),  # fmt: skip
+                        counted.flops, peak.get("gflops"), peak.get("source")),  # fmt: skip
         **memory_fields(mem, m.get("weights", 0), m.get("state", 0)),
         latency_samples_ms=compact(lat.samples_ms),  # for the gate's bootstrap of the ratio of medians
         memory_kind=mem.kind,
@@ -322,6 +322,9 @@ def cell_record(spec: PerfCellSpec, m: dict, params: int) -> dict:
         compiled_frames=m.get("compiled_frames"),  # dynamo frames compiled for this cell (compile: true)
         tokens_per_sample=tokens_per_row(spec),  # what tokens_per_s counts (translation: source + target)
     )
+    if peak:
+        rec["peak_ceiling_gflops"] = (peak.get("ceiling") or {}).get("gflops")  # None: unknown (nlpbench.perf.ceiling)
+        raise_peak(spec.device, spec.dtype, rec.get("achieved_gflops"), spec.cell)  # later cells' denominator
     if spec.mode == "generate":
         rec["beam_size"] = spec.params.get("beam_size", 1)
     if mem.reserved_mb is not None:

@@ -22,6 +22,17 @@ cold caches to matter (other cells ran meanwhile). The rounds' shares of
 The inline sweep keeps the cells of one model warm together (at most
 `MAX_WARM` at once, so memory stays bounded) and interleaves rounds among them.
 Compiled cells run in one round: every round would compile again.
+
+Adaptive sampling (issue 31, `perf.precision`): a cell stops after any round
+from its `MIN_ROUNDS`-th on once its median is known to ±precision (the 95%
+interval of the median, exact binomial ranks, within precision × p50 on both
+sides; at least `MIN_SETTLE_SAMPLES` samples, below which no such interval
+exists), instead of always running every round: a slow cell that is steady
+stops early, which is where a grid's time goes. Otherwise it runs its rounds
+(today's budget: `min_iters` and `min_seconds`, so a grid never costs more than
+before) and, only when `perf.max_seconds` is set, more rounds until it is
+precise or its timed seconds reach that cap (at most `MAX_ROUNDS`). The record
+says how it stopped (`sampling`: precise | budget | cap).
 """
 
 from __future__ import annotations
@@ -43,6 +54,9 @@ from nlpbench.store.records import utc_now
 ROUND_MIN_SECONDS = 0.1
 MAX_WARM = 12  # cells kept warm at once by the inline sweep (each holds its model and batch)
 REWARM_BELOW_MS = 50.0  # later rounds of cells faster than this run one untimed step first
+MIN_ROUNDS = 2  # an adaptive cell stops no earlier than this (a cell timed in one stretch takes its speed)
+MIN_SETTLE_SAMPLES = 6  # fewer: even [min, max] covers the median with less than 95% (2 / 2**5 > 5%)
+MAX_ROUNDS = 12  # with perf.max_seconds: rounds an imprecise cell may get in all
 
 
 def cell_rounds(spec, rounds: int) -> int:
@@ -66,6 +80,37 @@ def round_spec(spec, rounds: int, r: int = 0):
     )  # fmt: skip
 
 
+def half_width(samples_ms: list[float]) -> float:
+    """The larger side of the median's 95% interval over the median (inf without samples or with p50 <= 0)."""
+    if not samples_ms:
+        return math.inf
+    lat = Latency.from_samples(samples_ms)
+    lo, hi = lat.median_ci95()
+    return max(lat.p50 - lo, hi - lat.p50) / lat.p50 if lat.p50 > 0 else math.inf
+
+
+def stop_reason(samples_ms: list[float], done: int, rounds: int, timed_s: float, precision: float | None,
+                max_seconds: float | None) -> str | None:  # fmt: skip
+    """Why a cell stops after `done` rounds, or None to time another: "precise" (its median known to
+    ±`precision`), "budget" (its `rounds` rounds ran), "cap" (extended rounds reached `max_seconds`)."""
+    if precision and done >= min(MIN_ROUNDS, rounds) and len(samples_ms) >= MIN_SETTLE_SAMPLES \
+            and half_width(samples_ms) <= precision:  # fmt: skip
+        return "precise"
+    if done < rounds:
+        return None
+    if not (precision and max_seconds):
+        return "budget"
+    return "cap" if timed_s >= max_seconds or done >= MAX_ROUNDS else None
+
+
+def sampling(samples_ms: list[float], done: int, reason: str, precision: float | None,
+             max_seconds: float | None) -> dict:  # fmt: skip
+    """The record's `sampling`: how the cell stopped, and how well its median is known."""
+    hw = half_width(samples_ms)
+    return {"stopped": reason, "rounds": done, "n": len(samples_ms), "precision": precision,
+            "max_seconds": max_seconds, "ci95_half_width": hw if math.isfinite(hw) else None}  # fmt: skip
+
+
 def merge(recs: list[dict]) -> dict:
     """One record from the rounds of a cell (all status ok): pooled latency, per-round medians, summed times.
 
@@ -77,8 +122,10 @@ def merge(recs: list[dict]) -> dict:
     lat = Latency.from_samples(pooled)
     one = Latency.from_samples([x for xs in firsts for x in xs]) if firsts[0] is not None else None
     rec = dict(first)
+    probe = rec.pop("probe_gflops", None)  # round 1 beat the peak: judge the pooled rate against the probe again
     rec.update(timing_fields(first["batch_size"], first["tokens_per_sample"], lat, one,
-                             first.get("max_new_tokens", 2), first.get("flops"), first.get("peak_gflops")))  # fmt: skip
+                             first.get("max_new_tokens", 2), first.get("flops"), probe or first.get("peak_gflops"),
+                             None if probe else first.get("peak_source")))  # fmt: skip
     medians = [statistics.median(xs) for xs in rounds_ms]
     rec.update(
         rounds=len(recs),
@@ -155,6 +202,12 @@ class WarmCell:
             self.work.step()
         sync(self.spec.device)
         return time.perf_counter() - t0
+
+    def samples(self) -> list[float]:
+        return [x for p in self.parts for x in p.get("_samples_ms") or ()]
+
+    def timed_s(self) -> float:
+        return sum(p.get("timed_s") or 0.0 for p in self.parts)
 
     def record(self) -> dict:
         """The cell's record from every round so far (closes the cell)."""

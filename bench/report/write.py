@@ -184,6 +184,20 @@ def _failures(runs: list[Run]) -> list[dict]:
             for run in runs for r in run.records if r.get("status") not in (None, "ok")]
 
 
+def _perf_notes(runs: list[Run]) -> list[str]:
+    """Per run: the machine's drift over the perf stage and the peak beside its ceiling (nlpbench.perf.noise,
+    nlpbench.perf.probe), as the run printed them; nothing for runs without them (older ones, no perf)."""
+    from nlpbench.perf.probe import ceiling_line
+
+    out = []
+    for run in runs:
+        drift, probe = run.meta.get("machine_drift"), run.meta.get("matmul_probe")
+        lines = [drift.get("line")] if isinstance(drift, dict) and drift.get("line") else []
+        lines += [ceiling_line(probe)] if isinstance(probe, dict) and probe.get("ceiling") else []
+        out += [f"- {run.label}: {line}" for line in lines]
+    return out
+
+
 def _md_table(rows: list[dict]) -> str:
     return to_markdown(pd.DataFrame(rows).fillna("").astype(str))
 
@@ -191,6 +205,9 @@ def _md_table(rows: list[dict]) -> str:
 def render_markdown(runs: list[Run], tables: list[Table], pictures: dict[str, Path], out: Path) -> str:
     parts = [f"# nlpbench report: {', '.join(r.label for r in runs)}", "", "## Runs", "",
              _md_table(_machine_rows(runs))]
+    notes = _perf_notes(runs)
+    if notes:
+        parts += ["", "## How far the perf figures hold", "", *notes]
     for table in tables:
         parts += ["", f"## {table.spec.title}", "", to_markdown(display(table))]
     failures = _failures(runs)

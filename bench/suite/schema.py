@@ -113,6 +113,8 @@ class PerfSpec(Strict):
     max_new_tokens: PositiveInt = 32
     launcher: Literal["inline", "process", "ray", "torchrun"] = "inline"
     rounds: PositiveInt = 3  # inline/process: each cell timed in this many interleaved rounds (nlpbench.perf.rounds)
+    precision: PositiveFloat | None = 0.05  # rounds > 1: a cell stops once its median is known to ±this (95%)
+    max_seconds: PositiveFloat | None = None  # with precision: an imprecise cell gets more rounds up to this (timed s)
     ray_address: str | None = None  # launcher ray: a cluster to join ($RAY_ADDRESS wins); none: a local Ray
     num_cpus: PositiveFloat = 1  # launcher ray: CPUs each cell reserves (its torch threads too)
     nproc: PositiveInt = 2  # launcher torchrun: DDP processes per train_step cell

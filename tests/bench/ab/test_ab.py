@@ -67,11 +67,14 @@ def test_a_a_run_passes_and_each_worker_imports_its_own_side(repo, tmp_path, mon
     monkeypatch.chdir(repo)
     out = tmp_path / "v.json"
     runs = str(tmp_path / "runs")
-    assert main(["ab", "ab.yaml", "threads=1", "--base", "a", "--head", "a", "--out", runs, "--json", str(out)]) == 0
+    argv = ["ab", "ab.yaml", "threads=1", "--base", "a", "--head", "a", "--out", runs, "--json", str(out)]
+    assert main(argv + ["--max-extra-seconds", "3"]) == 0  # an undecided A/A cell passes by default
     verdicts = json.loads(out.read_text())
-    assert verdicts["ok"] is True and [c["verdict"] for c in verdicts["cells"]] == ["same"]
+    assert verdicts["ok"] is True and [c["verdict"] for c in verdicts["cells"]] in (["same"], ["inconclusive"])
     cell = verdicts["cells"][0]
-    assert set(cell) == {"cell", "ratio", "ci99", "verdict"} and cell["ci99"][0] <= cell["ratio"] <= cell["ci99"][1]
+    assert set(cell) == {"cell", "ratio", "ci99", "verdict", "legs", "seconds", "extra_seconds"}
+    assert cell["ci99"][0] <= cell["ratio"] <= cell["ci99"][1] and cell["legs"] >= 4 and cell["seconds"] > 0
+    assert verdicts["inconclusive"] == ([cell["cell"]] if cell["verdict"] == "inconclusive" else [])
     run = next((tmp_path / "runs").iterdir())
     info = json.loads((run / "run.json").read_text())
     for side in ("base", "head"):  # a worktree per side, and the worker's nlpbench came from it
@@ -85,14 +88,16 @@ def test_a_a_run_passes_and_each_worker_imports_its_own_side(repo, tmp_path, mon
     assert info["threads"] == 1  # the suite's `threads`, as its perf cells would run
     for name in ("ab.csv", "ab.md", "ab.json", "plots/ab.png"):
         assert (run / name).stat().st_size > 0
-    assert "OK: 1 cells" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert ("OK: 1 cells" in printed) == (cell["verdict"] == "same") and " legs" in printed
 
 
 def test_a_planted_slowdown_in_the_working_tree_is_a_regression(repo, tmp_path, monkeypatch):
     monkeypatch.chdir(repo)
     _plant(repo, 0.010)  # uncommitted: the default --head is the working tree as it is
     try:
-        code = main(["ab", "ab.yaml", "--base", "a", "--out", f"{tmp_path}/runs", "--json", str(tmp_path / "v.json")])
+        code = main(["ab", "ab.yaml", "--base", "a", "--out", f"{tmp_path}/runs", "--json", str(tmp_path / "v.json"),
+                     "--max-extra-seconds", "3"])  # fmt: skip
     finally:
         _git(repo, "checkout", "-q", "--", "models/dummy.py")
     verdicts = json.loads((tmp_path / "v.json").read_text())
@@ -103,11 +108,30 @@ def test_a_planted_slowdown_in_the_working_tree_is_a_regression(repo, tmp_path, 
     assert info["head"]["root"] == str(repo) and info["head"]["dirty"] is True
 
 
+def test_an_undecided_cell_is_sampled_more_then_passes_loudly_or_exits_3(repo, tmp_path, monkeypatch, capsys):
+    from nlpbench.ab import verdict
+
+    monkeypatch.chdir(repo)
+    monkeypatch.setattr(verdict, "state", lambda lo, hi, tolerance: "inconclusive")  # a cell that never decides
+    argv = ["ab", "ab.yaml", "threads=1", "--base", "a", "--head", "a", "--max-extra-seconds", "6"]
+    assert main([*argv, "--out", str(tmp_path / "r1"), "--json", str(tmp_path / "v.json")]) == 0  # passes, loudly
+    out = capsys.readouterr().out
+    assert "INCONCLUSIVE: 1 cell(s) undecided" in out and "they pass" in out
+    v = json.loads((tmp_path / "v.json").read_text())
+    (cell,) = v["cells"]
+    assert v["ok"] is True and v["inconclusive"] == [cell["cell"]] and cell["verdict"] == "inconclusive"
+    assert cell["legs"] >= 8 and 0 < cell["extra_seconds"] <= 6 and cell["seconds"] > cell["extra_seconds"]
+    assert f"{cell['legs']} legs" in out and "s of it extra" in out
+    assert main([*argv, "--max-extra-seconds", "0", "--fail-on-inconclusive", "--out", str(tmp_path / "r2")]) == 3
+    assert "they FAIL this run" in capsys.readouterr().out
+
+
 def test_a_revision_that_does_not_exist_is_bad_input(repo, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(repo)
     assert main(["ab", "ab.yaml", "--base", "no-such-rev", "--out", str(tmp_path)]) == 2
     assert capsys.readouterr().err.strip() == f"nlpbench: --base: 'no-such-rev' is not a revision of {repo}"
     assert main(["ab", "ab.yaml", "--base", "a", "--tolerance", "nan", "--out", str(tmp_path)]) == 2
+    assert main(["ab", "ab.yaml", "--base", "a", "--max-extra-seconds", "-1", "--out", str(tmp_path)]) == 2
     assert main(["ab", "nope.yaml", "--base", "a", "--out", str(tmp_path)]) == 2
     assert not list(tmp_path.iterdir())  # nothing written
     capsys.readouterr()
@@ -146,7 +170,7 @@ def test_verdict_needs_the_whole_interval_beyond_the_tolerance():
     assert judge("c", _rec(base), _rec(list(np.array(base) * 1.02)))["verdict"] == "same"  # inside the tolerance
     assert judge("c", _rec(base), _rec(list(np.array(base) * 0.8)))["verdict"] == "faster"
     few = judge("c", _rec([10.0, 11.0, 12.0]), _rec([12.0, 13.0, 14.0]), tolerance=0.05)
-    assert few["verdict"] == "same" and few["ci99"][0] < 1.05 < few["ratio"]  # a big ratio, but not shown beyond noise
+    assert few["verdict"] == "inconclusive" and few["ci99"][0] < 1.05 < few["ratio"]  # undecided, never "same"
     assert judge("c", _rec(base), _rec([], "error"))["verdict"] == "error"  # head crashed: fails, never a silent pass
     assert judge("c", _rec([], "error"), _rec([], "skipped"))["verdict"] == "no-base"
     rows = [judge("c", _rec(base), _rec(base)), judge("d", _rec([], "error"), _rec([], "skipped"))]
@@ -205,7 +229,7 @@ def test_slow_stretches_of_the_machine_cancel_within_abba_blocks():
     paired = judge("c", {**_rec(flat[0]), "_blocks": blocks}, _rec(flat[1]))
     unpaired = judge("c", _rec(flat[0]), _rec(flat[1]))
     assert paired["verdict"] == "regression" and paired["ci99"][0] > 1.05
-    assert unpaired["verdict"] == "same"  # each side resampled alone: the stretches swamp a real +10%
+    assert unpaired["verdict"] == "inconclusive"  # each side resampled alone: the stretches swamp a real +10%
 
 
 def test_sigterm_unwinds_and_removes_the_worktrees(repo, monkeypatch):
@@ -276,3 +300,88 @@ def test_quality_regression_in_the_working_tree_fails_even_through_child_process
     assert code == 1 and q["ok"] is False
     assert q["regressions"] and all(r.startswith("quality/classification/dummy/") for r in q["regressions"])
     assert any(r.split()[-1] == "f1_macro" for r in q["regressions"]), q["regressions"]
+
+
+def test_same_needs_the_whole_interval_inside_the_tolerance_else_inconclusive():
+    from nlpbench.ab.verdict import state
+
+    assert state(0.97, 1.04, 0.05) == "same"
+    assert state(1.032, 1.189, 0.05) == "inconclusive"  # issue 31's planted +10%: was "same"
+    assert state(0.93, 1.02, 0.05) == "inconclusive" and state(1.06, 1.2, 0.05) == "regression"
+    assert state(0.8, 0.94, 0.05) == "faster" and state(0.95, 1.05, 0.05) == "same"
+
+
+class NoisyWorker(FakeWorker):
+    """Samples of `ms` times lognormal noise from a seeded generator; a fake clock advances by what it 'ran'.
+    `machine["slow_after"]`: after that many legs (two opens each) every sample is 50 times slower."""
+
+    def __init__(self, side, ms, turns, rng, clock, machine):
+        super().__init__(side, ms, turns)
+        self.rng, self.clock, self.machine = rng, clock, machine
+
+    def ask(self, msg):
+        if msg["op"] == "open":
+            self.machine["opens"] += 1
+        if msg["op"] != "time":
+            return super().ask(msg)
+        slow = 50.0 if self.machine["opens"] > 2 * self.machine.get("slow_after", 1e9) else 1.0
+        xs = list(self.ms * slow * np.exp(self.rng.normal(0, 0.15, msg["iters"])))
+        self.clock[0] += sum(xs) / 1e3
+        return {"samples_ms": xs}
+
+
+def _noisy_cell(slower: float, max_extra_s: float, seed: int = 0, slowdown_after: int | None = None):
+    from functools import partial
+
+    from nlpbench.ab.run import _decided, alternate
+    from nlpbench.perf.cell import PerfCellSpec
+
+    rng, clock, turns = np.random.default_rng(seed), [0.0], []
+    machine = {"opens": 0, **({"slow_after": slowdown_after} if slowdown_after is not None else {})}
+    spec = PerfCellSpec.make(adapter="dummy", params={}, task="classification", mode="forward", batch_size=1,
+                             seq_len=8, min_iters=8, min_seconds=0.05)  # fmt: skip
+    pairs = [[NoisyWorker(0, 10.0, turns, rng, clock, machine),
+              NoisyWorker(1, 10.0 * slower, turns, rng, clock, machine)] for _ in range(2)]  # fmt: skip
+    decided = partial(_decided, spec.cell, tolerance=0.05)
+    recs = alternate(spec, pairs, decided=decided, max_extra_s=max_extra_s, clock=lambda: clock[0])
+    return recs, decided
+
+
+def test_an_inconclusive_cell_is_sampled_until_it_decides():
+    from nlpbench.ab.verdict import judge
+
+    first, _ = _noisy_cell(1.10, max_extra_s=0.0)  # the legs alone: too few samples to decide
+    assert judge("c", *first)["verdict"] == "inconclusive" and first[0]["_legs"] == 4
+    recs, decided = _noisy_cell(1.10, max_extra_s=1e6)
+    row = judge("c", *recs)
+    assert row["verdict"] == "regression" and decided(recs)  # a planted +10% is never "same"
+    assert recs[0]["_legs"] > 4 and recs[0]["_legs"] % 4 == 0 and recs[0]["_extra_s"] > 0
+    assert len(recs[0]["_samples_ms"]) > len(first[0]["_samples_ms"])
+
+
+def test_extra_sampling_stops_at_its_time_cap():
+    recs, decided = _noisy_cell(1.05, max_extra_s=2.0)  # on the tolerance's edge: can't decide
+    assert not decided(recs) and recs[0]["_extra_s"] <= 2.0 and recs[0]["_legs"] > 4
+
+
+def test_a_machine_that_slows_down_stops_extra_sampling_mid_group():
+    recs, _ = _noisy_cell(1.05, max_extra_s=2.0, slowdown_after=4)  # from leg 5 on, every sample 50 times slower
+    assert recs[0]["_legs"] == 5 and recs[0]["_extra_s"] > 2.0  # stopped after the leg that passed the cap
+
+
+def test_exit_codes_and_json_for_inconclusive_cells(tmp_path):
+    from nlpbench.ab.verdict import exit_code, loud_line, write_outputs
+
+    rows = [{"cell": "a", "ratio": 1.0, "ci99": [0.99, 1.01], "verdict": "same", "base_p50_ms": 1.0,
+             "head_p50_ms": 1.0, "legs": 4, "seconds": 1.0, "extra_seconds": 0.0},
+            {"cell": "b", "ratio": 1.09, "ci99": [1.03, 1.19], "verdict": "inconclusive", "base_p50_ms": 1.0,
+             "head_p50_ms": 1.09, "legs": 12, "seconds": 9.0, "extra_seconds": 6.0}]  # fmt: skip
+    assert exit_code(rows) == 0 and exit_code(rows, fail_on_inconclusive=True) == 3
+    assert exit_code(rows, True, other_ok=False) == 1
+    assert exit_code(rows + [{**rows[0], "cell": "c", "verdict": "regression"}], True) == 1
+    assert exit_code(rows[:1], True) == 0 and loud_line(rows[:1], 0.05) is None
+    assert loud_line(rows, 0.05).startswith("INCONCLUSIVE: 1 cell(s)") and "b" in loud_line(rows, 0.05)
+    write_outputs(tmp_path, rows, 0.05, tmp_path / "v.json")
+    v = json.loads((tmp_path / "v.json").read_text())
+    assert v["ok"] is True and v["inconclusive"] == ["b"] and v["cells"][1]["verdict"] == "inconclusive"
+    assert v["cells"][1]["extra_seconds"] == 6.0 and "INCONCLUSIVE: 1 cell(s)" in (tmp_path / "ab.md").read_text()

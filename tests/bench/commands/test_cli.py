@@ -184,5 +184,9 @@ def test_perf_section_runs_through_the_cli_with_oom_and_skips(write_suite, tmp_p
     assert sum(s == "ok" for s in status.values()) == 6
     ok = [r for r in read_records(rd) if r["status"] == "ok"][0]
     assert ok["latency_ms"]["n"] >= 2 and ok["throughput"]["samples_per_s"] > 0
-    assert json.loads((rd / "run.json").read_text())["matmul_probe"]["gflops"] > 0
-    assert "peak_fraction" in ok
+    info = json.loads((rd / "run.json").read_text())
+    assert info["matmul_probe"]["gflops"] > 0 and len(info["matmul_probe"]["shapes"]) == 3
+    assert "ceiling" in info["matmul_probe"]
+    assert info["machine_drift"]["ticks"] >= 10  # one before the sweep, one after each cell round
+    assert "peak_fraction" in ok and all(r.get("peak_fraction", 0) <= 1 for r in read_records(rd))
+    assert ok["sampling"]["stopped"] in ("precise", "budget") and "noisy_reason" in ok

@@ -194,3 +194,18 @@ def test_pareto_pairs_only_the_perf_cell_of_the_trained_model():
     perf = plots.perf_frame({"run": recs})
     points = pareto.points({"run": recs}, perf, "classification", "accuracy")
     assert {p["series"] for p in points} == {"bert", "bert-nomlm"}
+
+
+def test_the_report_says_how_far_the_perf_figures_hold():
+    from nlpbench.report.write import Run, _perf_notes
+
+    meta = {"machine_drift": {"line": "machine drift: ... good to ±9%; compare with `nlpbench ab`"},
+            "matmul_probe": {"gflops": 100.0, "dtype": "fp32", "threads": 2, "shape": [1024, 1024, 1024],
+                             "shapes": [{}, {}, {}],
+                             "ceiling": {"gflops": None, "why": "unknown: no clock readable"}}}  # fmt: skip
+    fields = {f: None for f in Run.__dataclass_fields__}
+    notes = _perf_notes([Run(**{**fields, "label": "r1", "meta": meta, "records": []}),
+                         Run(**{**fields, "label": "old", "meta": {}, "records": []})])  # fmt: skip
+    assert notes[0] == "- r1: machine drift: ... good to ±9%; compare with `nlpbench ab`"
+    assert notes[1].startswith("- r1: matmul probe: 100.0 GFLOP/s peak (fp32, 2 threads, best of 3 GEMM shapes")
+    assert notes[1].endswith("ISA-and-clock ceiling unknown: no clock readable") and len(notes) == 2
