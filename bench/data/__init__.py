@@ -110,7 +110,7 @@ def _map_columns(ds: datasets.Dataset, task, split: str, at: str, problems: list
     return ds
 
 
-def _label_key(v: str):
+def label_key(v: str):
     try:
         return (0, float(v), v)
     except ValueError:

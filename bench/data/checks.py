@@ -32,11 +32,11 @@ def label_set(splits: dict, given: list | None, sources: dict, at: str, problems
     """The label set as strings (the suite's `labels`, else those seen in train, sorted); every empty label,
     label outside the set and label train never shows goes into `problems` (the first per split and kind,
     with a count)."""
-    from nlpbench.data import _label_key  # the one sort order of label names
+    from nlpbench.data import label_key  # the one sort order of label names
 
     train = splits.get("train")
     seen = {str(v) for v in (train["label"] if train is not None else []) if not _is_empty(v)}
-    labels = [str(v) for v in given] if given else sorted(seen, key=_label_key)
+    labels = [str(v) for v in given] if given else sorted(seen, key=label_key)
     if len(labels) < 2:
         problems.append(f"{at}.labels: a classification task needs at least 2 labels; found {labels}")
     allowed = set(labels)
