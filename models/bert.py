@@ -41,7 +41,7 @@ from transformers import (
 from nlpbench import pretrained
 from nlpbench.adapter import TaskInfo, TrainConfig, check_params, random_ids
 from nlpbench.errors import BadInput, clip, shown
-from nlpbench.models.hf_classifier import synthetic_inputs
+from nlpbench.models.hf_classifier import SequenceClassifierIO, synthetic_inputs
 from nlpbench.registry import register_adapter
 from nlpbench.tokenize import DEFAULT_SPECIALS, train_tokenizer
 
@@ -193,9 +193,10 @@ def pretrain_mlm(mlm: BertForMaskedLM, tokenizer, texts, p: PretrainConfig, info
 
 
 @register_adapter("bert")
-class BertAdapter:
+class BertAdapter(SequenceClassifierIO):
     Config = BertClsConfig
     tasks = ("classification",)
+    input_names = ("input_ids", "attention_mask", "token_type_ids")  # BERT's own three, whatever the tokenizer says
     # BERT's fine-tuning recipe. lr suits the offline small BERT (random or
     # MLM-pretrained); a pretrained BERT-base wants the paper's 2e-5..5e-5.
     train_defaults = {
@@ -257,30 +258,6 @@ class BertAdapter:
         result = self.model.bert.load_state_dict(mlm.bert.state_dict(), strict=False)
         assert not result.unexpected_keys and all(k.startswith("pooler.") for k in result.missing_keys), result
         self.init = f"mlm:{self.mlm_steps}"
-
-    def encode(self, ds) -> list[dict]:
-        enc = self.tokenizer(list(ds["text"]), truncation=True, max_length=self.cfg.max_len)
-        labels = ds["label"] if "label" in ds.column_names else [0] * len(ds)
-        keys = [k for k in ("input_ids", "attention_mask", "token_type_ids") if k in enc]
-        return [
-            {**{k: enc[k][i] for k in keys}, "label": int(y), "length": len(enc["input_ids"][i])}
-            for i, y in enumerate(labels)
-        ]
-
-    def collate(self, examples: list[dict]) -> dict[str, torch.Tensor]:
-        features = [{k: v for k, v in e.items() if k not in ("label", "length")} for e in examples]
-        batch = dict(self.tokenizer.pad(features, return_tensors="pt"))
-        batch["labels"] = torch.tensor([e["label"] for e in examples])
-        return {k: v.to(self.info.device) for k, v in batch.items()}
-
-    def forward(self, batch: dict) -> torch.Tensor:
-        return self.model(**{k: v for k, v in batch.items() if k != "labels"}).logits
-
-    def loss(self, batch: dict) -> torch.Tensor:
-        return self.model(**batch).loss
-
-    def predict(self, batch: dict) -> list[int]:
-        return self.forward(batch).argmax(-1).tolist()
 
     @staticmethod
     def max_positions(cfg: BertClsConfig) -> int | None:

@@ -98,8 +98,40 @@ def synthetic_inputs(tokenizer, model_config, batch_size: int, seq_len: int, gen
     return {k: batch[k] for k in tokenizer.model_input_names if k in batch}
 
 
+class SequenceClassifierIO:
+    """Tokenize, pad and score for a transformers sequence classifier (`self.tokenizer`, `self.model`,
+    `self.cfg.max_len`, `self.info`): shared by `hf-classifier` and `bert`. `input_names`: what the model takes
+    (None: the tokenizer's `model_input_names`)."""
+
+    input_names: tuple[str, ...] | None = None
+
+    def encode(self, ds) -> list[dict]:
+        enc = self.tokenizer(list(ds["text"]), truncation=True, max_length=self.cfg.max_len)
+        keys = [k for k in self.input_names or self.tokenizer.model_input_names if k in enc]
+        labels = ds["label"] if "label" in ds.column_names else [0] * len(ds)
+        return [
+            {**{k: enc[k][i] for k in keys}, "label": int(y), "length": len(enc["input_ids"][i])}
+            for i, y in enumerate(labels)
+        ]
+
+    def collate(self, examples: list[dict]) -> dict[str, torch.Tensor]:
+        features = [{k: v for k, v in e.items() if k not in ("label", "length")} for e in examples]
+        batch = dict(self.tokenizer.pad(features, return_tensors="pt"))
+        batch["labels"] = torch.tensor([e["label"] for e in examples])
+        return {k: v.to(self.info.device) for k, v in batch.items()}
+
+    def forward(self, batch: dict) -> torch.Tensor:
+        return self.model(**{k: v for k, v in batch.items() if k != "labels"}).logits
+
+    def loss(self, batch: dict) -> torch.Tensor:
+        return self.model(**batch).loss
+
+    def predict(self, batch: dict) -> list[int]:
+        return self.forward(batch).argmax(-1).tolist()
+
+
 @register_adapter("hf-classifier")
-class HFClassifierAdapter:
+class HFClassifierAdapter(SequenceClassifierIO):
     Config = HFClassifierConfig
     tasks = ("classification",)
     # Devlin et al.'s fine-tuning recipe for a pretrained encoder (lr in their 2e-5..5e-5).
@@ -137,30 +169,6 @@ class HFClassifierAdapter:
         )  # fmt: skip
         self.tokenizer, self.model, self.checkpoint_sha256 = loaded.tokenizer, loaded.model, loaded.sha256
         self.model.to(self.info.device).eval()
-
-    def encode(self, ds) -> list[dict]:
-        enc = self.tokenizer(list(ds["text"]), truncation=True, max_length=self.cfg.max_len)
-        keys = [k for k in self.tokenizer.model_input_names if k in enc]
-        labels = ds["label"] if "label" in ds.column_names else [0] * len(ds)
-        return [
-            {**{k: enc[k][i] for k in keys}, "label": int(y), "length": len(enc["input_ids"][i])}
-            for i, y in enumerate(labels)
-        ]
-
-    def collate(self, examples: list[dict]) -> dict[str, torch.Tensor]:
-        features = [{k: v for k, v in e.items() if k not in ("label", "length")} for e in examples]
-        batch = dict(self.tokenizer.pad(features, return_tensors="pt"))
-        batch["labels"] = torch.tensor([e["label"] for e in examples])
-        return {k: v.to(self.info.device) for k, v in batch.items()}
-
-    def forward(self, batch: dict) -> torch.Tensor:
-        return self.model(**{k: v for k, v in batch.items() if k != "labels"}).logits
-
-    def loss(self, batch: dict) -> torch.Tensor:
-        return self.model(**batch).loss
-
-    def predict(self, batch: dict) -> list[int]:
-        return self.forward(batch).argmax(-1).tolist()
 
     def synthetic_batch(self, batch_size: int, seq_len: int, generator: torch.Generator) -> dict:
         batch = synthetic_inputs(self.tokenizer, self.model.config, batch_size, seq_len, generator)

@@ -54,7 +54,7 @@ class Plan:
         parts = [f"{self.units} training unit(s)", f"{self.perf_cells} perf cell(s)",
                  f"{self.variant_cells} variant cell(s)", f"{self.serve_cells} serve cell(s)"]  # fmt: skip
         if self.trials is not None:
-            parts.insert(1, f"{self.trials} tuning trial(s)")
+            parts.insert(1, f"{self.trials} tune unit(s) (trials, untuned, confirmation: not in the estimate below)")
         out = ["plan: " + ", ".join(parts)]
         by_stage = ", ".join(f"{k} {duration(v)}" for k, v in self.seconds.items() if v)
         out.append(f"estimate: about {duration(self.total_s)} on this machine ({by_stage or 'nothing to run'}); "
@@ -102,7 +102,10 @@ def make_plan(suite, data) -> Plan:
 def _trials(suite) -> int | None:
     """Tuning trials: what a registered counter says, else a `tune:` section's `trials`/`n_trials` (None: no
     tuning). The hook for the tune stage, which adds that key."""
+    from nlpbench.suite.stages import STAGES
+
     counts = [n for n in (count(suite) for count in TRIALS) if n is not None]
+    counts += [stage.call("units", suite) for stage in STAGES if stage.units and stage.active(suite)]
     tune = getattr(suite, "tune", None)
     if not counts and tune is not None:
         counts = [n for n in (getattr(tune, k, None) for k in ("trials", "n_trials")) if isinstance(n, int)][:1]

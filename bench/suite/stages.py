@@ -20,6 +20,7 @@ class Stage:
     tables: str | None = None  # "module:function", (records) -> list[Table]: the report's tables of its records
     run: str | None = None  # "module:function", (ctx, data) -> labels of required models that failed
     publish: str | None = None  # "module:function", (run_dir, suite): after the report (tracker sinks)
+    units: str | None = None  # "module:function", (suite) -> training units it adds (the plan counts them)
 
     def call(self, hook: str, *args):
         ref = getattr(self, hook)
@@ -35,7 +36,7 @@ class Stage:
 STAGES = (
     Stage("tasks", lambda s: True, run="nlpbench.launch.units:run_quality"),  # training units, scored
     Stage("tune", lambda s: any(t.tune for t in s.tasks), "nlpbench.tune.study:suite_problems",
-          run="nlpbench.tune.study:run_tune"),  # trials, then the winners confirmed (tables: nlpbench.tune.report)
+          run="nlpbench.tune.study:run_tune", units="nlpbench.tune.study:unit_count"),  # trials, then the winners confirmed (tables: nlpbench.tune.report)
     Stage("variants", lambda s: s.variants != ["fp32"], "nlpbench.variants:suite_problems",
           "nlpbench.report.variants:deployment_tables", run="nlpbench.variants.run:run_stage"),
     Stage("serve", lambda s: s.serve is not None, "nlpbench.serve:serve_problems", "nlpbench.report.serve:serve_tables",

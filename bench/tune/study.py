@@ -39,13 +39,23 @@ def suite_problems(suite) -> list[str]:
             for p in tune_problems(t, f"tasks.{ti}", adapter_space, model_problems)]
 
 
-def plan_line(suite) -> str:
-    """What `validate` says the tune stage will run."""
+def _counts(suite) -> tuple[int, int, int, int]:
+    """(arms, trial units, untuned units, confirmation units) the stage will run."""
     arms_ = arms(suite)
     n = sum(suite.tasks[a.task_index].tune.trials for a in arms_)
     k = sum(suite.tasks[a.task_index].tune.confirm_seeds for a in arms_)
-    models = len({(a.task_index, a.model_index) for a in arms_})
-    return (f"tune: {len(arms_)} arm(s) (model x space): {n} trial unit(s), {models} untuned at the trial budget, "
+    return len(arms_), n, len({(a.task_index, a.model_index) for a in arms_}), k
+
+
+def unit_count(suite) -> int:
+    """Training units the stage adds: trials, the untuned configs, the confirmation reruns (the run's plan)."""
+    return sum(_counts(suite)[1:])
+
+
+def plan_line(suite) -> str:
+    """What `validate` says the tune stage will run."""
+    n_arms, n, models, k = _counts(suite)
+    return (f"tune: {n_arms} arm(s) (model x space): {n} trial unit(s), {models} untuned at the trial budget, "
             f"{k} confirmation unit(s)")
 
 

@@ -54,7 +54,19 @@ def test_max_minutes_caps_a_unit_and_an_unmeasured_adapter_is_said_so():
 def test_a_tune_stage_hooks_its_trials(monkeypatch):
     monkeypatch.setattr(plan_module, "TRIALS", [lambda suite: 12])
     suite = validate(tiny_suite())
-    assert "12 tuning trial(s)" in make_plan(suite, data_of(suite)).lines()[0]
+    assert "12 tune unit(s)" in make_plan(suite, data_of(suite)).lines()[0]
+
+
+def test_the_plan_counts_a_tune_sections_units():
+    """quick-tune: trials of every (model, space), each model's untuned config, the confirmation reruns."""
+    from nlpbench.suite.schema import read_suite
+    from nlpbench.tune.study import plan_line, unit_count
+
+    suite = validate(read_suite("quick-tune"))
+    n = unit_count(suite)
+    counts = [int(w) for w in plan_line(suite).replace(",", "").split() if w.isdigit()]
+    assert n == sum(counts[1:]) > 0  # trial + untuned + confirmation units, as validate's tune line says
+    assert f"{n} tune unit(s)" in make_plan(suite, data_of(suite)).lines()[0]
 
 
 def test_validate_warns_of_a_10000_cell_grid(write_suite, capsys):
