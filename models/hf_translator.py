@@ -25,7 +25,7 @@ from transformers import AutoModelForSeq2SeqLM
 from nlpbench import pretrained
 from nlpbench.adapter import TaskInfo, check_params, pad
 from nlpbench.errors import BadInput
-from nlpbench.models.hf_classifier import dropout_overrides, framed_ids, required_checkpoint
+from nlpbench.models.hf_classifier import HFClassifierAdapter, dropout_overrides, framed_ids, required_checkpoint
 from nlpbench.registry import register_adapter
 
 IGNORE = -100  # label positions the loss skips (transformers' convention)
@@ -58,19 +58,9 @@ class HFTranslatorConfig:
 class HFTranslatorAdapter:
     Config = HFTranslatorConfig
     tasks = ("translation",)
-    # Fine-tuning a pretrained seq2seq model: a small lr with warm-up and linear decay.
-    train_defaults = {
-        "lr": 5e-5, "weight_decay": 0.01, "schedule": "linear", "warmup": 0.1,
-        "clip_norm": 1.0, "batch_size": 32, "epochs": 3,
-    }
-    search_space = {
-        "train.lr": {"log_uniform": [1e-5, 3e-4]},
-        "train.warmup": {"uniform": [0.0, 0.2]},
-        "train.batch_size": {"choice": [16, 32, 64]},
-        "train.weight_decay": {"uniform": [0.0, 0.1]},
-        "train.epochs": {"int": [1, 5]},
-        "params.dropout": {"uniform": [0.0, 0.3]},
-    }
+    # Fine-tuning a pretrained seq2seq model: the classifier's recipe (warm-up, linear decay), a little higher lr.
+    train_defaults = {**HFClassifierAdapter.train_defaults, "lr": 5e-5}
+    search_space = {**HFClassifierAdapter.search_space, "train.lr": {"log_uniform": [1e-5, 3e-4]}}
     decoding_methods = ("forward",)  # what generate calls on the model each step (perf compile)
 
     def __init__(self, config: HFTranslatorConfig, info: TaskInfo):
