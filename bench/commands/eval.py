@@ -179,7 +179,8 @@ def plan(run_dir: Path, suite, explicit: bool) -> list[tuple]:
 def score_model(run_dir: Path, task, model, td, ctx, source: dict) -> list[dict]:
     """Records for one trained model: one per evaluation split, shaped as a run's."""
     from nlpbench.context import log
-    from nlpbench.quality.score import cell_id, eval_splits, evaluate_split
+    from nlpbench.quality.ids import cell_id
+    from nlpbench.quality.score import eval_splits, evaluate_split
     from nlpbench.quality.trained import first_seed, load_trained
 
     log(f"[{task.label}] scoring {model.label} ({model.adapter}) from {run_dir.name}, no training")

@@ -26,16 +26,13 @@ from dataclasses import dataclass
 import torch
 
 from nlpbench.adapter import vocab_size
+from nlpbench.quality.ids import unit_id
 from nlpbench.quality.trained import checkpoint_path, first_seed  # where nlpbench.quality.score's fit saves
 
 
 def trained_vocab_size(adapter) -> int | None:
     """The size of the vocabulary an adapter's trained tokenizer built (tokenizers or transformers), or None."""
     return vocab_size(adapter)  # the `tokenizer` hook, read in nlpbench.adapter
-
-
-def unit_id(task_label: str, model_label: str) -> str:
-    return f"quality/{task_label}/{model_label}"
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """A quality cell: train one model on one task, then score it on each evaluation split.
 
 One training produces one record per evaluated split (cell ids
-`quality/<task>/<model>/<split>`, plus `/seed<k>` when the suite lists `seeds`),
+`quality/<task>/<model>/<split>`, plus `/seed<k>` when the suite lists `seeds`: `nlpbench.quality.ids`),
 all written when the training unit ends. Each split's per-example predictions go
 to `RUN_DIR/predictions/` (see `nlpbench.quality.predictions`); every metric gets a 95%
 interval `<metric>_ci95` (see `score`).
@@ -18,6 +18,7 @@ from nlpbench.adapter import TaskInfo, checkpoint_fields, n_params
 from nlpbench.data.identity import data_sha256
 from nlpbench.perf.pairing import trained_vocab_size
 from nlpbench.quality import predictions, targets
+from nlpbench.quality.ids import cell_id
 from nlpbench.quality.train import FitResult, fit, predict_all, seed_everything
 from nlpbench.quality.trained import checkpoint_path
 from nlpbench.registry import get_adapter
@@ -25,11 +26,6 @@ from nlpbench.suite.schema import adapter_config, train_config
 from nlpbench.tasks import get_task
 from nlpbench.tune.budget import train_cost
 from nlpbench.tune.prune import watch
-
-
-def cell_id(task_label: str, model_label: str, split: str, seed: int | None = None) -> str:
-    """`quality/<task>/<model>/<split>`, plus `/seed<k>` when the suite lists `seeds`."""
-    return f"quality/{task_label}/{model_label}/{split}" + ("" if seed is None else f"/seed{seed}")
 
 
 def seed_tag(ctx) -> int | None:

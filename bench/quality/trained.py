@@ -26,6 +26,7 @@ import torch
 
 from nlpbench.adapter import TaskInfo
 from nlpbench.errors import BadInput, clip
+from nlpbench.quality.ids import file_stem
 from nlpbench.quality.train import seed_everything
 from nlpbench.registry import get_adapter
 from nlpbench.store.copy import copy_regular, is_regular
@@ -35,7 +36,7 @@ from nlpbench.suite.schema import adapter_config
 def checkpoint_path(run_dir: Path, task_label: str, model_label: str, seed: int | None = None) -> Path:
     """Where the runner saves a model's best weights (nlpbench.quality.score.run_quality_unit); `seed` when the
     suite lists `seeds` (the file then ends `-seed<k>.pt`)."""
-    return Path(run_dir) / "checkpoints" / f"{task_label}-{model_label}{'' if seed is None else f'-seed{seed}'}.pt"
+    return Path(run_dir) / "checkpoints" / f"{file_stem(task_label, model_label, seed)}.pt"
 
 
 def first_seed(suite) -> int | None:

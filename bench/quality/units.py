@@ -2,7 +2,7 @@
 
 A unit is what every quality launcher runs (inline in the driver, a process
 pool, Ray tasks: nlpbench.launch.units); it ends as one record per
-split (`nlpbench.quality.score.cell_id`). `unit_records` is the one place a unit's
+split (`nlpbench.quality.ids.cell_id`). `unit_records` is the one place a unit's
 outcome becomes records, a failure included, so a cell's record has the same
 shape whichever launcher ran it.
 
@@ -19,7 +19,8 @@ import traceback
 from dataclasses import dataclass
 
 from nlpbench.errors import BadInput, is_oom
-from nlpbench.quality.score import cell_id, eval_splits, run_quality_unit
+from nlpbench.quality.ids import cell_id, log_stem, unit_id
+from nlpbench.quality.score import eval_splits, run_quality_unit
 from nlpbench.quality.train import Diverged
 from nlpbench.registry import get_adapter
 from nlpbench.store.disk import is_disk_error
@@ -44,7 +45,7 @@ class Unit:
 
     @property
     def file_stem(self) -> str:
-        return self.label.removeprefix("quality/").replace("/", "-")
+        return log_stem(self.label)
 
 
 def plan(suite, data, done: set[str]) -> list[Unit]:
@@ -58,8 +59,7 @@ def plan(suite, data, done: set[str]) -> list[Unit]:
                 ids = tuple(cell_id(task.label, model.label, s, tag) for s in splits)
                 if all(i in done for i in ids):
                     continue
-                label = f"quality/{task.label}/{model.label}" + ("" if tag is None else f"/seed{tag}")
-                units.append(Unit(ti, mi, seed, tag, ids, splits, label))
+                units.append(Unit(ti, mi, seed, tag, ids, splits, unit_id(task.label, model.label, tag)))
     return sorted(units, key=lambda u: cost(suite, data, u), reverse=True)
 
 

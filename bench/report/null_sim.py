@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from nlpbench.quality import predictions
+from nlpbench.quality.ids import cell_id
 from nlpbench.report import pairwise
 from nlpbench.store.results import read_records
 
@@ -30,7 +31,7 @@ def write_table_run(root: Path, rng: np.random.Generator, models: int, n: int, a
             for s in range(seeds):
                 right = rng.random(n) < accuracy
                 preds = np.where(right, refs, 1 - refs)
-                cell = f"quality/classification/m{m}/test" + (f"/seed{s}" if seeds > 1 else "")
+                cell = cell_id("classification", f"m{m}", "test", s if seeds > 1 else None)
                 lines = [{"id": i, "input": "", "prediction": int(p), "reference": int(r),
                           "probs": [0.8, 0.2] if p == 0 else [0.2, 0.8]} for i, (p, r) in enumerate(zip(preds, refs))]
                 rec = {"cell": cell, "kind": "quality", "task": "classification", "dataset": "null", "split": "test",

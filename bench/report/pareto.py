@@ -17,16 +17,12 @@ import numpy as np
 import pandas as pd
 
 from nlpbench import metrics
+from nlpbench.quality.ids import unit_of
 from nlpbench.report.plot_data import figure_legend, log_axis, styles
 from nlpbench.tasks import TASKS
 
 MODE_PREFERENCE = {"translation": ("generate", "forward")}  # other tasks: forward first
 FRONT_STYLES = ("--", ":", "-.", (0, (5, 1, 1, 1, 1, 1)))  # one per run: two fronts must not look alike
-
-
-def unit_of(cell: str) -> str:
-    """`quality/<task>/<model>/<split>[/seed<k>]` -> its training unit `quality/<task>/<model>`."""
-    return "/".join(str(cell).split("/")[:3])
 
 
 def throughput_mode(task: str, modes) -> str | None:
@@ -60,7 +56,7 @@ def _quality_by_unit(records: list[dict], task: str, metric: str) -> dict[str, l
                           and isinstance((r.get("metrics") or {}).get(metric), (int, float))])
     units: dict[str, list[dict]] = {}
     for r in quality:
-        units.setdefault(unit_of(r.get("cell", "")), []).append(r)
+        units.setdefault(unit_of(r.get("cell", ""), seed=False), []).append(r)  # all seeds of one model
     return units
 
 

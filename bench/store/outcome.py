@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from collections import Counter
 
+from nlpbench.quality.ids import unit_of as unit_cell
+
 SHOWN = 20  # unit lines printed; the rest are counted (records.jsonl and errors.log hold all of them)
 
 
@@ -21,10 +23,7 @@ def measured_nothing(records: list[dict]) -> bool:
 def unit_of(rec: dict) -> str:
     """A quality cell's training unit (`quality/<task>/<model>[/seed<k>]`: its split dropped), else the cell."""
     cell = str(rec.get("cell", ""))
-    parts = cell.split("/")
-    if rec.get("kind") == "quality" and parts[0] == "quality" and len(parts) >= 4:
-        return "/".join(parts[:3] + parts[4:])  # quality/<task>/<model>/<split>[/seed<k>] (nlpbench.quality.score)
-    return cell
+    return unit_cell(cell) if rec.get("kind") == "quality" else cell
 
 
 def failure_lines(records: list[dict]) -> list[str]:

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 
 from nlpbench.errors import BadInput
 from nlpbench.launch.units import run_units
-from nlpbench.quality.score import cell_id, eval_splits
+from nlpbench.quality.ids import cell_id, unit_id
+from nlpbench.quality.score import eval_splits
 from nlpbench.quality.units import Unit
 from nlpbench.registry import get_adapter
 from nlpbench.suite.schema import Suite, hook
@@ -166,8 +167,7 @@ def run_items(ctx, data, items: list[Item], seeds: list[int] | None = None, spli
             sp = tuple(eval_splits(task, data[it.task_index]))
             ids = tuple(cell_id(task.label, it.name, s, tag) for s in sp)
             if not all(i in done for i in ids):
-                label = f"quality/{task.label}/{it.name}" + ("" if tag is None else f"/seed{tag}")
-                units.append(Unit(it.task_index, index[it.name], seed, tag, ids, sp, label))
+                units.append(Unit(it.task_index, index[it.name], seed, tag, ids, sp, unit_id(task.label, it.name, tag)))
     if units:
         sub = dataclasses.replace(ctx, suite=dsuite, store=TagStore(ctx.store, items, on_record), trained={})
         run_units(sub, data, units)

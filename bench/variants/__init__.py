@@ -19,6 +19,7 @@ This file stays import-light: `nlpbench validate` imports it.
 from __future__ import annotations
 
 from nlpbench.extras import installed
+from nlpbench.quality.ids import cell_id
 
 VARIANTS = ("fp32", "bf16", "fp16", "int8-dynamic", "onnx", "compile")
 INSTALL = "pip install -e '.[variants]' (or: make variants)"
@@ -46,7 +47,7 @@ def suite_problems(suite) -> list[str]:
 def variant_cell(task_label: str, model_label: str, variant: str, split: str) -> str:
     """Quality cell id of a variant; fp32 keeps the plain id so baselines still match."""
     name = model_label if variant == "fp32" else f"{model_label}@{variant}"
-    return f"quality/{task_label}/{name}/{split}"
+    return cell_id(task_label, name, split)
 
 
 def variant_perf_cell(task_label: str, model_label: str, variant: str, mode: str, batch: int, seq: int) -> str:

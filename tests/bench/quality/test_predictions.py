@@ -5,8 +5,7 @@ import pytest
 
 from nlpbench.cli import main
 from nlpbench.errors import BadInput
-from nlpbench.quality import predictions
-from nlpbench.quality import score as quality
+from nlpbench.quality import ids, predictions
 from nlpbench.store.results import read_records
 from tests.conftest import tiny_suite
 
@@ -64,7 +63,7 @@ def test_single_seed_suites_keep_their_cell_ids(write_suite, tmp_path):
     out = tmp_path / "runs"
     assert main(["run", str(write_suite(tiny_suite())), "--out", str(out), "--no-progress"]) == 0
     assert all("seed" not in r["cell"] for r in read_records(run_dir_of(out)))
-    assert quality.cell_id("classification", "lstm", "test") == "quality/classification/lstm/test"
+    assert ids.cell_id("classification", "lstm", "test") == "quality/classification/lstm/test"
 
 
 def test_a_corrupt_predictions_file_is_one_line_in_report(write_suite, tmp_path, capsys):
