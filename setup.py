@@ -1,10 +1,17 @@
 """The repo keeps `bench/` (harness), `models/` (adapters) and `suites/` (YAML); the wheel holds one import
 package, `nlpbench`, with the adapters as `nlpbench.models` and the suites as `nlpbench.suites`.
-Everything else about the distribution is in pyproject.toml."""
+Which folder is which package is written once, in bench/layout.py, read here by path (nothing is installed
+yet to import). Everything else about the distribution is in pyproject.toml."""
+import runpy
+from pathlib import Path
+
 from setuptools import find_namespace_packages, setup
 
+LAYOUT = runpy.run_path(str(Path(__file__).resolve().parent / "bench" / "layout.py"))
+PACKAGES, HARNESS = LAYOUT["PACKAGES"], LAYOUT["HARNESS"]
+
 setup(
-    packages=["nlpbench", "nlpbench.models", "nlpbench.suites", *(f"nlpbench.{p}" for p in find_namespace_packages("bench", exclude=["*__pycache__*"]))],
-    package_dir={"nlpbench": "bench", "nlpbench.models": "models", "nlpbench.suites": "suites"},
+    packages=[*PACKAGES, *(f"nlpbench.{p}" for p in find_namespace_packages(HARNESS, exclude=["*__pycache__*"]))],
+    package_dir=PACKAGES,
     package_data={"nlpbench.suites": ["*.yaml"]},
 )

@@ -25,8 +25,7 @@ from pathlib import Path
 from nlpbench.ab.client import WORKER
 from nlpbench.ab.sides import Side
 from nlpbench.errors import BadInput
-
-ROOTS = {"models": "models", "suites": "suites"}  # as setup.py (and worker.ROOTS, not imported: the worker imports cli) map them
+from nlpbench.layout import HARNESS, SUBPACKAGES
 
 
 def side_path(root: Path, where: Path) -> Path:
@@ -34,10 +33,10 @@ def side_path(root: Path, where: Path) -> Path:
     PYTHONPATH, so that a child interpreter (`python -m nlpbench.launch.child`) imports this side's code."""
     pkg = where / "nlpbench"
     pkg.mkdir(parents=True)
-    for entry in (root / "bench").iterdir():
-        if entry.name not in ROOTS and entry.name != "__pycache__":
+    for entry in (root / HARNESS).iterdir():
+        if entry.name not in SUBPACKAGES and entry.name != "__pycache__":
             (pkg / entry.name).symlink_to(entry)
-    for name, folder in ROOTS.items():
+    for name, folder in SUBPACKAGES.items():
         if (root / folder).is_dir():
             (pkg / name).symlink_to(root / folder)
     return where

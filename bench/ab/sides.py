@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nlpbench.errors import BadInput
+from nlpbench.layout import HARNESS
 
 
 @dataclass
@@ -47,8 +48,8 @@ def repo_root(where: Path) -> Path:
     if proc.returncode != 0:
         raise BadInput(f"ab: {where} is not inside a git repository (run it in an nlpbench checkout)")
     root = Path(proc.stdout.strip())
-    if not (root / "bench" / "__init__.py").is_file():
-        raise BadInput(f"ab: {root} is not an nlpbench checkout (no bench/__init__.py); ab compares nlpbench revisions")
+    if not (root / HARNESS / "__init__.py").is_file():
+        raise BadInput(f"ab: {root} is not an nlpbench checkout (no {HARNESS}/__init__.py); ab compares nlpbench revisions")
     return root
 
 

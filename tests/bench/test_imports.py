@@ -7,8 +7,10 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+from nlpbench.layout import HARNESS
+
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGE = ROOT / "bench"
+PACKAGE = ROOT / HARNESS
 
 
 def module_name(path: Path) -> str:

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from nlpbench.layout import PACKAGES
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -33,8 +35,8 @@ def test_every_module_of_the_repo_is_in_the_wheel(wheel_names):
         return {f"{package}/{p.relative_to(ROOT / folder).as_posix()}" for p in (ROOT / folder).rglob("*.py")
                 if "__pycache__" not in p.parts}  # fmt: skip
 
-    expected = shipped("bench", "nlpbench") | shipped("models", "nlpbench/models")
+    expected = shipped(PACKAGES["nlpbench"], "nlpbench") | shipped(PACKAGES["nlpbench.models"], "nlpbench/models")
     assert expected - set(wheel_names) == set()
-    suites = {f"nlpbench/suites/{p.name}" for p in (ROOT / "suites").glob("*.yaml")}
+    suites = {f"nlpbench/suites/{p.name}" for p in (ROOT / PACKAGES["nlpbench.suites"]).glob("*.yaml")}
     assert suites and suites <= set(wheel_names)
     assert "nlpbench/metrics/accuracy.py" in wheel_names  # a metric entry with its evaluate module

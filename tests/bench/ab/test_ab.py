@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from nlpbench.cli import main
+from nlpbench.layout import PACKAGES
 from nlpbench.store.results import read_records
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -39,7 +40,7 @@ def repo(tmp_path_factory):
     """A git repo holding this checkout's package folders: commit `a` (forward sleeps 2 ms), commit `b`
     (10 ms: 5 times slower), and a suite of one dummy cell."""
     repo = tmp_path_factory.mktemp("abrepo")
-    for folder in ("bench", "models", "suites"):
+    for folder in PACKAGES.values():
         shutil.copytree(ROOT / folder, repo / folder, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(ROOT / "setup.py", repo / "setup.py")
     (repo / "ab.yaml").write_text(
