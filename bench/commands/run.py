@@ -35,7 +35,7 @@ from nlpbench.store.results import RecordStore, read_records
 from nlpbench.store.run_json import Attempt, finish_run_json, open_run, write_run_json
 from nlpbench.suite.stages import STAGES
 
-__all__ = ["Context", "load_all_data", "log", "run", "run_suite"]  # Context and log live in nlpbench.context; imported from here by older code
+__all__ = ["run", "run_suite"]
 
 
 def run(suite_arg: str, overrides: list[str] = (), **kw) -> int:

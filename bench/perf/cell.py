@@ -16,9 +16,6 @@ Order inside a cell (each pass separate, so no measurement disturbs another):
 
 `timed_s` sums the time of the steps themselves (warm-up and timed), so run
 wall time minus it is the harness's own overhead.
-
-`python -m nlpbench.perf.cell SPEC.json OUT.json` runs one cell in this
-interpreter and writes its record: what the `process` launcher spawns.
 """
 
 from __future__ import annotations
@@ -26,8 +23,6 @@ from __future__ import annotations
 import dataclasses
 import gc
 import json
-import os
-import sys
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -40,11 +35,12 @@ from nlpbench.adapter import TaskInfo, adapter_config, checkpoint_fields, n_para
 from nlpbench.errors import BadInput, error_message, is_oom
 from nlpbench.metrics.stats import compact
 from nlpbench.perf.compiling import compile_model, compiled_frames, eager
+from nlpbench.perf.flops import track_flops
 from nlpbench.perf.footprint import memory_fields, weight_bytes
 from nlpbench.perf.modes import make_workload
 from nlpbench.perf.probe import raise_peak, worker_peak
 from nlpbench.perf.timing import timing_fields
-from nlpbench.perf.trackers import cpu_baseline, measure_latency, settle_gc, track_flops, track_memory
+from nlpbench.perf.trackers import cpu_baseline, measure_latency, settle_gc, track_memory
 from nlpbench.store.records import utc_now
 from nlpbench.tasks import get_task
 
@@ -373,19 +369,3 @@ def release(spec: PerfCellSpec) -> None:
     if torch.device(spec.device).type == "cuda":
         torch.cuda.empty_cache()
 
-
-def main(argv: list[str] | None = None) -> int:
-    spec_path, out_path = (argv if argv is not None else sys.argv[1:])[:2]
-    spec = PerfCellSpec.from_json(Path(spec_path).read_text())
-    if os.environ.get(THREADS_ENV):
-        torch.set_num_threads(int(os.environ[THREADS_ENV]))
-    if torch.get_num_interop_threads() != 1:
-        torch.set_num_interop_threads(1)  # as the inline launcher pins it (nlpbench.launch.cells)
-    gc.freeze()  # a fresh interpreter holds no garbage yet: skip the one slow full collection
-    rec = run_cell_safely(spec)
-    Path(out_path).write_text(json.dumps(rec))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
