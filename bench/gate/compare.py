@@ -35,7 +35,7 @@ from nlpbench.gate.checks import number
 from nlpbench.gate.output import render
 from nlpbench.gate.sides import COST_FIELDS, FORMAT, Side, by_cell, load_side, parse_kinds, write_baseline
 from nlpbench.gate.verdict import CompareResult, Delta
-from nlpbench.report.tables import lookup
+from nlpbench.report.table_base import lookup
 from nlpbench.store.records import PERF_GATED
 
 __all__ = ["FORMAT", "CompareResult", "Delta", "Side", "compare", "load_side", "parse_tolerances", "render",

@@ -13,7 +13,7 @@ import math
 from nlpbench.gate.checks import number
 from nlpbench.gate.sides import COST_FIELDS
 from nlpbench.gate.verdict import WARNED, Delta
-from nlpbench.report.tables import lookup
+from nlpbench.report.table_base import lookup
 
 MEMORY_FLOOR_MB = 1.0  # a peak-memory change below this is never a regression (allocator granularity, tiny cells)
 # Perf numbers compared: (row label, dotted path, tolerance key or None, higher is better).

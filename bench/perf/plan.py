@@ -2,7 +2,7 @@
 
 Models come from `perf.models` when given, else from every task of the suite.
 `generate` cells exist only for translation models. A model trained in this run
-is timed as trained (its vocabulary and weights: nlpbench.perf.pairing). Cell ids:
+is timed as trained (its vocabulary and weights: nlpbench.perf.pairing). Cell ids (nlpbench.perf.cell.perf_cell_id):
 `perf/<model>/<mode>/<dtype>[+compile]/b<batch>/s<seq>`; generate cells of a
 model with `beam_size` k > 1 say `generate+beam<k>`.
 """
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 
-from nlpbench.perf.cell import perf_cell_id  # noqa: F401  (re-exported: the cell ids of a suite's perf grid)
 from nlpbench.perf.pairing import pair, paired_params
 from nlpbench.registry import get_adapter
 from nlpbench.suite.schema import adapter_config, train_config

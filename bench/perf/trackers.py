@@ -43,7 +43,6 @@ import numpy as np
 import psutil
 import torch
 
-from nlpbench.perf.flops import Work, track_flops  # noqa: F401  (re-exported: FLOP counting lives there)
 from nlpbench.perf.footprint import cpu_allocations
 
 NOISY_CI_OVER_MEDIAN = 0.10  # noisy: the median's 95% interval is wider than 10% of it (about ±5%)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from nlpbench.report.tables import Table, build_tables, display
+from nlpbench.report.table_base import Table
+from nlpbench.report.tables import build_tables, display
 
 WIDTH = 120
 # display headers left out on the console (they stay in report.md, the CSVs and the HTML)

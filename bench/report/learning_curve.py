@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from nlpbench.report.plot_data import LINESTYLES, figure_legend
-from nlpbench.report.tables import record_name
+from nlpbench.report.table_base import record_name
 
 
 def curves(records: list[dict]) -> dict[str, dict[str, list[list[dict]]]]:

@@ -33,7 +33,7 @@ import pandas as pd
 from nlpbench import metrics
 from nlpbench.metrics import stats
 from nlpbench.quality import predictions
-from nlpbench.report.tables import Spec, Table, record_name
+from nlpbench.report.table_base import Spec, Table, record_name
 from nlpbench.tasks import TASKS
 
 COLUMNS = ("metric", "seed", "a", "b", "delta", "delta_lo", "delta_hi", "p", "p_holm", "test", "verdict",

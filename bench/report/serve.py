@@ -24,7 +24,8 @@ SCENARIOS = {"SingleStream": 0, "Offline": 1, "Server": 2}
 
 def serve_tables(records: list[dict]) -> list:
     """[the serve Table] when the records hold serve cells, else []."""
-    from nlpbench.report.tables import Spec, Table, frame
+    from nlpbench.report.table_base import Spec, Table
+    from nlpbench.report.tables import frame
 
     serve = sorted((r for r in records if r.get("kind") == "serve"),
                    key=lambda r: (str(r.get("task")), SCENARIOS.get(r.get("scenario"), 3)))

@@ -14,7 +14,7 @@ import pandas as pd
 
 from nlpbench import metrics
 from nlpbench.report import seed_tables
-from nlpbench.report.table_base import Spec, Table, dtype_label, key_value, lookup, record_name  # noqa: F401  (re-exported)
+from nlpbench.report.table_base import Spec, Table, key_value, lookup
 from nlpbench.tasks import TASKS
 
 RATIO = "ratio: "  # prefix of a ratio column group's label

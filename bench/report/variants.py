@@ -13,7 +13,7 @@ from __future__ import annotations
 import pandas as pd
 
 from nlpbench.report.plot_data import iqr_bars, latency_quartiles
-from nlpbench.report.tables import Spec, Table, lookup, record_name
+from nlpbench.report.table_base import Spec, Table, lookup, record_name
 from nlpbench.tasks import TASKS
 
 COLUMNS = ("quality", "quality_lo", "quality_hi", "delta", "delta_lo", "delta_hi", "p", "p50_ms", "speedup",

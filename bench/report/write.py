@@ -24,7 +24,8 @@ from nlpbench.errors import BadInput
 from nlpbench.extras import missing_extra
 from nlpbench.report import console, pairwise, plots
 from nlpbench.report.identity import check_same_data
-from nlpbench.report.tables import Table, build_tables, display, flat, side_by_side, to_markdown
+from nlpbench.report.table_base import Table
+from nlpbench.report.tables import build_tables, display, flat, side_by_side, to_markdown
 from nlpbench.report.targets import table as ttt_table
 from nlpbench.suite.stages import STAGES
 from nlpbench.store.lock import as_read, status_note

@@ -18,10 +18,9 @@ from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, V
 
 from nlpbench import metrics as metric_entries
 from nlpbench.adapter import TrainConfig, adapter_config, hook  # re-exported: suites and plugins import them here
-from nlpbench.errors import BadInput, missing, shown, unknown_name
+from nlpbench.errors import BadInput, format_errors, missing, shown, unknown_name
 from nlpbench.extras import missing_extra
 from nlpbench.suite import budget
-from nlpbench.suite.errors import format_errors
 from nlpbench.suite.overrides import apply_overrides
 from nlpbench.suite.values import raw_problems
 from nlpbench.tasks import TASK_NAMES, get_task

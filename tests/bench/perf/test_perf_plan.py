@@ -35,7 +35,7 @@ def test_generate_only_for_translation_and_limits_shrink_a_mode(tmp_path):
 
 
 def test_beam_generate_cells_say_so_in_their_id():
-    from nlpbench.perf.plan import perf_cell_id
+    from nlpbench.perf.cell import perf_cell_id
 
     assert perf_cell_id("mt", "generate", "fp32", False, 1, 32, beam=5) == "perf/mt/generate+beam5/fp32/b1/s32"
     assert perf_cell_id("mt", "generate", "fp32", False, 1, 32) == "perf/mt/generate/fp32/b1/s32"

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from nlpbench.perf.trackers import Latency, measure_latency, track_flops, track_latency, track_memory
+from nlpbench.perf.flops import track_flops
+from nlpbench.perf.trackers import Latency, measure_latency, track_latency, track_memory
 
 
 def test_latency_stats_on_known_samples():

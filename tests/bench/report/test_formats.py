@@ -1,7 +1,8 @@
 """Each number in its metric's format: rates to 3 decimals, BLEU/chrF to one on 0-100 (even below 1)."""
 import pandas as pd
 
-from nlpbench.report.tables import Spec, Table, build_tables, display
+from nlpbench.report.table_base import Spec, Table
+from nlpbench.report.tables import build_tables, display
 
 
 def _translation(seed: int, bleu: float) -> dict:
