@@ -53,7 +53,7 @@ def load_task_data(task, data_dir: str | None, seed: int, at: str = "dataset") -
     splits, overlap with train); BadInput lists every problem found."""
     from nlpbench.data import checks, files, generators, hub
 
-    spec = task.dataset
+    spec, kind = task.dataset, get_task(task.task)
     loader = {"synthetic": generators.load, "files": files.load, "hub": hub.load}[spec.source]
     raw, name, sources = loader(task, data_dir, seed, at)  # {split: Dataset with source columns}, {split: [file]}
     problems: list[str] = []
@@ -65,7 +65,7 @@ def load_task_data(task, data_dir: str | None, seed: int, at: str = "dataset") -
             splits[split] = mapped.select(range(min(limit, len(mapped)))) if limit else mapped
     problems += checks.identical_splits(sources, at)
     labels: list[str] = []
-    if task.task == "classification" and not problems:  # before the holdout: row numbers are the files' own
+    if kind.predicts_classes and not problems:  # before the holdout: row numbers are the files' own
         labels = checks.label_set(splits, spec.labels, sources, at, problems)
     if spec.holdout and "train" in splits and not problems:
         splits = _holdout(splits, spec.holdout, seed, at, problems)
@@ -75,7 +75,7 @@ def load_task_data(task, data_dir: str | None, seed: int, at: str = "dataset") -
     problems += checks.overlap_problems(overlap, limit, at)
     if problems:
         raise BadInput(problems)
-    if task.task == "classification":
+    if kind.predicts_classes:
         splits = {s: _labels_to_ids(ds, labels) for s, ds in splits.items()}
     return TaskData(task.task, name, splits, labels, files=sources, overlap=overlap)
 
