@@ -66,7 +66,7 @@ def load_task_data(task, data_dir: str | None, seed: int, at: str = "dataset") -
     problems += checks.identical_splits(sources, at)
     labels: list[str] = []
     if kind.predicts_classes and not problems:  # before the holdout: row numbers are the files' own
-        labels = checks.label_set(splits, spec.labels, sources, at, problems)
+        labels = checks.label_set(splits, spec.labels, sources, at, problems, kind.reference_role)
     if spec.holdout and "train" in splits and not problems:
         splits = _holdout(splits, spec.holdout, seed, at, problems)
         sources = {**sources, "validation": sources.get("train", [])}  # carved out of train's file
@@ -76,7 +76,7 @@ def load_task_data(task, data_dir: str | None, seed: int, at: str = "dataset") -
     if problems:
         raise BadInput(problems)
     if kind.predicts_classes:
-        splits = {s: _labels_to_ids(ds, labels) for s, ds in splits.items()}
+        splits = {s: _labels_to_ids(ds, labels, kind.reference_role) for s, ds in splits.items()}
     return TaskData(task.task, name, splits, labels, files=sources, overlap=overlap)
 
 
@@ -117,10 +117,10 @@ def label_key(v: str):
         return (1, 0.0, v)
 
 
-def _labels_to_ids(ds: datasets.Dataset, labels: list[str]) -> datasets.Dataset:
+def _labels_to_ids(ds: datasets.Dataset, labels: list[str], role: str) -> datasets.Dataset:
     index = {name: i for i, name in enumerate(labels)}
-    ids = [index[str(v)] for v in ds["label"]]
-    return ds.remove_columns("label").add_column("label", ids)
+    ids = [index[str(v)] for v in ds[role]]
+    return ds.remove_columns(role).add_column(role, ids)
 
 
 def _holdout(splits: dict, holdout: float, seed: int, at: str, problems: list[str]) -> dict:
