@@ -20,10 +20,39 @@ class Task:
     default_metrics: tuple[str, ...]
     select_metric: str  # validation metric that picks the best checkpoint (and the Pareto plot's y)
     generates: bool  # its models decode text: perf has `generate` cells, predictions are strings
+    parallel_files: bool = False  # the files loader may read one text file per language (`{lang}` in a path)
+    sample: tuple = ((), ())  # a tiny (predictions, references) pair a plugin metric is tried on before a run
+
+    @property
+    def input_role(self) -> str:
+        return self.roles[0]
 
     @property
     def reference_role(self) -> str:
         return self.roles[1]
+
+    @property
+    def predicts_classes(self) -> bool:
+        """Predictions are class ids: a label set to check and map to ids, probabilities to keep."""
+        return not self.generates
+
+    @property
+    def no_answer(self):
+        """What stands in for a prediction that never came (serve's dropped answers): scored as wrong."""
+        return -1 if self.predicts_classes else ""
+
+    @property
+    def perf_modes(self) -> tuple[str, ...]:
+        """Perf modes in the order a model of this task is compared at: what it costs in use first."""
+        return ("generate", "forward") if self.generates else ("forward", "generate")
+
+    def tokens_per_row(self, cell) -> int:
+        """Tokens one example puts through the model at a perf cell (`cell`: its `seq_len`, `mode` and
+        `max_new_tokens`, e.g. a PerfCellSpec): a task that generates counts source and target (`seq_len`
+        each for forward/train_step; `seq_len` + `max_new_tokens` for generate)."""
+        if not self.generates:
+            return cell.seq_len
+        return cell.seq_len + (cell.max_new_tokens if cell.mode == "generate" else cell.seq_len)
 
     def references(self, split) -> list:
         """The gold answers of a split (a `datasets.Dataset` with this task's roles)."""
@@ -33,8 +62,10 @@ class Task:
 TASKS: dict[str, Task] = {
     t.name: t
     for t in (
-        Task("classification", ("text", "label"), ("accuracy", "f1_macro"), "accuracy", False),
-        Task("translation", ("src", "tgt"), ("bleu", "chrf"), "bleu", True),
+        Task("classification", ("text", "label"), ("accuracy", "f1_macro"), "accuracy", False,
+             sample=([0, 1, 1], [0, 1, 0])),
+        Task("translation", ("src", "tgt"), ("bleu", "chrf"), "bleu", True, parallel_files=True,
+             sample=(["a b", "c d", "e"], ["a b", "c e", "e"])),
     )
 }
 TASK_NAMES = tuple(TASKS)

@@ -26,6 +26,7 @@ import torch.nn.functional as F
 from nlpbench.adapter import TaskInfo, pad, random_ids
 from nlpbench.errors import BadInput
 from nlpbench.registry import register_adapter
+from nlpbench.tasks import get_task
 from nlpbench.tokenize import encode_all, train_tokenizer
 
 PAD, UNK, BOS, EOS = 0, 1, 2, 3  # the first four specials of every nlpbench.tokenize kind
@@ -277,7 +278,7 @@ class TransformerAdapter:
         if info.task not in self.tasks:
             raise BadInput(f"task: allowed {', '.join(self.tasks)}; given '{info.task}'")
         self.cfg, self.info = config, info
-        self.translate = info.task == "translation"
+        self.translate = get_task(info.task).generates
         self.tokenizer = None
         self.init = "random"
 

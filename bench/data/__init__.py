@@ -53,7 +53,7 @@ def load_task_data(task, data_dir: str | None, seed: int, at: str = "dataset") -
     splits, overlap with train); BadInput lists every problem found."""
     from nlpbench.data import checks, files, generators, hub
 
-    spec = task.dataset
+    spec, kind = task.dataset, get_task(task.task)
     loader = {"synthetic": generators.load, "files": files.load, "hub": hub.load}[spec.source]
     raw, name, sources = loader(task, data_dir, seed, at)  # {split: Dataset with source columns}, {split: [file]}
     problems: list[str] = []
@@ -65,8 +65,8 @@ def load_task_data(task, data_dir: str | None, seed: int, at: str = "dataset") -
             splits[split] = mapped.select(range(min(limit, len(mapped)))) if limit else mapped
     problems += checks.identical_splits(sources, at)
     labels: list[str] = []
-    if task.task == "classification" and not problems:  # before the holdout: row numbers are the files' own
-        labels = checks.label_set(splits, spec.labels, sources, at, problems)
+    if kind.predicts_classes and not problems:  # before the holdout: row numbers are the files' own
+        labels = checks.label_set(splits, spec.labels, sources, at, problems, kind.reference_role)
     if spec.holdout and "train" in splits and not problems:
         splits = _holdout(splits, spec.holdout, seed, at, problems)
         sources = {**sources, "validation": sources.get("train", [])}  # carved out of train's file
@@ -75,8 +75,8 @@ def load_task_data(task, data_dir: str | None, seed: int, at: str = "dataset") -
     problems += checks.overlap_problems(overlap, limit, at)
     if problems:
         raise BadInput(problems)
-    if task.task == "classification":
-        splits = {s: _labels_to_ids(ds, labels) for s, ds in splits.items()}
+    if kind.predicts_classes:
+        splits = {s: _labels_to_ids(ds, labels, kind.reference_role) for s, ds in splits.items()}
     return TaskData(task.task, name, splits, labels, files=sources, overlap=overlap)
 
 
@@ -117,10 +117,10 @@ def label_key(v: str):
         return (1, 0.0, v)
 
 
-def _labels_to_ids(ds: datasets.Dataset, labels: list[str]) -> datasets.Dataset:
+def _labels_to_ids(ds: datasets.Dataset, labels: list[str], role: str) -> datasets.Dataset:
     index = {name: i for i, name in enumerate(labels)}
-    ids = [index[str(v)] for v in ds["label"]]
-    return ds.remove_columns("label").add_column("label", ids)
+    ids = [index[str(v)] for v in ds[role]]
+    return ds.remove_columns(role).add_column(role, ids)
 
 
 def _holdout(splits: dict, holdout: float, seed: int, at: str, problems: list[str]) -> dict:

@@ -28,21 +28,21 @@ def _is_empty(value) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
-def label_set(splits: dict, given: list | None, sources: dict, at: str, problems: list[str]) -> list[str]:
-    """The label set as strings (the suite's `labels`, else those seen in train, sorted); every empty label,
-    label outside the set and label train never shows goes into `problems` (the first per split and kind,
-    with a count)."""
+def label_set(splits: dict, given: list | None, sources: dict, at: str, problems: list[str], role: str) -> list[str]:
+    """The label set of the `role` column, as strings (the suite's `labels`, else those seen in train, sorted);
+    every empty label, label outside the set and label train never shows goes into `problems` (the first per
+    split and kind, with a count)."""
     from nlpbench.data import label_key  # the one sort order of label names
 
     train = splits.get("train")
-    seen = {str(v) for v in (train["label"] if train is not None else []) if not _is_empty(v)}
+    seen = {str(v) for v in (train[role] if train is not None else []) if not _is_empty(v)}
     labels = [str(v) for v in given] if given else sorted(seen, key=label_key)
     if len(labels) < 2:
         problems.append(f"{at}.labels: a classification task needs at least 2 labels; found {labels}")
     allowed = set(labels)
     for split, ds in splits.items():
         found: dict[str, list] = {}
-        for i, v in enumerate(ds["label"]):
+        for i, v in enumerate(ds[role]):
             kind = ("empty" if _is_empty(v) else "outside" if str(v) not in allowed
                     else "unseen" if split != "train" and str(v) not in seen else None)  # fmt: skip
             if kind:

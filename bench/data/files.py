@@ -24,6 +24,7 @@ import datasets
 
 from nlpbench.data import cache, fingerprint, resolve_path
 from nlpbench.errors import BadInput, missing
+from nlpbench.tasks import get_task
 
 CHUNK = 1 << 20  # bytes decoded at a time by the UTF-8 check
 FORMATS = {".tsv": "tsv", ".csv": "csv", ".jsonl": "jsonl", ".json": "jsonl", ".parquet": "parquet"}
@@ -169,7 +170,7 @@ def load(task, data_dir, seed: int, at: str):
     for split, rel in spec.files.items():
         where = f"{at}.files.{split}"
         try:
-            if task.task == "translation" and "{lang}" in rel:
+            if get_task(task.task).parallel_files and "{lang}" in rel:
                 out[split], sources[split] = _parallel(task, rel, data_dir, where)
             else:
                 path = resolve_path(rel, data_dir)

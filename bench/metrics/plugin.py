@@ -30,7 +30,6 @@ from nlpbench.errors import clip, shown
 from nlpbench.metrics import Metric, stats
 
 BOOTSTRAP = "bootstrap"
-SAMPLES = {"classification": ([0, 1, 1], [0, 1, 0]), "translation": (["a b", "c d", "e"], ["a b", "c e", "e"])}
 
 
 def metric(name: str | Callable | None = None, *, tasks: Sequence[str] | None = None, higher_is_better: bool = True,
@@ -107,10 +106,12 @@ def problems(obj, name: str) -> list[str]:
 
 def trial_problems(entry: Metric, task: str) -> list[str]:
     """A plugin's score on three made-up examples of `task`, before anything trains: it must return a number."""
-    if entry.module is not None or entry.score is None or task not in SAMPLES:
+    from nlpbench.tasks import TASKS
+
+    if entry.module is not None or entry.score is None or task not in TASKS:
         return []  # a built-in: tested with the package
     try:
-        entry.score(*SAMPLES[task])  # a float, or TypeError/ValueError when the function returns something else
+        entry.score(*TASKS[task].sample)  # a float, or TypeError/ValueError when the function returns something else
     except Exception as e:  # the user's code: any failure is a line, not a traceback
         return [f"metric {shown(entry.name)}: on 3 sample {task} examples it raised {type(e).__name__}: {clip(str(e))}"]
     return []

@@ -287,11 +287,8 @@ def run_perf_cell(spec: PerfCellSpec) -> dict:
 
 
 def tokens_per_row(spec: PerfCellSpec) -> int:
-    """Tokens one example puts through the model: translation counts source and target
-    (`seq_len` each for forward/train_step; `seq_len` source + `max_new_tokens` generated for generate)."""
-    if spec.task != "translation":
-        return spec.seq_len
-    return spec.seq_len + (spec.max_new_tokens if spec.mode == "generate" else spec.seq_len)
+    """Tokens one example puts through the model (the task's rule: `Task.tokens_per_row`)."""
+    return get_task(spec.task).tokens_per_row(spec)
 
 
 def cell_record(spec: PerfCellSpec, m: dict, params: int) -> dict:

@@ -46,7 +46,7 @@ def check_perf(suite, data) -> None:
     problems = position_problems(suite, data)
     if "generate" in p.modes and True in p.compiles:
         for model, name, task, *_ in perf_models(suite, data):
-            if task == "translation":
+            if get_task(task).generates:
                 problems += check_generate_compile(get_adapter(model.adapter), name, "perf.compile")
     if problems:
         from nlpbench.errors import BadInput

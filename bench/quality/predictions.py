@@ -23,6 +23,7 @@ import torch
 from nlpbench.adapter import hook
 from nlpbench.errors import BadInput, shown
 from nlpbench.quality.train import autocast
+from nlpbench.tasks import get_task
 
 DIR = "predictions"
 
@@ -53,7 +54,7 @@ def probabilities(adapter, examples: list[dict], batch_size: int, num_labels: in
 
 
 def rows(task: str, ds, preds: list, refs: list, probs: list | None) -> list[dict]:
-    inputs = ds["text"] if task == "classification" else ds["src"]
+    inputs = ds[get_task(task).input_role]
     out = []
     for i, (x, p, r) in enumerate(zip(inputs, preds, refs)):
         row = {"id": i, "input": x, "prediction": p, "reference": r}

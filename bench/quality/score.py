@@ -128,7 +128,7 @@ def evaluate_split(adapter, task, data, encoded: dict, split: str, names: list[s
     eval_s = time.perf_counter() - t0
     refs = references(task.task, data.splits[split])
     probs = None
-    if task.task == "classification":  # a second, untimed pass: eval_examples_per_s stays predict's speed
+    if get_task(task.task).predicts_classes:  # a second, untimed pass: eval_examples_per_s stays predict's speed
         probs = predictions.probabilities(adapter, encoded[split], tcfg.eval_batch_size, data.num_labels, ctx.dtype)
     lines = predictions.rows(task.task, data.splits[split], preds, refs, probs)
     return {

@@ -21,14 +21,13 @@ from nlpbench.quality.ids import unit_of
 from nlpbench.report.plot_data import figure_legend, log_axis, styles
 from nlpbench.tasks import TASKS
 
-MODE_PREFERENCE = {"translation": ("generate", "forward")}  # other tasks: forward first
 FRONT_STYLES = ("--", ":", "-.", (0, (5, 1, 1, 1, 1, 1)))  # one per run: two fronts must not look alike
 
 
 def throughput_mode(task: str, modes) -> str | None:
     """The perf mode a task's models are compared at: decoding for translators, forward otherwise."""
     modes = set(modes)
-    prefer = MODE_PREFERENCE.get(task, ("forward", "generate"))
+    prefer = TASKS[task].perf_modes if task in TASKS else ("forward", "generate")  # an unknown task: forward first
     return next((m for m in prefer if m in modes), min(modes) if modes else None)
 
 

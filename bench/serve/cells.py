@@ -151,7 +151,7 @@ def serve_model(lg, ctx, task, model, td, split: str, adapter, scenarios: list[s
 def describe(test: TestResult, task: str, names: list[str], primary: str, refs: list, eval_preds: list,
              ctx, min_agreement: float) -> dict:
     """What one LoadGen test measured, the answers' quality, and whether the run is clean."""
-    sentinel = -1 if task == "classification" else ""
+    sentinel = get_task(task).no_answer
     preds = [sentinel if p is DROPPED or p is None else p for _, p in test.answers]
     gold = [refs[i] for i, _ in test.answers]
     metrics = score(task, names, preds, gold, ctx.seed) if preds else {}

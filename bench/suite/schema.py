@@ -335,7 +335,7 @@ def _dataset_problems(task: TaskSpec, at: str, data_dir: str | None, check_files
     if ds.source == "files":
         if "train" not in ds.files:
             problems.append(f"{at}.files.train: required for source 'files'; given splits: {', '.join(ds.files) or 'none'}")
-        if get_task(task.task).generates and not (ds.src and ds.tgt):
+        if get_task(task.task).parallel_files and not (ds.src and ds.tgt):
             problems.append(f"{at}.src/tgt: translation from files needs both languages, e.g. src: de, tgt: en")
         for split, rel in ds.files.items():
             for lang in (ds.src, ds.tgt) if "{lang}" in rel else (None,):

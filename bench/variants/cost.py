@@ -15,10 +15,11 @@ import torch
 
 from nlpbench.perf.modes import make_workload
 from nlpbench.perf.trackers import measure_latency, release_cpu_memory, track_memory
+from nlpbench.tasks import get_task
 
 
 def reference_mode(task: str) -> str:
-    return "forward" if task == "classification" else "generate"
+    return get_task(task).perf_modes[0]
 
 
 def reference_batch(adapter, vp, seed: int) -> dict:

@@ -32,6 +32,7 @@ import torch
 
 from nlpbench.adapter import hook
 from nlpbench.export import Unsupported, export_forward
+from nlpbench.tasks import get_task
 from nlpbench.variants.base import Variant
 
 
@@ -61,7 +62,7 @@ def _write(graphs: dict[str, bytes], artifact: Path) -> None:
 def onnx_variant(adapter, artifact: Path | None = None, example: dict | None = None) -> Variant:
     """`example`: a collated batch with the keys real batches have (e.g. no token_type_ids)."""
     export = hook(adapter, "export_onnx")
-    if export is None and adapter.info.task == "classification":
+    if export is None and not get_task(adapter.info.task).generates:
         export = lambda ex, session: export_forward(adapter, ex, session)  # noqa: E731
     if export is None:
         raise Unsupported(f"onnx: {type(adapter).__name__} has no export_onnx hook for a '{adapter.info.task}' "
