@@ -31,7 +31,7 @@ def test_variants_are_scored_paired_timed_and_tabled(write_suite, tmp_path):
     assert "quality/classification/lstm/test" in recs  # fp32 keeps its id (baselines still match)
     q = recs["quality/classification/lstm@int8-dynamic/test"]
     assert q["status"] == "ok" and q["variant"] == "int8-dynamic" and q["name"] == "lstm@int8-dynamic"
-    assert 0 <= q["metrics"]["accuracy"] <= 1 and q["vs_fp32"]["test"] == "mcnemar-exact"
+    assert 0 <= q["metrics"]["accuracy"] <= 1 and q["vs_fp32"]["test"] == "McNemar exact"
     fp32_acc = recs["quality/classification/lstm/test"]["metrics"]["accuracy"]
     assert q["vs_fp32"]["delta"] == pytest.approx(q["metrics"]["accuracy"] - fp32_acc)  # paired against the real fp32
     p = recs["perf/classification/lstm@int8-dynamic/forward/b2/s8"]
