@@ -25,7 +25,7 @@ from pathlib import Path
 from nlpbench.ab.client import WORKER
 from nlpbench.ab.sides import Side
 from nlpbench.errors import BadInput
-from nlpbench.layout import HARNESS, SUBPACKAGES
+from nlpbench.ab.layout import HARNESS, SUBPACKAGES
 
 
 def side_path(root: Path, where: Path) -> Path:

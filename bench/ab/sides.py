@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nlpbench.errors import BadInput
-from nlpbench.layout import HARNESS
+from nlpbench.ab.layout import HARNESS
 
 
 @dataclass

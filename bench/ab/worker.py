@@ -6,7 +6,7 @@ worker.py ROOT --run ARGS…`: the side's own `nlpbench ARGS…`, for `ab --qual
 worktree), not from wherever the driver's nlpbench is installed, and without
 installing anything. So it imports nothing of the driver's: it maps the repo's
 folders to the import package as setup.py does (bench/ -> nlpbench, models/ ->
-nlpbench.models, suites/ -> nlpbench.suites: nlpbench/layout.py, read by path) with a meta-path finder placed
+nlpbench.models, suites/ -> nlpbench.suites: nlpbench/ab/layout.py, read by path) with a meta-path finder placed
 first, which also refuses any `nlpbench.*` module ROOT lacks (an installed or
 editable copy must never fill in), and puts ROOT on sys.path for a user's
 plugin adapters. From the side it uses only the stable APIs: the registry's
@@ -36,7 +36,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ROOTS = runpy.run_path(str(HERE.parent / "layout.py"))["PACKAGES"]  # package -> folder; by path: imports no nlpbench
+ROOTS = runpy.run_path(str(HERE / "layout.py"))["PACKAGES"]  # package -> folder; by path: imports no nlpbench
 
 
 class SideFinder(importlib.abc.MetaPathFinder):

@@ -7,7 +7,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from nlpbench.layout import HARNESS
+from nlpbench.ab.layout import HARNESS
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / HARNESS

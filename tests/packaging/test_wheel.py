@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from nlpbench.layout import PACKAGES
+from nlpbench.ab.layout import PACKAGES
 
 ROOT = Path(__file__).resolve().parents[2]
 

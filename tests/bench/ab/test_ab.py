@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from nlpbench.cli import main
-from nlpbench.layout import PACKAGES
+from nlpbench.ab.layout import PACKAGES
 from nlpbench.store.results import read_records
 
 ROOT = Path(__file__).resolve().parents[3]
