@@ -100,3 +100,16 @@ def test_run_refuses_an_absurd_grid_before_writing(tmp_path):
 
 def test_durations_read_naturally():
     assert [duration(s) for s in (5, 600, 7200, 4 * 86400)] == ["5 s", "10 min", "2.0 h", "4.0 days"]
+
+
+def test_the_rates_are_the_committed_baselines_measurements():
+    """RATES are typed in; they must be the baseline's measured train examples/s (refresh both together)."""
+    import json
+    from pathlib import Path
+
+    baseline = Path(__file__).resolve().parents[3] / "results" / "baselines" / "quick-cpu.json"
+    if not baseline.is_file():
+        pytest.skip("no committed baseline beside this checkout")
+    measured = {(r["model"], r["task"]): r["train_examples_per_s"] for r in json.loads(baseline.read_text())["records"]
+                if r.get("kind") == "quality" and r.get("split") == "validation"}
+    assert measured and all(plan_module.RATES[k] == round(v) for k, v in measured.items()), measured
